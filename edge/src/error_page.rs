@@ -1,0 +1,67 @@
+//! Pages the edge answers with itself, styled with the shared design tokens
+//! so an outage still looks like the same site.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use shared_auth::Zone;
+
+const TOKENS: &str = include_str!("../../style/tokens.css");
+
+const PAGE_CSS: &str = "body{margin:0;min-height:100vh;display:grid;place-items:center;\
+    background:var(--color-bg);color:var(--color-text);font-family:var(--font-sans);\
+    line-height:1.55}main{max-width:34rem;margin:var(--space-8);padding:var(--space-8);\
+    background:var(--color-surface);border:1px solid var(--color-border);\
+    border-radius:var(--radius);box-shadow:var(--shadow)}.eyebrow{text-transform:uppercase;\
+    letter-spacing:.08em;font-size:.8rem;font-weight:600;color:var(--color-danger);margin:0}\
+    h1{margin:.25rem 0 1rem;line-height:1.2}p{color:var(--color-muted)}\
+    a{color:var(--color-brand)}";
+
+/// A zone did not answer (connection refused, reset, or a broken response).
+pub fn bad_gateway(zone: Zone) -> Response {
+    page(
+        StatusCode::BAD_GATEWAY,
+        &format!("The {} zone is not answering", zone.name()),
+        "This part of the site is down for a moment. The rest of the site keeps working; \
+         try again in a few seconds.",
+    )
+}
+
+/// A zone accepted the request but did not answer in time.
+pub fn gateway_timeout(zone: Zone) -> Response {
+    page(
+        StatusCode::GATEWAY_TIMEOUT,
+        &format!("The {} zone took too long to answer", zone.name()),
+        "The request was cancelled so that it does not hang. Try again in a few seconds.",
+    )
+}
+
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let code = status.as_u16();
+    let home = Zone::Public.home();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{code} · {title}</title><style>{TOKENS}{PAGE_CSS}</style></head>\
+         <body><main><p class=\"eyebrow\">Error {code}</p><h1>{title}</h1><p>{message}</p>\
+         <p><a href=\"{home}\">Go to the home page</a></p></main></body></html>"
+    );
+    let mut response = (status, Html(html)).into_response();
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_gateway_names_the_zone_and_uses_the_tokens() {
+        let response = bad_gateway(Zone::Shop);
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert!(TOKENS.contains("--color-brand"));
+    }
+}

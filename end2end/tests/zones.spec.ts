@@ -1,0 +1,119 @@
+import { test, expect, zones, hydrated, expectShell, type ZoneName } from './fixtures';
+
+const pages: { path: string; zone: ZoneName; heading: RegExp }[] = [
+  { path: '/auth', zone: 'identity', heading: /One sign-in for the whole site/ },
+  { path: '/shop', zone: 'shop', heading: /The catalogue/ },
+  { path: '/', zone: 'public', heading: /one site, built by three teams/ },
+  { path: '/account-area', zone: 'public', heading: /Your account/ },
+];
+
+for (const { path, zone, heading } of pages) {
+  test(`${path} is served by ${zone} with the shared shell and its own bundle`, async ({
+    page,
+    errors,
+  }) => {
+    const pkg = zones[zone].pkg;
+    const wasm = page.waitForResponse((r) => new URL(r.url()).pathname === `${pkg}/app.wasm`);
+    const css = page.waitForResponse((r) => new URL(r.url()).pathname === `${pkg}/app.css`);
+    const response = await page.goto(path);
+    expect(response?.status()).toBe(200);
+    expect((await wasm).status()).toBe(200);
+    expect((await css).status()).toBe(200);
+    await expect(page.locator('h1')).toHaveText(heading);
+    await expectShell(page, zone);
+    await hydrated(page);
+    expect(errors).toEqual([]);
+  });
+
+  test(`the shared menu island works on ${path}`, async ({ page, errors }) => {
+    await page.goto(path);
+    await hydrated(page);
+    const button = page.locator('.menu__button');
+    const panel = page.locator('#site-menu');
+    await expect(button).toHaveAttribute('aria-expanded', 'false');
+    await expect(panel).toBeHidden();
+    await button.click();
+    await expect(button).toHaveAttribute('aria-expanded', 'true');
+    await expect(panel).toBeVisible();
+    await expect(panel.getByRole('link', { name: 'Sign in' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
+    await expect(button).toBeFocused();
+    expect(errors).toEqual([]);
+  });
+}
+
+test('identity: the sign-in steps disclosure opens and closes', async ({ page, errors }) => {
+  await page.goto('/auth');
+  await hydrated(page);
+  const toggle = page.locator('.disclosure__toggle');
+  const steps = page.locator('#sign-in-steps');
+  await expect(steps).toBeHidden();
+  await toggle.click();
+  await expect(steps).toBeVisible();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  await expect(toggle).toHaveText('Hide how sign-in works');
+  await toggle.click();
+  await expect(steps).toBeHidden();
+  expect(errors).toEqual([]);
+});
+
+test('shop: the layout switch turns the grid into a list', async ({ page, errors }) => {
+  await page.goto('/shop');
+  await hydrated(page);
+  const products = page.locator('ul.products');
+  await expect(products.locator('li.product')).toHaveCount(12);
+  await expect(products).not.toHaveClass(/products--list/);
+  await page.getByRole('button', { name: 'List' }).click();
+  await expect(products).toHaveClass(/products--list/);
+  await expect(page.getByRole('button', { name: 'List' })).toHaveAttribute('aria-pressed', 'true');
+  await page.getByRole('button', { name: 'Grid' }).click();
+  await expect(products).not.toHaveClass(/products--list/);
+  expect(errors).toEqual([]);
+});
+
+test('public: the zone tour switches tabs', async ({ page, errors }) => {
+  await page.goto('/');
+  await hydrated(page);
+  const panel = page.getByRole('tabpanel');
+  await expect(panel.locator('h2')).toHaveText('The public zone');
+  await page.getByRole('tab', { name: 'Shop' }).click();
+  await expect(panel.locator('h2')).toHaveText('The shop zone');
+  await expect(panel).toContainText('/shop/api/');
+  await expect(page.getByRole('tab', { name: 'Shop' })).toHaveAttribute('aria-selected', 'true');
+  expect(errors).toEqual([]);
+});
+
+test('cross-zone links are full page loads into the other zone', async ({ page, errors }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  await page.locator('.primary-nav').getByRole('link', { name: 'Shop' }).click();
+  await expect(page).toHaveURL(/\/shop$/);
+  await expectShell(page, 'shop');
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBeUndefined();
+  await hydrated(page);
+  await page.locator('footer').getByRole('link', { name: 'Identity' }).click();
+  await expect(page).toHaveURL(/\/auth$/);
+  await expectShell(page, 'identity');
+  expect(errors).toEqual([]);
+});
+
+for (const [path, zone] of [
+  ['/no-such-page', 'public'],
+  ['/shop/no-such-product', 'shop'],
+  ['/auth/no-such-page', 'identity'],
+] as const) {
+  test(`unknown path ${path} is a 404 from ${zone} with the shared shell`, async ({ page }) => {
+    const response = await page.goto(path);
+    expect(response?.status()).toBe(404);
+    await expect(page.locator('h1')).toHaveText('This page does not exist');
+    await expectShell(page, zone);
+  });
+}
+
+test('the edge answers its own health check', async ({ request }) => {
+  const response = await request.get('/_edge/health');
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toBe('ok');
+});

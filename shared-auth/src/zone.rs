@@ -1,0 +1,219 @@
+//! The zone manifest: the single place where path prefixes are written down.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One independently built and deployed Leptos app behind the edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Zone {
+    /// Sign-in, sign-out, account pages and the mock identity provider.
+    Identity,
+    /// Catalogue, cart and orders.
+    Shop,
+    /// Everything no other zone claims: home, account area, 404s.
+    Public,
+}
+
+impl Zone {
+    /// Every zone, in the order they are started and listed.
+    pub const ALL: [Zone; 3] = [Zone::Identity, Zone::Shop, Zone::Public];
+
+    /// The zone's name as used in URLs, logs, JSON and cargo-leptos project names.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Zone::Identity => "identity",
+            Zone::Shop => "shop",
+            Zone::Public => "public",
+        }
+    }
+
+    /// A human title for pages and error messages.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Zone::Identity => "Identity",
+            Zone::Shop => "Shop",
+            Zone::Public => "Public",
+        }
+    }
+
+    /// The Cargo package that builds this zone.
+    pub const fn package(self) -> &'static str {
+        match self {
+            Zone::Identity => "zone-identity",
+            Zone::Shop => "zone-shop",
+            Zone::Public => "zone-public",
+        }
+    }
+
+    /// The path prefixes this zone owns at the edge. `/` means "everything
+    /// no other zone owns" (the default zone).
+    pub const fn prefixes(self) -> &'static [&'static str] {
+        match self {
+            Zone::Identity => &["/auth", "/mock-idp"],
+            Zone::Shop => &["/shop"],
+            Zone::Public => &["/"],
+        }
+    }
+
+    /// The zone's home page: where a link "to this zone" points.
+    pub const fn home(self) -> &'static str {
+        match self {
+            Zone::Identity => "/auth",
+            Zone::Shop => "/shop",
+            Zone::Public => "/",
+        }
+    }
+
+    /// Prefix of the zone's server functions and JSON APIs.
+    pub const fn api_prefix(self) -> &'static str {
+        match self {
+            Zone::Identity => "/auth/api",
+            Zone::Shop => "/shop/api",
+            Zone::Public => "/api",
+        }
+    }
+
+    /// Where the zone's compiled JS/WASM/CSS are served from, without the
+    /// leading slash (cargo-leptos' `site-pkg-dir`). Each lies under a prefix
+    /// the zone owns, so the edge routes asset requests by path alone.
+    pub const fn pkg_dir(self) -> &'static str {
+        match self {
+            Zone::Identity => "auth/pkg",
+            Zone::Shop => "shop/pkg",
+            Zone::Public => "public/pkg",
+        }
+    }
+
+    /// The zone's health endpoint (answers `200 ok` when the process serves).
+    pub fn health_path(self) -> String {
+        format!("{}/health", self.api_prefix())
+    }
+
+    /// The address the zone listens on when nothing else is configured.
+    pub const fn default_addr(self) -> SocketAddr {
+        let port = match self {
+            Zone::Identity => 3001,
+            Zone::Shop => 3002,
+            Zone::Public => 3003,
+        };
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+    }
+
+    /// The cargo-leptos live-reload port used under `cargo xtask dev`.
+    pub const fn default_reload_port(self) -> u16 {
+        match self {
+            Zone::Identity => 3101,
+            Zone::Shop => 3102,
+            Zone::Public => 3103,
+        }
+    }
+
+    /// A path inside this zone: `Zone::Shop.path("/orders")` is `/shop/orders`.
+    /// `rest` must start with `/` or be empty.
+    pub fn path(self, rest: &str) -> String {
+        debug_assert!(rest.is_empty() || rest.starts_with('/'));
+        match self.home() {
+            "/" if rest.is_empty() => "/".to_owned(),
+            "/" => rest.to_owned(),
+            home => format!("{home}{rest}"),
+        }
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A zone name that is not one of [`Zone::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownZone(pub String);
+
+impl fmt::Display for UnknownZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown zone `{}` (expected identity, shop or public)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownZone {}
+
+impl FromStr for Zone {
+    type Err = UnknownZone;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Zone::ALL
+            .into_iter()
+            .find(|zone| zone.name() == s)
+            .ok_or_else(|| UnknownZone(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_zone_owns_its_api_and_asset_paths() {
+        for zone in Zone::ALL {
+            let owns = |path: &str| {
+                zone.prefixes()
+                    .iter()
+                    .any(|p| *p == "/" || path == *p || path.starts_with(&format!("{p}/")))
+            };
+            assert!(owns(zone.api_prefix()), "{zone} api prefix");
+            assert!(owns(&format!("/{}", zone.pkg_dir())), "{zone} pkg dir");
+            assert!(owns(zone.home()), "{zone} home");
+        }
+    }
+
+    #[test]
+    fn non_default_asset_dirs_do_not_collide() {
+        let dirs: Vec<_> = Zone::ALL.iter().map(|z| z.pkg_dir()).collect();
+        for (i, a) in dirs.iter().enumerate() {
+            for b in &dirs[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn paths_are_joined_under_the_mount_point() {
+        assert_eq!(Zone::Shop.path("/orders"), "/shop/orders");
+        assert_eq!(Zone::Shop.path(""), "/shop");
+        assert_eq!(Zone::Public.path(""), "/");
+        assert_eq!(Zone::Public.path("/account-area"), "/account-area");
+        assert_eq!(Zone::Identity.health_path(), "/auth/api/health");
+        assert_eq!(Zone::Public.health_path(), "/api/health");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for zone in Zone::ALL {
+            assert_eq!(zone.name().parse::<Zone>(), Ok(zone));
+        }
+        assert_eq!(
+            "billing".parse::<Zone>().unwrap_err().to_string(),
+            "unknown zone `billing` (expected identity, shop or public)"
+        );
+    }
+
+    #[test]
+    fn default_ports_are_distinct() {
+        let mut ports: Vec<u16> = Zone::ALL
+            .iter()
+            .flat_map(|z| [z.default_addr().port(), z.default_reload_port()])
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 6);
+    }
+}

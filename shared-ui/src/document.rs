@@ -1,0 +1,49 @@
+//! The `<html>` shell: head with the zone's own assets, header, main, footer.
+
+use leptos::prelude::*;
+use leptos_meta::MetaTags;
+
+use crate::{Footer, Header, SITE_NAME, Zone};
+
+/// A tiny inline favicon, so no zone depends on another for `/favicon.ico`.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+    viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%234338ca'/%3E\
+    %3Cpath d='M8 23V9l8 8 8-8v14' stroke='white' stroke-width='3' fill='none' \
+    stroke-linejoin='round'/%3E%3C/svg%3E";
+
+/// The whole document for one zone. `children` is the zone's `<App/>`.
+///
+/// Styles and scripts come from the zone's own `pkg_dir` (see
+/// [`Zone::pkg_dir`]), so the edge routes them to the zone that built them.
+#[component]
+pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl IntoView {
+    let stylesheet = format!("/{}/{}.css", zone.pkg_dir(), options.output_name);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="x-zone" content=zone.name() />
+                <link rel="icon" href=FAVICON />
+                <link rel="stylesheet" href=stylesheet />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options islands=true />
+                <MetaTags />
+            </head>
+            <body data-zone=zone.name()>
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <Header zone />
+                <main id="main" class="page">
+                    {children()}
+                </main>
+                <Footer zone />
+            </body>
+        </html>
+    }
+}
+
+/// The `<title>` text for a page: "Cart · Meridian".
+pub fn page_title(page: &str) -> String {
+    format!("{page} · {SITE_NAME}")
+}

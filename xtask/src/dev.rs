@@ -1,0 +1,40 @@
+//! `cargo xtask dev`: every zone under `cargo leptos watch` (rebuild and
+//! live-reload on change, shared-ui included) plus the edge on :8080.
+
+use std::time::Duration;
+
+use shared_auth::Zone;
+
+use crate::project::{Project, run_step, step};
+use crate::stack::{self, Ports};
+use crate::supervisor::{Sink, Supervisor};
+use crate::tools;
+
+pub fn run(project: &Project) -> anyhow::Result<()> {
+    tools::ensure(project, tools::Need::default())?;
+    let ports = Ports::standard();
+    ports.check_free()?;
+    run_step(
+        "Building the edge",
+        project.cargo().args(["build", "--package", "edge"]),
+        "See the compiler output above.",
+    )?;
+    step("Starting the edge and one `cargo leptos watch` per zone");
+    println!(
+        "    The first build of each zone takes a few minutes; later edits rebuild in seconds."
+    );
+    let mut supervisor = Supervisor::new()?;
+    let edge = stack::edge_command(project, &project.debug_binary("edge"), &ports);
+    supervisor.spawn("edge", edge, Sink::Terminal)?;
+    for zone in Zone::ALL {
+        let mut watch = project.cargo();
+        watch.args(["leptos", "watch", "--project", zone.name()]);
+        supervisor.spawn(zone.name(), watch, Sink::Terminal)?;
+    }
+    supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60 * 60))?;
+    println!(
+        "\n    Ready: {}   (edit any file to rebuild and reload; Ctrl-C stops everything)\n",
+        ports.edge_url()
+    );
+    supervisor.run_until_stopped()
+}

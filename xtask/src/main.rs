@@ -1,0 +1,62 @@
+//! `cargo xtask <command>`: everything a person would otherwise have to
+//! remember. `dev` and `test` install what is missing first, so both work on
+//! a fresh machine.
+
+mod dev;
+mod probe;
+mod project;
+mod stack;
+mod start;
+mod supervisor;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, run and test the Leptos multi-zone app set."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install every missing tool: the wasm32 target, cargo-leptos, the
+    /// wasm-bindgen CLI, npm packages (wasm-opt, Playwright) and, with
+    /// `--browser`, Debian's Chromium.
+    Setup {
+        /// Also install Chromium for the end-to-end tests.
+        #[arg(long)]
+        browser: bool,
+    },
+    /// Run every zone under `cargo leptos watch` plus the edge on :8080.
+    Dev,
+    /// Release build of every zone and the edge, then run them (production shape).
+    Start,
+    /// Lint, unit and integration tests, release build, then Playwright
+    /// through the edge against a freshly started stack.
+    Test(test::TestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = project::Project::locate().and_then(|project| match cli.command {
+        Command::Setup { browser } => tools::ensure(&project, tools::Need { browser }),
+        Command::Dev => dev::run(&project),
+        Command::Start => start::run(&project),
+        Command::Test(args) => test::run(&project, &args),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Runs several long-lived child processes, forwards their output line by
+//! line, and stops all of them (process group and all) on Ctrl-C, on
+//! SIGTERM, when one of them exits, or when dropped.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Read, Write as _};
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::probe;
+use crate::project::elapsed;
+
+/// Where a child's output goes.
+pub enum Sink {
+    /// The terminal, each line prefixed with the child's name.
+    Terminal,
+    /// A log file (truncated first).
+    File(PathBuf),
+}
+
+pub enum Event {
+    Exited {
+        name: String,
+        status: Option<ExitStatus>,
+    },
+    Interrupted,
+}
+
+pub struct Supervisor {
+    /// Process group of each child still running.
+    running: BTreeMap<String, Pid>,
+    /// Log file of each child whose output goes to a file.
+    logs: BTreeMap<String, PathBuf>,
+    events: Receiver<Event>,
+    sender: Sender<Event>,
+    width: usize,
+}
+
+/// Ctrl-C / SIGTERM reach us through this channel (the handler is global).
+static INTERRUPTS: OnceLock<Mutex<Option<Sender<Event>>>> = OnceLock::new();
+
+impl Supervisor {
+    pub fn new() -> anyhow::Result<Self> {
+        let (sender, events) = mpsc::channel();
+        let slot = INTERRUPTS.get_or_init(|| Mutex::new(None));
+        if let Ok(mut guard) = slot.lock() {
+            let first = guard.is_none();
+            *guard = Some(sender.clone());
+            if first {
+                ctrlc::set_handler(|| {
+                    if let Some(Ok(guard)) = INTERRUPTS.get().map(Mutex::lock)
+                        && let Some(sender) = guard.as_ref()
+                    {
+                        let _ = sender.send(Event::Interrupted);
+                    }
+                })
+                .context("cannot install the Ctrl-C handler")?;
+            }
+        }
+        Ok(Self {
+            running: BTreeMap::new(),
+            logs: BTreeMap::new(),
+            events,
+            sender,
+            width: 8,
+        })
+    }
+
+    /// Starts `command` as `name` in its own process group.
+    pub fn spawn(&mut self, name: &str, mut command: Command, sink: Sink) -> anyhow::Result<()> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.process_group(0);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let pid = Pid::from_raw(i32::try_from(child.id()).context("pid out of range")?);
+        self.width = self.width.max(name.len());
+        if let Sink::File(path) = &sink {
+            self.logs.insert(name.to_owned(), path.clone());
+        }
+        let writer = LineWriter::new(name, self.width, sink)?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let stderr = child.stderr.take().context("child stderr")?;
+        forward(stdout, writer.clone());
+        forward(stderr, writer);
+        let sender = self.sender.clone();
+        let owned = name.to_owned();
+        thread::spawn(move || {
+            let status = child.wait().ok();
+            let _ = sender.send(Event::Exited {
+                name: owned,
+                status,
+            });
+        });
+        self.running.insert(name.to_owned(), pid);
+        Ok(())
+    }
+
+    /// Waits for the next event (a child exited, or the user interrupted).
+    pub fn next_event(&mut self, timeout: Option<Duration>) -> Option<Event> {
+        let event = match timeout {
+            Some(t) => match self.events.recv_timeout(t) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            },
+            None => self.events.recv().ok()?,
+        };
+        if let Event::Exited { name, .. } = &event {
+            self.running.remove(name);
+        }
+        Some(event)
+    }
+
+    /// Polls `GET path` on every `(name, addr, path)` until each answers
+    /// below 500, printing progress every 30 s. Fails if a child exits, the
+    /// user interrupts, or `limit` passes.
+    pub fn wait_ready(
+        &mut self,
+        checks: &[(String, SocketAddr, String)],
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut pending: Vec<&(String, SocketAddr, String)> = checks.iter().collect();
+        let mut last_report = Instant::now();
+        while !pending.is_empty() {
+            pending.retain(|(_, addr, path)| probe::status(*addr, path).is_none_or(|s| s >= 500));
+            if pending.is_empty() {
+                break;
+            }
+            if started.elapsed() > limit {
+                bail!(
+                    "still not answering after {}: {}",
+                    elapsed(started),
+                    names(&pending)
+                );
+            }
+            if last_report.elapsed() > Duration::from_secs(30) {
+                println!(
+                    "    … waiting for {} ({})",
+                    names(&pending),
+                    elapsed(started)
+                );
+                last_report = Instant::now();
+            }
+            match self.next_event(Some(Duration::from_millis(250))) {
+                None => {}
+                Some(Event::Interrupted) => bail!("interrupted"),
+                Some(Event::Exited { name, status }) => {
+                    bail!(
+                        "{name} exited before it was ready ({}){}",
+                        describe(status),
+                        self.log_hint(&name)
+                    )
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks until the user interrupts (Ok) or a child exits (an error
+    /// naming it); the caller's drop then stops the rest.
+    pub fn run_until_stopped(&mut self) -> anyhow::Result<()> {
+        match self.next_event(None) {
+            Some(Event::Exited { name, status }) => {
+                bail!(
+                    "{name} stopped ({}); stopping the rest{}",
+                    describe(status),
+                    self.log_hint(&name)
+                )
+            }
+            Some(Event::Interrupted) | None => {
+                println!("\n    Stopping…");
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops every child still running: SIGTERM to its process group, then
+    /// SIGKILL after 10 s.
+    pub fn shutdown(&mut self) {
+        if self.running.is_empty() {
+            return;
+        }
+        for pgid in self.running.values() {
+            let _ = killpg(*pgid, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.running.is_empty() && Instant::now() < deadline {
+            let _ = self.next_event(Some(Duration::from_millis(200)));
+        }
+        for (name, pgid) in std::mem::take(&mut self.running) {
+            eprintln!("    {name} did not stop within 10s; killing it");
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+
+    /// "; see <log file>" for a child whose output went to a file.
+    pub fn log_hint(&self, name: &str) -> String {
+        self.logs
+            .get(name)
+            .map(|path| format!("; see {}", path.display()))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn names(pending: &[&(String, SocketAddr, String)]) -> String {
+    pending
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn describe(status: Option<ExitStatus>) -> String {
+    status.map_or_else(|| "status unknown".to_owned(), |s| s.to_string())
+}
+
+/// Writes whole lines for one child, to the terminal or its log file.
+#[derive(Clone)]
+struct LineWriter {
+    prefix: Arc<str>,
+    file: Option<Arc<Mutex<File>>>,
+}
+
+impl LineWriter {
+    fn new(name: &str, width: usize, sink: Sink) -> anyhow::Result<Self> {
+        let (prefix, file) = match sink {
+            Sink::Terminal => {
+                let colour = 31 + (name.bytes().map(u32::from).sum::<u32>() % 6);
+                let prefix = if std::io::stdout().is_terminal() {
+                    format!("\x1b[{colour}m{name:>width$} │\x1b[0m ")
+                } else {
+                    format!("{name:>width$} │ ")
+                };
+                (prefix, None)
+            }
+            Sink::File(path) => {
+                let file = File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                (String::new(), Some(Arc::new(Mutex::new(file))))
+            }
+        };
+        Ok(Self {
+            prefix: prefix.into(),
+            file,
+        })
+    }
+
+    fn line(&self, line: &str) {
+        match &self.file {
+            Some(file) => {
+                if let Ok(mut file) = file.lock() {
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}{line}", self.prefix);
+            }
+        }
+    }
+}
+
+fn forward(stream: impl Read + Send + 'static, writer: LineWriter) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    writer.line(line.trim_end_matches(['\n', '\r']));
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,159 @@
+//! `cargo xtask test`: every check CI runs, in order, failing fast.
+//!
+//! 1. tools (including Chromium);
+//! 2. rustfmt;
+//! 3. clippy on the server (`ssr`) and browser (`hydrate`, wasm32) builds;
+//! 4. unit and integration tests;
+//! 5. release build;
+//! 6. the whole stack on free ports with Playwright driving Chromium through
+//!    the edge.
+//!
+//! Everything started is stopped, also on failure.
+
+use std::fs;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use shared_auth::Zone;
+
+use crate::project::{Project, run_step, step};
+use crate::stack::{self, Ports};
+use crate::start::build_release;
+use crate::supervisor::{Sink, Supervisor};
+use crate::tools;
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Skip the browser tests (and the release build they need).
+    #[arg(long, conflicts_with = "e2e_only")]
+    no_e2e: bool,
+    /// Only the release build and the browser tests.
+    #[arg(long)]
+    e2e_only: bool,
+    /// Extra arguments for `playwright test` (e.g. `--grep shop`).
+    #[arg(last = true)]
+    playwright_args: Vec<String>,
+}
+
+/// Zone features for the server build of every zone.
+fn zone_features(feature: &str) -> String {
+    Zone::ALL
+        .iter()
+        .map(|z| format!("{}/{feature}", z.package()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn run(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
+    tools::ensure(
+        project,
+        tools::Need {
+            browser: !args.no_e2e,
+        },
+    )?;
+    if !args.e2e_only {
+        rust_checks(project)?;
+    }
+    if !args.no_e2e {
+        build_release(project)?;
+        end_to_end(project, args)?;
+    }
+    step("All tests passed");
+    Ok(())
+}
+
+fn rust_checks(project: &Project) -> anyhow::Result<()> {
+    run_step(
+        "Checking formatting (cargo fmt --check)",
+        project.cargo().args(["fmt", "--all", "--check"]),
+        "Run `cargo fmt --all` and commit the result.",
+    )?;
+    let ssr = zone_features("ssr");
+    run_step(
+        "Linting the server build (clippy, ssr)",
+        project
+            .cargo()
+            .args(["clippy", "--workspace", "--all-targets", "--features", &ssr])
+            .args(["--", "-D", "warnings"]),
+        "Fix the lints above.",
+    )?;
+    let mut hydrate = project.cargo();
+    hydrate.args(["clippy", "--target", "wasm32-unknown-unknown", "--lib"]);
+    for zone in Zone::ALL {
+        hydrate.args(["--package", zone.package()]);
+    }
+    hydrate.args([
+        "--features",
+        &zone_features("hydrate"),
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run_step(
+        "Linting the browser build (clippy, hydrate, wasm32)",
+        &mut hydrate,
+        "Fix the lints above.",
+    )?;
+    run_step(
+        "Running unit and integration tests",
+        project
+            .cargo()
+            .args(["test", "--workspace", "--features", &ssr]),
+        "See the failing tests above.",
+    )
+}
+
+fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
+    let ports = Ports::free()?;
+    let logs = project.xtask_dir().join("e2e-logs");
+    fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    step(&format!(
+        "Starting the stack (edge on {})",
+        ports.edge_url()
+    ));
+    let mut supervisor = Supervisor::new()?;
+    stack::spawn_release(&mut supervisor, project, &ports, |name| {
+        Sink::File(logs.join(format!("{name}.log")))
+    })?;
+    supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
+    println!("    server logs: {}", logs.display());
+    let mut playwright = project.command("npx");
+    playwright
+        .args([
+            "playwright",
+            "test",
+            "--config",
+            "end2end/playwright.config.ts",
+        ])
+        .args(&args.playwright_args)
+        .env("E2E_BASE_URL", ports.edge_url())
+        .env("CHROMIUM_PATH", tools::CHROMIUM);
+    let result = run_step(
+        "Running the browser tests (Playwright, Chromium, through the edge)",
+        &mut playwright,
+        "See the failures above; traces are in end2end/test-results.",
+    );
+    supervisor.shutdown();
+    if result.is_err() {
+        print_log_tails(&logs);
+    }
+    result
+}
+
+fn print_log_tails(dir: &std::path::Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(text) = fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(30)..];
+        println!(
+            "\n--- last lines of {} ---\n{}",
+            entry.path().display(),
+            tail.join("\n")
+        );
+    }
+}

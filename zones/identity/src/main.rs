@@ -1,0 +1,17 @@
+//! The zone-identity server binary: see `shared_ui::server` for its settings.
+
+#[cfg(feature = "ssr")]
+fn main() -> std::process::ExitCode {
+    shared_ui::server::run(
+        zone_identity::ZONE,
+        zone_identity::shell,
+        zone_identity::App,
+    )
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build is the library (`hydrate`); this binary only serves.
+    eprintln!("zone-identity: build with --features ssr to get the server");
+    std::process::exit(2);
+}

@@ -1,0 +1,13 @@
+//! The zone-public server binary: see `shared_ui::server` for its settings.
+
+#[cfg(feature = "ssr")]
+fn main() -> std::process::ExitCode {
+    shared_ui::server::run(zone_public::ZONE, zone_public::shell, zone_public::App)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build is the library (`hydrate`); this binary only serves.
+    eprintln!("zone-public: build with --features ssr to get the server");
+    std::process::exit(2);
+}

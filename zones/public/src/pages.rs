@@ -1,0 +1,4 @@
+//! One module per route.
+
+pub mod account_area;
+pub mod home;

@@ -1,0 +1,85 @@
+//! `/`: the landing page, with a tour of the zones behind the site.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use shared_ui::document::page_title;
+use shared_ui::{SITE_NAME, Zone, ZoneLink};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text=page_title("Home") />
+        <section class="hero">
+            <p class="eyebrow">"Welcome"</p>
+            <h1>{format!("{SITE_NAME}: one site, built by three teams")}</h1>
+            <p class="lead">
+                "Every page you see is rendered on the server by the zone that owns its path, \
+                 and only the interactive pieces load code in your browser."
+            </p>
+            <p class="hero__actions">
+                <ZoneLink zone=Zone::Shop class="button">"Browse the shop"</ZoneLink>
+                <ZoneLink zone=Zone::Identity class="button button--ghost">"Sign in"</ZoneLink>
+            </p>
+        </section>
+        <ZoneTour />
+    }
+}
+
+/// Tabs describing each zone: which paths it owns and where its API lives.
+#[island]
+fn ZoneTour() -> impl IntoView {
+    let selected = RwSignal::new(Zone::Public);
+    let summary = |zone: Zone| match zone {
+        Zone::Identity => "Signs you in once for every zone and manages your sessions.",
+        Zone::Shop => "The catalogue, your cart and your orders.",
+        Zone::Public => "This home page, your account area and everything else.",
+    };
+    view! {
+        <section class="tour" aria-label="Zones behind this site">
+            <div class="tabs" role="tablist">
+                {Zone::ALL
+                    .into_iter()
+                    .map(|zone| {
+                        view! {
+                            <button
+                                type="button"
+                                role="tab"
+                                class="tabs__tab"
+                                id=format!("tab-{zone}")
+                                aria-selected=move || {
+                                    if selected.get() == zone { "true" } else { "false" }
+                                }
+                                on:click=move |_| selected.set(zone)
+                            >
+                                {zone.title()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <div class="tabs__panel" role="tabpanel">
+                {move || {
+                    let zone = selected.get();
+                    view! {
+                        <h2 class="tour__title">{format!("The {} zone", zone.name())}</h2>
+                        <p>{summary(zone)}</p>
+                        <dl class="facts">
+                            <dt>"Owns"</dt>
+                            <dd>
+                                {zone
+                                    .prefixes()
+                                    .iter()
+                                    .map(|p| view! { <code>{format!("{p}*")}</code> " " })
+                                    .collect_view()}
+                            </dd>
+                            <dt>"Server functions"</dt>
+                            <dd><code>{format!("{}/…", zone.api_prefix())}</code></dd>
+                            <dt>"Assets"</dt>
+                            <dd><code>{format!("/{}/", zone.pkg_dir())}</code></dd>
+                        </dl>
+                    }
+                }}
+            </div>
+        </section>
+    }
+}
