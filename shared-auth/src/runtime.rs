@@ -1,5 +1,7 @@
 //! Process plumbing shared by every server binary (the zones and the edge).
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global `tracing` subscriber with `filter`
@@ -13,6 +15,7 @@ pub fn init_tracing(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     if let Some(err) = invalid {
         tracing::warn!("invalid log filter, using `info`: {err}");

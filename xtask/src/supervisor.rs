@@ -125,47 +125,43 @@ impl Supervisor {
         Some(event)
     }
 
-    /// Polls `GET path` on every `(name, addr, path)` until each answers
-    /// below 500, printing progress every 30 s. Fails if a child exits, the
-    /// user interrupts, or `limit` passes.
+    /// Polls `GET path` for each `(name, addr, path)`, in order, until each
+    /// answers below 500 (a check is only tried once those before it pass,
+    /// so list the zones before the routes through the edge). Prints
+    /// progress every 30 s; fails if a child exits, the user interrupts, or
+    /// `limit` passes.
     pub fn wait_ready(
         &mut self,
         checks: &[(String, SocketAddr, String)],
         limit: Duration,
     ) -> anyhow::Result<()> {
         let started = Instant::now();
-        let mut pending: Vec<&(String, SocketAddr, String)> = checks.iter().collect();
         let mut last_report = Instant::now();
-        while !pending.is_empty() {
-            pending.retain(|(_, addr, path)| probe::status(*addr, path).is_none_or(|s| s >= 500));
-            if pending.is_empty() {
-                break;
+        let mut next = 0;
+        while next < checks.len() {
+            let (name, addr, path) = &checks[next];
+            if probe::status(*addr, path).is_some_and(|status| status < 500) {
+                next += 1;
+                continue;
             }
             if started.elapsed() > limit {
                 bail!(
-                    "still not answering after {}: {}",
-                    elapsed(started),
-                    names(&pending)
+                    "{name} is still not answering {path} after {}",
+                    elapsed(started)
                 );
             }
             if last_report.elapsed() > Duration::from_secs(30) {
-                println!(
-                    "    … waiting for {} ({})",
-                    names(&pending),
-                    elapsed(started)
-                );
+                println!("    … waiting for {name} ({})", elapsed(started));
                 last_report = Instant::now();
             }
-            match self.next_event(Some(Duration::from_millis(250))) {
+            match self.next_event(Some(Duration::from_millis(500))) {
                 None => {}
                 Some(Event::Interrupted) => bail!("interrupted"),
-                Some(Event::Exited { name, status }) => {
-                    bail!(
-                        "{name} exited before it was ready ({}){}",
-                        describe(status),
-                        self.log_hint(&name)
-                    )
-                }
+                Some(Event::Exited { name, status }) => bail!(
+                    "{name} exited before it was ready ({}){}",
+                    describe(status),
+                    self.log_hint(&name)
+                ),
             }
         }
         Ok(())
@@ -221,14 +217,6 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn names(pending: &[&(String, SocketAddr, String)]) -> String {
-    pending
-        .iter()
-        .map(|(name, ..)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub fn describe(status: Option<ExitStatus>) -> String {
