@@ -1,16 +1,43 @@
-//! The contracts every zone and the edge agree on.
+//! Who the user is, for every zone: the one crate all auth glue lives in.
 //!
-//! * [`zone`]: which zone owns which path prefix, where its assets and server
-//!   functions live, and where it listens by default. The edge builds its route
-//!   table from [`zone::Zone::ALL`]; zones and shared-ui build links from it.
+//! Always available (also in the browser build):
+//! * [`zone`]: the zone manifest: which zone owns which path prefix, where
+//!   its assets and server functions live, where it listens by default.
 //! * [`me`]: the JSON shape of `GET /auth/me`, `/shop/api/me` and `/api/me`.
-//! * `runtime` (feature `runtime`): logging set-up and the shutdown signal
-//!   every server binary uses.
+//! * [`user`], [`return_to`]: the user type and the redirect-target guard.
+//!
+//! Feature `leptos`: [`leptos`] (the user in components and server
+//! functions, [`leptos::AuthError`]).
+//!
+//! Feature `store`: [`store`] (sqlx: users, sessions, single-use grants,
+//! migrations) and [`token`].
+//!
+//! Feature `server` (zones): [`config`], [`cookie`], [`origin`], [`auth`]
+//! (the axum session layer, extractors, redirects, `/…/me`).
+//!
+//! Feature `runtime` (every server binary): logging and shutdown signal.
 
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod cookie;
+#[cfg(feature = "leptos")]
+pub mod leptos;
 pub mod me;
+#[cfg(feature = "server")]
+pub mod origin;
+pub mod return_to;
 #[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(feature = "store")]
+pub mod store;
+#[cfg(feature = "store")]
+pub mod token;
+pub mod user;
 pub mod zone;
 
 pub use me::{MeResponse, UserSummary};
+pub use user::User;
 pub use zone::Zone;

@@ -88,6 +88,15 @@ impl Zone {
         }
     }
 
+    /// The zone's `/…/me` endpoint (the shared JSON contract).
+    pub const fn me_path(self) -> &'static str {
+        match self {
+            Zone::Identity => "/auth/me",
+            Zone::Shop => "/shop/api/me",
+            Zone::Public => "/api/me",
+        }
+    }
+
     /// The zone's health endpoint (answers `200 ok` when the process serves).
     pub fn health_path(self) -> String {
         format!("{}/health", self.api_prefix())

@@ -1,13 +1,19 @@
-//! The site header: brand, primary navigation across zones, account menu.
+//! The site header: brand, primary navigation across zones, the account
+//! corner (sign in, or the user's name and sign out) and the menu.
 
 use leptos::prelude::*;
+use shared_auth::User;
+use shared_auth::return_to::login_href;
 
 use crate::{MenuButton, SITE_NAME, Zone, ZoneLink};
 
-/// The header every zone renders. `zone` is the zone rendering the page; its
-/// section is marked current.
+/// The header every zone renders. `zone` is the zone rendering the page;
+/// its section is marked current. The user comes from the session the
+/// request carried, so every zone shows the same account state.
 #[component]
 pub fn Header(zone: Zone) -> impl IntoView {
+    let user = shared_auth::leptos::session_user();
+    let sign_in = login_href(&current_path());
     view! {
         <header class="site-header">
             <div class="site-header__inner">
@@ -20,14 +26,61 @@ pub fn Header(zone: Zone) -> impl IntoView {
                     <ZoneLink zone=Zone::Shop current=zone == Zone::Shop>"Shop"</ZoneLink>
                     <ZoneLink zone=Zone::Public path="/account-area">"Account"</ZoneLink>
                 </nav>
+                <Account user=user.clone() sign_in=sign_in.clone() />
                 <MenuButton label="Menu".to_string()>
-                    <ZoneLink zone=Zone::Identity current=zone == Zone::Identity>
-                        "Sign in"
-                    </ZoneLink>
-                    <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
-                    <ZoneLink zone=Zone::Shop>"Catalogue"</ZoneLink>
+                    {match user {
+                        Some(_) => view! {
+                            <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
+                            <ZoneLink zone=Zone::Shop path="/orders">"Your orders"</ZoneLink>
+                            <ZoneLink zone=Zone::Identity>"Sign-in & security"</ZoneLink>
+                        }
+                            .into_any(),
+                        None => view! {
+                            <a href=sign_in rel="external">"Sign in"</a>
+                            <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
+                            <ZoneLink zone=Zone::Shop>"Catalogue"</ZoneLink>
+                        }
+                            .into_any(),
+                    }}
                 </MenuButton>
             </div>
         </header>
     }
+}
+
+/// "Sign in", or the user's name and a sign-out button (a POST form, so it
+/// works before hydration and cannot be triggered by a cross-site link).
+#[component]
+fn Account(user: Option<User>, sign_in: String) -> impl IntoView {
+    match user {
+        Some(user) => view! {
+            <div class="account" data-signed-in="true">
+                <span class="account__name">{user.display_name}</span>
+                <form class="account__sign-out" method="post" action=Zone::Identity.path("/logout")>
+                    <button type="submit" class="button button--small button--ghost">"Sign out"</button>
+                </form>
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <div class="account" data-signed-in="false">
+                <a class="button button--small" href=sign_in rel="external">"Sign in"</a>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// Path and query of the page being rendered (for the sign-in link's
+/// `return_to`); `/` outside a request.
+fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        return parts
+            .uri
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned();
+    }
+    "/".to_owned()
 }

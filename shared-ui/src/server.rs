@@ -1,30 +1,36 @@
 //! The zone server runtime: one way for every zone to read its settings,
-//! log, serve its Leptos app with its own assets, answer health checks and
-//! shut down cleanly.
+//! open the shared store, resolve sessions, serve its Leptos app with its
+//! own assets, answer `/…/me` and health checks, and shut down cleanly.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use leptos::config::LeptosOptions;
-use leptos::prelude::IntoView;
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos::prelude::{IntoView, provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use shared_auth::auth::{Auth, me, session_layer};
+use shared_auth::config::AuthConfig;
 use shared_auth::runtime::{init_tracing, shutdown_signal};
+use shared_auth::store::Store;
 
 use crate::Zone;
 
-/// Settings of one zone process, read once at start-up.
+/// Settings of one zone process, read once at start-up: the server's own,
+/// the shared session settings, and the zone's extras `X`.
 ///
 /// Environment variables (each also a flag, see `--help`):
 /// * `LEPTOS_SITE_ADDR`: listen address (default: the zone's port on 127.0.0.1)
 /// * `LEPTOS_SITE_ROOT`: folder holding the built assets (default `target/site/<zone>`)
 /// * `LEPTOS_RELOAD_PORT`: live-reload port under `cargo leptos watch`
 /// * `RUST_LOG`: log filter (default `info`)
+/// * those of [`AuthConfig`] and of `X`
 #[derive(Debug, Clone, Parser)]
-pub struct ZoneConfig {
+pub struct ZoneConfig<X: Args> {
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR")]
     pub addr: Option<SocketAddr>,
@@ -37,9 +43,21 @@ pub struct ZoneConfig {
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
+    /// Apply the database migrations and exit (run once per deployment,
+    /// before the zones start).
+    #[arg(long)]
+    pub migrate: bool,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub extra: X,
 }
 
-impl ZoneConfig {
+/// For zones with no settings of their own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NoExtra {}
+
+impl<X: Args> ZoneConfig<X> {
     /// Parses the command line and environment for `zone`'s binary.
     pub fn from_env(zone: Zone) -> Self {
         let command = Self::command().name(zone.package()).about(format!(
@@ -77,9 +95,17 @@ impl ZoneConfig {
 /// The bundle name every zone shares (cargo-leptos' `output-name`).
 pub const OUTPUT_NAME: &str = "app";
 
-/// Runs `zone` until Ctrl-C or SIGTERM: renders `app` inside `shell`,
-/// registers every server function linked into the binary, serves the
-/// zone's assets and answers `GET <api prefix>/health`.
+/// How often each zone deletes expired sessions and grants.
+const CLEANUP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// A zone: its manifest entry, its document shell and its root component.
+pub struct ZoneApp<S, A> {
+    pub zone: Zone,
+    pub shell: S,
+    pub app: A,
+}
+
+/// Runs a zone without extra settings or routes.
 pub fn run<S, SV, A, AV>(zone: Zone, shell: S, app: A) -> std::process::ExitCode
 where
     S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
@@ -87,13 +113,31 @@ where
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
-    let config = ZoneConfig::from_env(zone);
+    run_with::<NoExtra, _, _, _, _>(ZoneApp { zone, shell, app }, |_, _| Ok(Router::new()))
+}
+
+/// Runs a zone until Ctrl-C or SIGTERM. `routes` adds the zone's own axum
+/// routes (built from its extra settings `X` and [`Auth`]); they sit
+/// behind the same session layer as the pages.
+pub fn run_with<X, S, SV, A, AV>(
+    zone_app: ZoneApp<S, A>,
+    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
+) -> std::process::ExitCode
+where
+    X: Args + Send + 'static,
+    S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
+    SV: IntoView + 'static,
+    A: Fn() -> AV + Clone + Send + Sync + 'static,
+    AV: IntoView + 'static,
+{
+    let zone = zone_app.zone;
+    let config = ZoneConfig::<X>::from_env(zone);
     init_tracing(&config.log);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(serve(zone, config, shell, app)));
+        .and_then(|runtime| runtime.block_on(serve(zone_app, config, routes)));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -104,46 +148,93 @@ where
     }
 }
 
-/// Builds the zone's router: Leptos pages and server functions, health,
-/// static assets and the not-found fallback.
-pub fn router<S, SV, A, AV>(zone: Zone, options: LeptosOptions, shell: S, app: A) -> Router
+/// The zone's router: extra routes, `/…/me`, health, Leptos pages and
+/// server functions (with [`Auth`] in their context), static assets and
+/// the not-found fallback, all behind the session layer.
+pub fn router<S, SV, A, AV>(
+    zone_app: ZoneApp<S, A>,
+    options: LeptosOptions,
+    auth: Auth,
+    extra: Router,
+) -> Router
 where
     S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
     SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
-    let routes = generate_route_list(app);
-    Router::new()
+    let ZoneApp { zone, shell, app } = zone_app;
+    let routes = generate_route_list(app.clone());
+    let context = {
+        let auth = auth.clone();
+        move || provide_context(auth.clone())
+    };
+    let pages = Router::new()
         .route(&zone.health_path(), get(|| async { "ok" }))
-        .leptos_routes(&options, routes, {
+        .route(zone.me_path(), get(move |user| me(zone, user)))
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             let shell = shell.clone();
             move || shell(options.clone())
         })
-        .fallback(file_and_error_handler(shell))
-        .with_state(options)
+        .fallback(file_and_error_handler_with_context(context, shell))
+        .with_state(options);
+    extra
+        .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(auth, session_layer))
 }
 
-async fn serve<S, SV, A, AV>(zone: Zone, config: ZoneConfig, shell: S, app: A) -> anyhow::Result<()>
+async fn serve<X, S, SV, A, AV>(
+    zone_app: ZoneApp<S, A>,
+    config: ZoneConfig<X>,
+    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
+) -> anyhow::Result<()>
 where
+    X: Args,
     S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
     SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
+    let zone = zone_app.zone;
+    let store = Store::connect(&config.auth.database_url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", config.auth.database_url))?;
+    if config.migrate {
+        store.migrate().await.context("migration failed")?;
+        tracing::info!(zone = zone.name(), "database schema is up to date");
+        return Ok(());
+    }
+    store.check_schema().await?;
+    let auth = Auth::new(store.clone(), config.auth.clone());
+    let extra = routes(&config.extra, &auth)?;
     let options = config.leptos_options(zone);
     let addr = options.site_addr;
     let site_root = options.site_root.clone();
-    let app = router(zone, options, shell, app);
+    let app = router(zone_app, options, auth, extra);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is another process using it?)"))?;
     tracing::info!(zone = zone.name(), %addr, site_root = %site_root, "listening");
+    let cleanup = tokio::spawn(delete_expired_periodically(store.clone()));
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
+    cleanup.abort();
+    store.close().await;
     tracing::info!(zone = zone.name(), "stopped");
     Ok(())
+}
+
+async fn delete_expired_periodically(store: Store) {
+    let mut tick = tokio::time::interval(CLEANUP_EVERY);
+    loop {
+        tick.tick().await;
+        match store.delete_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "deleted expired sessions and grants"),
+            Err(err) => tracing::warn!("cleanup of expired sessions failed: {err}"),
+        }
+    }
 }

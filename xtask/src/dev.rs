@@ -14,6 +14,8 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     tools::ensure(project, tools::Need::default())?;
     let ports = Ports::standard();
     ports.check_free()?;
+    let shared = stack::Shared::standard(&ports);
+    crate::migrate::run(&shared.database_url)?;
     run_step(
         "Building the edge",
         project.cargo().args(["build", "--package", "edge"]),
@@ -29,6 +31,7 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     for zone in Zone::ALL {
         let mut watch = project.cargo();
         watch.args(["leptos", "watch", "--project", zone.name()]);
+        shared.apply(&mut watch);
         supervisor.spawn(zone.name(), watch, Sink::Terminal)?;
     }
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60 * 60))?;

@@ -3,6 +3,7 @@
 //! a fresh machine.
 
 mod dev;
+mod migrate;
 mod probe;
 mod project;
 mod stack;
@@ -10,6 +11,7 @@ mod start;
 mod supervisor;
 mod test;
 mod tools;
+mod verify_auth;
 
 use std::process::ExitCode;
 
@@ -35,6 +37,18 @@ enum Command {
         #[arg(long)]
         browser: bool,
     },
+    /// Apply the database migrations (DATABASE_URL, default
+    /// sqlite://data/sessions.sqlite). `dev`, `start` and `test` do this first.
+    Migrate {
+        #[arg(long, env = "DATABASE_URL", default_value = migrate::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Check sign-in across zones over HTTP against a running stack
+    /// (`cargo xtask dev` or `start`): the reference POC's list plus attacks.
+    VerifyAuth {
+        #[arg(long, default_value = "http://localhost:8080")]
+        base_url: String,
+    },
     /// Run every zone under `cargo leptos watch` plus the edge on :8080.
     Dev,
     /// Release build of every zone and the edge, then run them (production shape).
@@ -46,8 +60,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = project::Project::locate().and_then(|project| match cli.command {
+    let result = project::Project::locate().and_then(|project| {
+        // Relative paths (the SQLite file, key files) mean the workspace root.
+        std::env::set_current_dir(&project.root)?;
+        Ok(project)
+    });
+    let result = result.and_then(|project| match cli.command {
         Command::Setup { browser } => tools::ensure(&project, tools::Need { browser }),
+        Command::Migrate { database_url } => migrate::run(&database_url),
+        Command::VerifyAuth { base_url } => verify_auth::run(&base_url),
         Command::Dev => dev::run(&project),
         Command::Start => start::run(&project),
         Command::Test(args) => test::run(&project, &args),

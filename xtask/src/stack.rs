@@ -115,11 +115,44 @@ pub fn edge_command(project: &Project, binary: &std::path::Path, ports: &Ports) 
     command
 }
 
+/// Settings every zone of one stack shares.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    /// `DATABASE_URL` of the session store.
+    pub database_url: String,
+    /// `PUBLIC_ORIGIN`: the edge as users reach it.
+    pub public_origin: String,
+    /// Extra environment for the zones (e.g. the mock IdP key file).
+    pub env: Vec<(String, String)>,
+}
+
+impl Shared {
+    /// The defaults of `cargo xtask dev` / `start`.
+    pub fn standard(ports: &Ports) -> Self {
+        Self {
+            database_url: crate::migrate::DEFAULT_DATABASE_URL.to_owned(),
+            public_origin: ports.edge_url(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Applies this stack's settings to a zone command.
+    pub fn apply(&self, command: &mut Command) {
+        command
+            .env("DATABASE_URL", &self.database_url)
+            .env("PUBLIC_ORIGIN", &self.public_origin);
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+    }
+}
+
 /// Starts the release build of every zone and the edge.
 pub fn spawn_release(
     supervisor: &mut Supervisor,
     project: &Project,
     ports: &Ports,
+    shared: &Shared,
     sink: impl Fn(&str) -> Sink,
 ) -> anyhow::Result<()> {
     for zone in Zone::ALL {
@@ -135,6 +168,7 @@ pub fn spawn_release(
             .env("LEPTOS_SITE_ADDR", local(ports.zone(zone)).to_string())
             .env("LEPTOS_SITE_ROOT", project.site_root(zone))
             .env("LEPTOS_ENV", "PROD");
+        shared.apply(&mut command);
         supervisor.spawn(zone.name(), command, sink(zone.name()))?;
     }
     let edge = edge_command(project, &project.release_binary("edge"), ports);

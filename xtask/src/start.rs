@@ -12,9 +12,13 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     build_release(project)?;
     let ports = Ports::standard();
     ports.check_free()?;
+    let shared = stack::Shared::standard(&ports);
+    crate::migrate::run(&shared.database_url)?;
     step("Starting the zones and the edge");
     let mut supervisor = Supervisor::new()?;
-    stack::spawn_release(&mut supervisor, project, &ports, |_| Sink::Terminal)?;
+    stack::spawn_release(&mut supervisor, project, &ports, &shared, |_| {
+        Sink::Terminal
+    })?;
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
     println!(
         "\n    Ready: {}   (Ctrl-C stops everything)\n",

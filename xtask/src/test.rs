@@ -107,16 +107,36 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     let ports = Ports::free()?;
     let logs = project.xtask_dir().join("e2e-logs");
     fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    // A fresh store and mock IdP key for every run.
+    let data = project.xtask_dir().join("e2e-data");
+    if data.exists() {
+        fs::remove_dir_all(&data).with_context(|| format!("cannot empty {}", data.display()))?;
+    }
+    fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let shared = stack::Shared {
+        database_url: format!("sqlite://{}", data.join("sessions.sqlite").display()),
+        public_origin: ports.edge_url(),
+        env: vec![(
+            "MOCK_IDP_KEY_FILE".to_owned(),
+            data.join("mock-idp-ed25519.pem").display().to_string(),
+        )],
+    };
+    crate::migrate::run(&shared.database_url)?;
     step(&format!(
         "Starting the stack (edge on {})",
         ports.edge_url()
     ));
     let mut supervisor = Supervisor::new()?;
-    stack::spawn_release(&mut supervisor, project, &ports, |name| {
+    stack::spawn_release(&mut supervisor, project, &ports, &shared, |name| {
         Sink::File(logs.join(format!("{name}.log")))
     })?;
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
     println!("    server logs: {}", logs.display());
+    if let Err(err) = crate::verify_auth::run(&ports.edge_url()) {
+        supervisor.shutdown();
+        print_log_tails(&logs);
+        return Err(err);
+    }
     let mut playwright = project.command("npx");
     playwright
         .args([

@@ -4,6 +4,8 @@
 //! point; each page lives in `pages/` with its islands.
 
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
 
 use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
@@ -31,6 +33,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/auth") view=pages::overview::OverviewPage />
+                <Route path=path!("/auth/logout") view=pages::logout::LogoutPage />
+                <Route path=path!("/auth/error") view=pages::error::SignInErrorPage />
             </Routes>
         </Router>
     }

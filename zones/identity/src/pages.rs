@@ -1,3 +1,5 @@
 //! One module per route.
 
+pub mod error;
+pub mod logout;
 pub mod overview;

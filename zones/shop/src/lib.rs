@@ -32,6 +32,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/shop") view=pages::catalogue::CataloguePage />
+                <Route path=path!("/shop/orders") view=pages::orders::OrdersPage />
             </Routes>
         </Router>
     }

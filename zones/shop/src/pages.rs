@@ -1,3 +1,4 @@
 //! One module per route.
 
 pub mod catalogue;
+pub mod orders;

@@ -2,23 +2,40 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use shared_auth::leptos::session_user;
+use shared_auth::return_to::login_href;
 use shared_ui::document::page_title;
 use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn AccountAreaPage() -> impl IntoView {
-    view! {
-        <Title text=page_title("Account area") />
-        <section class="hero hero--quiet">
-            <p class="eyebrow">"Account area"</p>
-            <h1>"Your account"</h1>
+    let intro = match session_user() {
+        Some(user) => view! {
+            <p class="lead" data-user=user.username.clone()>
+                {format!("Signed in as {} ({}).", user.display_name, user.username)}
+            </p>
+            <p>
+                <ZoneLink zone=Zone::Shop path="/orders" class="button">"Your orders"</ZoneLink>
+            </p>
+        }
+        .into_any(),
+        None => view! {
             <p class="lead">
                 "Sign in once and your profile, sessions and orders are here, whichever \
                  zone you came from."
             </p>
             <p>
-                <ZoneLink zone=Zone::Identity class="button">"Sign in"</ZoneLink>
+                <a class="button" href=login_href("/account-area") rel="external">"Sign in"</a>
             </p>
+        }
+        .into_any(),
+    };
+    view! {
+        <Title text=page_title("Account area") />
+        <section class="hero hero--quiet">
+            <p class="eyebrow">"Account area"</p>
+            <h1>"Your account"</h1>
+            {intro}
         </section>
         <section class="card-grid">
             <article class="card">

@@ -2,15 +2,20 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use shared_auth::leptos::session_user;
 use shared_ui::document::page_title;
 use shared_ui::{SITE_NAME, Zone, ZoneLink};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let greeting = match session_user() {
+        Some(user) => format!("Welcome back, {}", user.display_name),
+        None => "Welcome".to_owned(),
+    };
     view! {
         <Title text=page_title("Home") />
         <section class="hero">
-            <p class="eyebrow">"Welcome"</p>
+            <p class="eyebrow greeting">{greeting}</p>
             <h1>{format!("{SITE_NAME}: one site, built by three teams")}</h1>
             <p class="lead">
                 "Every page you see is rendered on the server by the zone that owns its path, \

@@ -1,0 +1,264 @@
+//! The axum side: [`Auth`] (store + settings), the session layer that
+//! resolves the cookie once per request, the extractors, and the helpers
+//! every zone uses for redirects and `/…/me`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
+use http::{StatusCode, Uri, header};
+
+use crate::config::AuthConfig;
+use crate::cookie::{clear_cookie, is_session_cookie, session_cookie, token_from_headers};
+use crate::return_to::login_href;
+use crate::store::{NewSession, SessionPolicy, Store, StoreError, Validated};
+use crate::{MeResponse, User, Zone};
+
+/// Everything a zone needs to know about sessions. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    store: Store,
+    config: Arc<AuthConfig>,
+}
+
+impl Auth {
+    pub fn new(store: Store, config: AuthConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    pub fn policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            ttl: self.config.session_ttl(),
+            max_age: self.config.session_max_age(),
+        }
+    }
+
+    /// Starts a fresh session for `user` and returns it with the
+    /// `Set-Cookie` value that hands its token to the browser.
+    pub async fn sign_in(
+        &self,
+        user: &User,
+        user_agent: Option<&str>,
+    ) -> Result<(NewSession, header::HeaderValue), StoreError> {
+        let new = self
+            .store
+            .create_session(&user.id, user_agent, self.policy())
+            .await?;
+        let cookie = session_cookie(
+            &new.token,
+            new.session.remaining_secs(),
+            self.config.cookie_secure(),
+        );
+        Ok((new, cookie))
+    }
+
+    /// `Set-Cookie` value that removes the session cookie.
+    pub fn clear_cookie(&self) -> header::HeaderValue {
+        clear_cookie(self.config.cookie_secure())
+    }
+}
+
+/// What the session layer found for this request, in its extensions.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentSession(pub Option<Validated>);
+
+impl CurrentSession {
+    pub fn user(&self) -> Option<&User> {
+        self.0.as_ref().map(|v| &v.user)
+    }
+
+    /// Id of the session the request came with.
+    pub fn session_id(&self) -> Option<&str> {
+        self.0.as_ref().map(|v| v.session.id.as_str())
+    }
+}
+
+/// The session layer: `axum::middleware::from_fn_with_state(auth, session_layer)`.
+///
+/// Resolves the cookie once, stores [`CurrentSession`] in the request
+/// extensions, re-issues the cookie when the session was extended, and
+/// clears a cookie whose session is gone (expired, signed out, forged).
+/// A store failure answers 503 rather than treating the user as anonymous.
+pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
+    let token = token_from_headers(request.headers()).map(str::to_owned);
+    let mut set_cookie = None;
+    let current = match token {
+        None => None,
+        Some(token) => match auth.store.validate_session(&token, auth.policy()).await {
+            Ok(Some(validated)) => {
+                if validated.renewed {
+                    set_cookie = Some(session_cookie(
+                        &token,
+                        validated.session.remaining_secs(),
+                        auth.config.cookie_secure(),
+                    ));
+                }
+                Some(validated)
+            }
+            Ok(None) => {
+                set_cookie = Some(auth.clear_cookie());
+                None
+            }
+            Err(err) => {
+                tracing::error!("session lookup failed: {err}");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    "The session store is unavailable. Please try again in a moment.",
+                )
+                    .into_response();
+            }
+        },
+    };
+    request.extensions_mut().insert(CurrentSession(current));
+    let mut response = next.run(request).await;
+    if let Some(cookie) = set_cookie {
+        let already = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(is_session_cookie);
+        if !already {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+/// Rejection when the session layer is not installed: a bug, said plainly.
+#[derive(Debug)]
+pub struct MissingLayer;
+
+impl IntoResponse for MissingLayer {
+    fn into_response(self) -> Response {
+        tracing::error!("shared_auth::session_layer is not installed on this router");
+        (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+    }
+}
+
+/// The signed-in user, if any.
+#[derive(Clone, Debug)]
+pub struct MaybeUser(pub Option<User>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let current = parts
+            .extensions
+            .get::<CurrentSession>()
+            .ok_or(MissingLayer)?;
+        Ok(Self(current.user().cloned()))
+    }
+}
+
+/// The signed-in user; anonymous API calls get `401 {"error":"unauthenticated"}`.
+#[derive(Clone, Debug)]
+pub struct RequireUser(pub User);
+
+/// Rejection of [`RequireUser`].
+#[derive(Debug)]
+pub enum RequireUserRejection {
+    MissingLayer,
+    Unauthenticated,
+}
+
+impl IntoResponse for RequireUserRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::MissingLayer => MissingLayer.into_response(),
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                Json(serde_json::json!({ "error": "unauthenticated" })),
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
+    type Rejection = RequireUserRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let current = parts
+            .extensions
+            .get::<CurrentSession>()
+            .ok_or(RequireUserRejection::MissingLayer)?;
+        current
+            .user()
+            .cloned()
+            .map(Self)
+            .ok_or(RequireUserRejection::Unauthenticated)
+    }
+}
+
+/// `/auth/login?return_to=<path and query of uri>`: where a protected page
+/// sends an anonymous visitor. Slashes stay readable; every other
+/// character outside the URL-safe set is percent-encoded.
+pub fn login_url(uri: &Uri) -> String {
+    login_href(uri.path_and_query().map_or("/", |pq| pq.as_str()))
+}
+
+/// A `302 Found` redirect to [`login_url`].
+pub fn login_redirect(uri: &Uri) -> Response {
+    found(&login_url(uri))
+}
+
+/// A `302 Found` to `location` (a path on this origin).
+pub fn found(location: &str) -> Response {
+    match header::HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
+}
+
+/// `GET /…/me` for `zone`: the shared JSON shape.
+pub async fn me(zone: Zone, MaybeUser(user): MaybeUser) -> Response {
+    let mut response =
+        Json(MeResponse::new(zone, user.as_ref().map(User::summary))).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_url_carries_the_encoded_return_path() {
+        let url = |s: &str| login_url(&s.parse::<Uri>().unwrap());
+        assert_eq!(url("/shop/orders"), "/auth/login?return_to=/shop/orders");
+        assert_eq!(
+            url("/shop/orders?page=2&sort=new"),
+            "/auth/login?return_to=/shop/orders%3Fpage%3D2%26sort%3Dnew"
+        );
+        assert_eq!(url("/caf%C3%A9"), "/auth/login?return_to=/caf%25C3%25A9");
+    }
+
+    #[test]
+    fn found_is_a_302() {
+        let response = found("/auth/login?return_to=/shop");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            "/auth/login?return_to=/shop"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Settings every zone shares for sessions, read once at start-up.
+
+use std::time::Duration;
+
+use http::Uri;
+
+/// Session and store settings. Flattened into each zone's `--help`.
+///
+/// Environment variables: `DATABASE_URL`, `PUBLIC_ORIGIN`,
+/// `SESSION_TTL_SECS`, `SESSION_MAX_AGE_SECS`, `COOKIE_SECURE`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthConfig {
+    /// The session store. `sqlite://path` (created on first use).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/sessions.sqlite"
+    )]
+    pub database_url: String,
+    /// The origin users see (scheme://host[:port]); the edge's address.
+    /// Redirects and the Origin check of mutations use it, never the
+    /// request's Host header.
+    #[arg(long, env = "PUBLIC_ORIGIN", default_value = "http://localhost:8080", value_parser = parse_origin)]
+    pub public_origin: String,
+    /// Idle lifetime of a session in seconds: each use past half of it
+    /// extends it (and re-issues the cookie).
+    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 8 * 3600, value_parser = clap::value_parser!(u64).range(60..))]
+    pub session_ttl_secs: u64,
+    /// Absolute lifetime of a session in seconds, however active it is.
+    #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600, value_parser = clap::value_parser!(u64).range(60..))]
+    pub session_max_age_secs: u64,
+    /// Force the cookie's `Secure` flag on or off. By default it is on
+    /// when the public origin is https.
+    #[arg(long, env = "COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+}
+
+impl AuthConfig {
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_secs)
+    }
+
+    pub fn session_max_age(&self) -> Duration {
+        Duration::from_secs(self.session_max_age_secs.max(self.session_ttl_secs))
+    }
+
+    /// Whether the session cookie carries `Secure`.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure
+            .unwrap_or_else(|| self.public_origin.starts_with("https://"))
+    }
+
+    /// An absolute URL on the public origin: `url("/auth/callback")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_origin)
+    }
+}
+
+/// Accepts `scheme://host[:port]` (http or https, no path), without a
+/// trailing slash.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let trimmed = value.trim_end_matches('/');
+    let uri: Uri = trimmed.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let bare = uri
+        .path_and_query()
+        .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/");
+    if !scheme_ok || uri.host().is_none() || !bare {
+        return Err("expected scheme://host[:port], e.g. http://localhost:8080".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        auth: AuthConfig,
+    }
+
+    #[test]
+    fn origins_are_validated() {
+        assert_eq!(
+            parse_origin("http://localhost:8080/").unwrap(),
+            "http://localhost:8080"
+        );
+        assert_eq!(
+            parse_origin("https://shop.example").unwrap(),
+            "https://shop.example"
+        );
+        assert!(parse_origin("localhost:8080").is_err());
+        assert!(parse_origin("ftp://x").is_err());
+        assert!(parse_origin("http://x/path").is_err());
+    }
+
+    #[test]
+    fn secure_follows_the_origin_unless_forced() {
+        let cli = Cli::try_parse_from(["z", "--public-origin", "https://a.example"]).unwrap();
+        assert!(cli.auth.cookie_secure());
+        let cli = Cli::try_parse_from(["z", "--public-origin", "http://a.example"]).unwrap();
+        assert!(!cli.auth.cookie_secure());
+        let cli = Cli::try_parse_from([
+            "z",
+            "--public-origin",
+            "http://a",
+            "--cookie-secure",
+            "true",
+        ])
+        .unwrap();
+        assert!(cli.auth.cookie_secure());
+    }
+
+    #[test]
+    fn too_short_lifetimes_are_refused() {
+        assert!(Cli::try_parse_from(["z", "--session-ttl-secs", "5"]).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! The Leptos side: the same user for components during SSR and for server
+//! functions, in one line, plus the error type server functions return.
+//!
+//! The session layer has already resolved the cookie; these helpers read
+//! its result from the request `Parts` that leptos_axum puts in context.
+//! In the browser build they compile but find no request (islands never
+//! run them there).
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::User;
+
+/// Why an authenticated server function refused to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AuthError {
+    /// No signed-in user.
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    /// A mutation whose `Origin` is not the site's own.
+    #[error("This request did not come from this site and was refused.")]
+    CrossOrigin,
+    /// The session store failed (details are logged, not shown).
+    #[error("The service is temporarily unavailable. Please try again.")]
+    Unavailable,
+    /// The server-function machinery failed (network, decoding).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AuthError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+/// The signed-in user of the current request, during SSR or in a server
+/// function. `None` when anonymous (or in the browser).
+pub fn session_user() -> Option<User> {
+    #[cfg(feature = "server")]
+    {
+        server::current_session().and_then(|s| s.user().cloned())
+    }
+    #[cfg(not(feature = "server"))]
+    {
+        None
+    }
+}
+
+/// The signed-in user, if any: `shared_auth::leptos::current_user().await?`.
+pub async fn current_user() -> Result<Option<User>, AuthError> {
+    Ok(session_user())
+}
+
+/// The signed-in user, or [`AuthError::Unauthenticated`]: a server function
+/// that needs a session starts with `let user = require_user().await?;`.
+pub async fn require_user() -> Result<User, AuthError> {
+    session_user().ok_or(AuthError::Unauthenticated)
+}
+
+/// For a protected page: the signed-in user, or `None` after setting a 302
+/// to `/auth/login?return_to=<this page>` on the SSR response.
+pub fn require_user_page() -> Option<User> {
+    let user = session_user();
+    #[cfg(feature = "server")]
+    if user.is_none()
+        && let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
+    {
+        leptos_axum::redirect(&crate::auth::login_url(&parts.uri));
+    }
+    user
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use http::request::Parts;
+    use leptos::prelude::use_context;
+
+    use super::AuthError;
+    use crate::auth::{Auth, CurrentSession};
+    use crate::origin::is_same_origin;
+
+    /// What the session layer found for the request being rendered.
+    pub fn current_session() -> Option<CurrentSession> {
+        use_context::<Parts>()?
+            .extensions
+            .get::<CurrentSession>()
+            .cloned()
+    }
+
+    /// The zone's [`Auth`] (store and settings), provided by the zone runtime.
+    pub fn auth() -> Result<Auth, AuthError> {
+        use_context::<Auth>().ok_or_else(|| {
+            tracing::error!("shared_auth::Auth is not in the Leptos context");
+            AuthError::Unavailable
+        })
+    }
+
+    /// Refuses a mutation that a browser did not send from this site
+    /// (`Origin` / `Sec-Fetch-Site`, against `PUBLIC_ORIGIN`).
+    pub fn require_same_origin() -> Result<(), AuthError> {
+        let auth = auth()?;
+        let parts = use_context::<Parts>().ok_or(AuthError::CrossOrigin)?;
+        if is_same_origin(&parts.headers, &auth.config().public_origin) {
+            Ok(())
+        } else {
+            Err(AuthError::CrossOrigin)
+        }
+    }
+}

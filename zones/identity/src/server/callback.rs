@@ -1,0 +1,136 @@
+//! `GET /auth/callback`: checks the one-time `state`, exchanges the code
+//! (with the PKCE verifier), validates the id_token (signature via JWKS,
+//! issuer, audience, nonce, expiry), finds or creates the user, starts a
+//! fresh session and redirects to the remembered `return_to`.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse as _, Response};
+use http::{HeaderMap, HeaderValue, header};
+use openidconnect::{AuthorizationCode, Nonce, PkceCodeVerifier, TokenResponse as _};
+use serde::Deserialize;
+use shared_auth::auth::found;
+use shared_auth::cookie::token_from_headers;
+
+use super::fail;
+use super::oidc::{LOGIN_GRANT, Oidc, PendingLogin};
+use crate::pages::error::Reason;
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn finish(
+    State(oidc): State<Oidc>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    match sign_in(&oidc, &headers, query).await {
+        Ok(response) => response,
+        Err(reason) => fail(reason),
+    }
+}
+
+async fn sign_in(
+    oidc: &Oidc,
+    headers: &HeaderMap,
+    query: CallbackQuery,
+) -> Result<Response, Reason> {
+    let store = oidc.auth.store();
+    // The state is consumed whatever happens next: it can never be replayed.
+    let pending = match &query.state {
+        Some(state) => store
+            .take_grant::<PendingLogin>(LOGIN_GRANT, state)
+            .await
+            .map_err(|err| {
+                tracing::error!("cannot read the login attempt: {err}");
+                Reason::Unavailable
+            })?,
+        None => None,
+    };
+    if let Some(error) = &query.error {
+        tracing::info!(%error, "the identity provider refused the sign-in");
+        return Err(if error == "access_denied" {
+            Reason::Denied
+        } else {
+            Reason::ProviderError
+        });
+    }
+    let pending = pending.ok_or(Reason::StateMismatch)?;
+    let code = query.code.ok_or(Reason::BadCallback)?;
+
+    let metadata = oidc.metadata().await.map_err(|err| {
+        tracing::error!("{err:#}");
+        Reason::ProviderUnavailable
+    })?;
+    let algorithms = metadata.id_token_signing_alg_values_supported().clone();
+    let client = oidc.client(metadata);
+    let exchange = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|err| {
+            tracing::error!("the provider has no token endpoint: {err}");
+            Reason::ProviderError
+        })?;
+    let tokens = exchange
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
+        .request_async(&oidc.http)
+        .await
+        .map_err(|err| {
+            tracing::warn!("code exchange failed: {err}");
+            Reason::CodeRejected
+        })?;
+    let id_token = tokens.id_token().ok_or(Reason::InvalidIdToken)?;
+    let verifier = client.id_token_verifier().set_allowed_algs(algorithms);
+    let claims = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
+        Ok(claims) => claims,
+        Err(err) => {
+            tracing::warn!("id_token rejected: {err}");
+            // A key rotation at the provider shows up as a bad signature.
+            oidc.forget_metadata().await;
+            return Err(Reason::InvalidIdToken);
+        }
+    };
+    let subject = format!("{}#{}", claims.issuer().as_str(), claims.subject().as_str());
+    let username = claims
+        .preferred_username()
+        .map(|name| name.as_str())
+        .unwrap_or_else(|| claims.subject().as_str());
+    let username: String = username
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+
+    let unavailable = |err: shared_auth::store::StoreError| {
+        tracing::error!("sign-in failed in the store: {err}");
+        Reason::Unavailable
+    };
+    let user = store
+        .find_or_create_user(&subject, &username)
+        .await
+        .map_err(unavailable)?;
+    // No fixation: whatever session the browser had is ended; a new one starts.
+    if let Some(old) = token_from_headers(headers) {
+        store
+            .delete_session_by_token(old)
+            .await
+            .map_err(unavailable)?;
+    }
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok());
+    let (_, cookie) = oidc
+        .auth
+        .sign_in(&user, user_agent)
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(user = %user.id, "signed in");
+    let mut response = found(&pending.return_to);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response.into_response())
+}

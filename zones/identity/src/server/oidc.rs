@@ -1,0 +1,106 @@
+//! The OIDC relying party: provider discovery (cached), the client, and
+//! the login attempt kept server-side between `/auth/login` and
+//! `/auth/callback`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use openidconnect::core::{CoreClient, CoreProviderMetadata};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl, reqwest};
+use serde::{Deserialize, Serialize};
+use shared_auth::auth::Auth;
+use tokio::sync::RwLock;
+
+use super::IdentityConfig;
+
+/// Grant kind of a pending login (keyed by its `state`).
+pub const LOGIN_GRANT: &str = "oidc-login";
+/// How long a user has to finish signing in at the provider.
+pub const LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// What `/auth/login` remembers for `/auth/callback`, under the one-time
+/// `state` (only its hash is stored).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub return_to: String,
+}
+
+/// Shared state of the login routes.
+#[derive(Clone)]
+pub struct Oidc {
+    pub auth: Auth,
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    redirect: RedirectUrl,
+    pub http: reqwest::Client,
+    metadata: Arc<RwLock<Option<CoreProviderMetadata>>>,
+}
+
+impl Oidc {
+    pub fn new(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Self> {
+        let public = &auth.config().public_origin;
+        let issuer = config
+            .oidc_issuer_url
+            .clone()
+            .unwrap_or_else(|| format!("{public}/mock-idp"));
+        let http = reqwest::ClientBuilder::new()
+            // Never follow redirects from the provider (SSRF defence).
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self {
+            auth: auth.clone(),
+            issuer: IssuerUrl::new(issuer).context("OIDC_ISSUER_URL is not a URL")?,
+            client_id: ClientId::new(config.oidc_client_id.clone()),
+            client_secret: ClientSecret::new(config.oidc_client_secret.clone()),
+            redirect: RedirectUrl::new(format!("{public}/auth/callback"))
+                .context("PUBLIC_ORIGIN does not make a valid redirect URL")?,
+            http,
+            metadata: Arc::new(RwLock::new(None)),
+        })
+    }
+
+    /// The provider's metadata: discovered on first use (the provider may
+    /// start after identity), then cached.
+    pub async fn metadata(&self) -> anyhow::Result<CoreProviderMetadata> {
+        if let Some(metadata) = self.metadata.read().await.as_ref() {
+            return Ok(metadata.clone());
+        }
+        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+            .await
+            .with_context(|| format!("OIDC discovery at {} failed", self.issuer.as_str()))?;
+        *self.metadata.write().await = Some(metadata.clone());
+        Ok(metadata)
+    }
+
+    /// Forgets the cached metadata (after a failure that may mean the
+    /// provider rotated its keys).
+    pub async fn forget_metadata(&self) {
+        *self.metadata.write().await = None;
+    }
+
+    /// A client for `metadata`, with this app's credentials and callback.
+    pub fn client(
+        &self,
+        metadata: CoreProviderMetadata,
+    ) -> openidconnect::core::CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    > {
+        CoreClient::from_provider_metadata(
+            metadata,
+            self.client_id.clone(),
+            Some(self.client_secret.clone()),
+        )
+        .set_redirect_uri(self.redirect.clone())
+    }
+}
