@@ -68,8 +68,13 @@ pub fn require_user_page() -> Option<User> {
     #[cfg(feature = "server")]
     if user.is_none()
         && let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(location) = http::HeaderValue::from_str(&crate::auth::login_url(&parts.uri))
     {
-        leptos_axum::redirect(&crate::auth::login_url(&parts.uri));
+        // A page redirect is a 302 whatever the client accepts
+        // (leptos_axum::redirect only sets it for Accept: text/html).
+        response.set_status(http::StatusCode::FOUND);
+        response.insert_header(http::header::LOCATION, location);
     }
     user
 }

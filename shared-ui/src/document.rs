@@ -5,8 +5,9 @@ use leptos_meta::MetaTags;
 
 use crate::{Footer, Header, SITE_NAME, Zone};
 
-/// A tiny inline favicon, so no zone depends on another for `/favicon.ico`.
-const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+/// A tiny inline favicon (every page links it, so no browser asks any zone
+/// for `/favicon.ico`).
+pub const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
     viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%234338ca'/%3E\
     %3Cpath d='M8 23V9l8 8 8-8v14' stroke='white' stroke-width='3' fill='none' \
     stroke-linejoin='round'/%3E%3C/svg%3E";

@@ -1,12 +1,15 @@
-//! The zone-identity server binary: see `shared_ui::server` for its settings.
+//! The zone-identity server binary: see `shared_ui::server` for the shared
+//! settings and `zone_identity::server::IdentityConfig` for its own.
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    shared_ui::server::run(
-        zone_identity::ZONE,
-        zone_identity::shell,
-        zone_identity::App,
-    )
+    use shared_ui::server::{ZoneApp, run_with};
+    let app = ZoneApp {
+        zone: zone_identity::ZONE,
+        shell: zone_identity::shell,
+        app: zone_identity::App,
+    };
+    run_with(app, zone_identity::server::routes)
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -186,9 +186,11 @@ fn shell(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/auth/pkg/app.css\"></head>\
+         <title>{title}</title><link rel=\"icon\" href=\"{icon}\">\
+         <link rel=\"stylesheet\" href=\"/auth/pkg/app.css\"></head>\
          <body class=\"idp\"><main class=\"page idp-card\"><p class=\"eyebrow\">Meridian ID (mock)</p>\
-         <h1>{title}</h1>{body}</main></body></html>"
+         <h1>{title}</h1>{body}</main></body></html>",
+        icon = shared_ui::document::FAVICON
     )
 }
 
