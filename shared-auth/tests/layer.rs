@@ -1,0 +1,175 @@
+//! The session layer and extractors on a real router (no socket): cookie
+//! resolution, 401 JSON for APIs, renewal and clearing of the cookie, and
+//! the `/…/me` contract.
+
+#![allow(clippy::unwrap_used)] // set-up failing is a test failure
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use shared_auth::auth::{Auth, MaybeUser, RequireUser, me, session_layer};
+use shared_auth::config::AuthConfig;
+use shared_auth::store::Store;
+use shared_auth::{User, Zone};
+use tower::ServiceExt as _;
+
+struct App {
+    _dir: tempfile::TempDir,
+    auth: Auth,
+}
+
+impl App {
+    async fn new(ttl_secs: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("s.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let config = AuthConfig {
+            database_url: String::new(),
+            public_origin: "http://localhost:8080".into(),
+            session_ttl_secs: ttl_secs,
+            session_max_age_secs: 86_400,
+            cookie_secure: None,
+        };
+        Self {
+            _dir: dir,
+            auth: Auth::new(store, config),
+        }
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
+            .route("/api/me", get(|user| me(Zone::Public, user)))
+            .route(
+                "/private",
+                get(|RequireUser(user): RequireUser| async move { user.username }),
+            )
+            .route(
+                "/maybe",
+                get(|MaybeUser(user): MaybeUser| async move {
+                    user.map_or("anonymous".to_owned(), |u| u.username)
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                self.auth.clone(),
+                session_layer,
+            ))
+    }
+
+    async fn signed_in(&self, name: &str) -> (User, String) {
+        let user = self
+            .auth
+            .store()
+            .find_or_create_user(&format!("t#{name}"), name)
+            .await
+            .unwrap();
+        let (new, _) = self.auth.sign_in(&user, None).await.unwrap();
+        (user, new.token)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, http::HeaderMap, String) {
+        let mut request = Request::get(path);
+        if let Some(token) = token {
+            request = request.header(header::COOKIE, format!("auth.session-token={token}"));
+        }
+        let response = self
+            .router()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        (parts.status, parts.headers, body)
+    }
+}
+
+#[tokio::test]
+async fn anonymous_requests_are_anonymous_and_apis_say_401() {
+    let app = App::new(3600).await;
+    assert_eq!(app.get("/maybe", None).await.2, "anonymous");
+    let (status, headers, body) = app.get("/private", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(body, r#"{"error":"unauthenticated"}"#);
+    assert_eq!(
+        app.get("/api/me", None).await.2,
+        r#"{"authenticated":false,"zone":"public","user":null}"#
+    );
+}
+
+#[tokio::test]
+async fn a_valid_cookie_is_the_user_everywhere() {
+    let app = App::new(3600).await;
+    let (user, token) = app.signed_in("alice").await;
+    assert_eq!(app.get("/maybe", Some(&token)).await.2, "alice");
+    let (status, headers, body) = app.get("/private", Some(&token)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    assert!(
+        headers.get(header::SET_COOKIE).is_none(),
+        "no renewal needed yet"
+    );
+    let (_, headers, body) = app.get("/api/me", Some(&token)).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"authenticated":true,"zone":"public","user":{{"id":"{}","username":"alice"}}}}"#,
+            user.id
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_cookie_is_cleared() {
+    let app = App::new(3600).await;
+    let (status, headers, _) = app
+        .get("/private", Some("abcdefghijklmnopqrstuvwxyz012345"))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let cleared = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cleared.starts_with("auth.session-token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_past_half_life_gets_a_fresh_cookie() {
+    let app = App::new(3600).await;
+    let (_, token) = app.signed_in("alice").await;
+    // The same store under a longer idle lifetime: the session is now past
+    // half of it, so the layer extends it and re-issues the cookie.
+    let longer = App {
+        _dir: tempfile::tempdir().unwrap(),
+        auth: Auth::new(
+            app.auth.store().clone(),
+            AuthConfig {
+                session_ttl_secs: 10_000,
+                ..app.auth.config().clone()
+            },
+        ),
+    };
+    let (status, headers, _) = longer.get("/private", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("auth.session-token={token};")),
+        "{cookie}"
+    );
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(max_age > 9_000, "{cookie}");
+}
