@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{StatusCode, Url};
+use shared_auth::Zone;
 use shared_auth::token::{pkce_challenge, random_token};
 
 use crate::project::step;
@@ -108,15 +109,11 @@ impl Verifier {
     }
 
     fn anonymous_everywhere(&mut self) -> anyhow::Result<()> {
-        for (path, zone) in [
-            ("/auth/me", "identity"),
-            ("/shop/api/me", "shop"),
-            ("/api/me", "public"),
-        ] {
-            let me = self.me(path, None)?;
+        for zone in Zone::ALL {
+            let me = self.me(zone.me_path(), None)?;
             self.check(
                 &format!("{zone} zone reports authenticated=false without a cookie"),
-                me["authenticated"] == false && me["zone"] == zone && me["user"].is_null(),
+                me["authenticated"] == false && me["zone"] == zone.name() && me["user"].is_null(),
                 || me.to_string(),
             )?;
         }
@@ -223,16 +220,12 @@ impl Verifier {
             status == StatusCode::OK && html.contains(&format!("data-user=\"{username}\"")),
             || status.to_string(),
         )?;
-        for (path, zone) in [
-            ("/auth/me", "identity"),
-            ("/shop/api/me", "shop"),
-            ("/api/me", "public"),
-        ] {
-            let me = self.me(path, Some(token))?;
+        for zone in Zone::ALL {
+            let me = self.me(zone.me_path(), Some(token))?;
             self.check(
                 &format!("{zone} zone sees the same session (user.username = {username})"),
                 me["authenticated"] == true
-                    && me["zone"] == zone
+                    && me["zone"] == zone.name()
                     && me["user"]["username"] == username,
                 || me.to_string(),
             )?;
@@ -314,10 +307,7 @@ impl Verifier {
         }
         let tampered: String = tampered.into_iter().collect();
         let response = self.get("/shop/api/me", Some(&tampered))?;
-        let clears = response.headers().get_all(SET_COOKIE).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.starts_with("auth.session-token=;") && v.contains("Max-Age=0"))
-        });
+        let clears = clears_session_cookie(&response);
         let me: serde_json::Value = response.json()?;
         self.check(
             "a tampered cookie is anonymous (and is cleared)",
@@ -362,21 +352,14 @@ impl Verifier {
 
         let origin = self.base.clone();
         let out = self.post_form("/auth/logout", &[], Some(token), Some(&origin))?;
-        let cleared = out.headers().get_all(SET_COOKIE).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.starts_with("auth.session-token=;") && v.contains("Max-Age=0"))
-        });
+        let cleared = clears_session_cookie(&out);
         self.check(
             "a same-origin POST /auth/logout signs out and clears the cookie",
             out.status() == StatusCode::FOUND && cleared,
             || out.status().to_string(),
         )?;
-        for (path, zone) in [
-            ("/auth/me", "identity"),
-            ("/shop/api/me", "shop"),
-            ("/api/me", "public"),
-        ] {
-            let me = self.me(path, Some(token))?;
+        for zone in Zone::ALL {
+            let me = self.me(zone.me_path(), Some(token))?;
             self.check(
                 &format!("{zone} zone no longer sees the session"),
                 me["authenticated"] == false,
@@ -507,6 +490,14 @@ impl Verifier {
             || discovery.to_string(),
         )
     }
+}
+
+/// True when the response clears the session cookie.
+fn clears_session_cookie(response: &Response) -> bool {
+    response.headers().get_all(SET_COOKIE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.starts_with("auth.session-token=;") && v.contains("Max-Age=0"))
+    })
 }
 
 fn location(response: &Response) -> String {
