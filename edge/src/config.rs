@@ -1,63 +1,100 @@
 //! Settings of the edge binary, read once in `main`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use http::uri::Authority;
 use shared_auth::Zone;
 
-use crate::routes::{RouteError, RouteTable};
+use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 
 /// The edge reverse proxy: one origin in front of the identity, shop and
 /// public zones, routing by path prefix.
 ///
-/// Environment variables (each also a flag):
-/// `EDGE_LISTEN`, `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`,
-/// `EDGE_PUBLIC_UPSTREAM`, `EDGE_CONNECT_TIMEOUT_MS`,
-/// `EDGE_RESPONSE_TIMEOUT_SECS`, `RUST_LOG`.
+/// Environment variables (each also a flag): `EDGE_LISTEN`, `EDGE_ROUTES`,
+/// `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`, `EDGE_PUBLIC_UPSTREAM`,
+/// `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`, `EDGE_CONNECT_TIMEOUT_MS`,
+/// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
+/// `EDGE_HEALTH_INTERVAL_MS`, `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`,
+/// `EDGE_SHUTDOWN_GRACE_SECS`, `RUST_LOG`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
-    /// Address the edge listens on.
+    /// Address the edge listens on (HTTP/1.1 and h2c).
     #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// `host:port` of the identity zone (default 127.0.0.1:3001).
-    #[arg(long, env = "EDGE_IDENTITY_UPSTREAM")]
-    pub identity_upstream: Option<Authority>,
-    /// `host:port` of the shop zone (default 127.0.0.1:3002).
-    #[arg(long, env = "EDGE_SHOP_UPSTREAM")]
-    pub shop_upstream: Option<Authority>,
-    /// `host:port` of the public zone (default 127.0.0.1:3003).
-    #[arg(long, env = "EDGE_PUBLIC_UPSTREAM")]
-    pub public_upstream: Option<Authority>,
-    /// How long to wait for a zone to accept a connection before answering 502.
+    /// A TOML route manifest to use instead of the compiled-in one (the
+    /// `--*-upstream` flags are then ignored).
+    #[arg(long, env = "EDGE_ROUTES")]
+    pub routes: Option<PathBuf>,
+    /// Instances of the identity zone, comma-separated host:port (default 127.0.0.1:3001).
+    #[arg(long, env = "EDGE_IDENTITY_UPSTREAM", value_delimiter = ',')]
+    pub identity_upstream: Vec<String>,
+    /// Instances of the shop zone, comma-separated host:port (default 127.0.0.1:3002).
+    #[arg(long, env = "EDGE_SHOP_UPSTREAM", value_delimiter = ',')]
+    pub shop_upstream: Vec<String>,
+    /// Instances of the public zone, comma-separated host:port (default 127.0.0.1:3003).
+    #[arg(long, env = "EDGE_PUBLIC_UPSTREAM", value_delimiter = ',')]
+    pub public_upstream: Vec<String>,
+    /// Largest request body on the compiled-in routes (413 beyond).
+    #[arg(long, env = "EDGE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
+    /// Largest request head (request line + headers) accepted (431 beyond).
+    #[arg(long, env = "EDGE_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u64).range(8192..))]
+    pub max_header_bytes: u64,
+    /// How long to wait for a zone to accept a connection before trying
+    /// another instance or answering 502.
     #[arg(long, env = "EDGE_CONNECT_TIMEOUT_MS", default_value_t = 2_000)]
     pub connect_timeout_ms: u64,
     /// How long to wait for a zone's response headers before answering 504.
     #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30)]
     pub response_timeout_secs: u64,
+    /// How long an instance that refused a connection stays out of rotation.
+    #[arg(long, env = "EDGE_COOL_DOWN_MS", default_value_t = 5_000)]
+    pub cool_down_ms: u64,
+    /// How often each instance's health endpoint is probed (0 turns probes off).
+    #[arg(long, env = "EDGE_HEALTH_INTERVAL_MS", default_value_t = 2_000)]
+    pub health_interval_ms: u64,
+    /// Peers whose X-Forwarded-For is extended rather than replaced
+    /// (comma-separated IPs of load balancers in front of the edge).
+    #[arg(long, env = "EDGE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Scheme clients use to reach the edge (`https` when TLS ends in front of it).
+    #[arg(long, env = "EDGE_PUBLIC_PROTO", default_value = "http", value_parser = ["http", "https"])]
+    pub public_proto: String,
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
+    #[arg(long, env = "EDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
 }
 
 impl Config {
-    /// The upstream configured for `zone`, or its default address.
-    pub fn upstream(&self, zone: Zone) -> Authority {
+    /// The instances configured for `zone`, or its default address.
+    pub fn upstreams(&self, zone: Zone) -> Vec<String> {
         let configured = match zone {
             Zone::Identity => &self.identity_upstream,
             Zone::Shop => &self.shop_upstream,
             Zone::Public => &self.public_upstream,
         };
-        configured
-            .clone()
-            .unwrap_or_else(|| default_authority(zone))
+        if configured.is_empty() {
+            vec![zone.default_addr().to_string()]
+        } else {
+            configured.iter().map(|s| s.trim().to_owned()).collect()
+        }
     }
 
-    /// The route table these settings describe.
-    pub fn route_table(&self) -> Result<RouteTable, RouteError> {
-        RouteTable::from_manifest(|zone| Some(self.upstream(zone)))
+    /// The manifest: `--routes` if given, else the compiled-in one.
+    pub fn manifest(&self) -> Result<Manifest, ManifestError> {
+        match &self.routes {
+            Some(path) => Manifest::load(path),
+            None => Ok(Manifest::standard(
+                |zone| self.upstreams(zone),
+                self.max_body_bytes,
+            )),
+        }
     }
 
     pub fn connect_timeout(&self) -> Duration {
@@ -67,45 +104,67 @@ impl Config {
     pub fn response_timeout(&self) -> Duration {
         Duration::from_secs(self.response_timeout_secs)
     }
-}
 
-fn default_authority(zone: Zone) -> Authority {
-    let addr = zone.default_addr();
-    Authority::from_maybe_shared(addr.to_string())
-        .unwrap_or_else(|_| Authority::from_static("127.0.0.1:80"))
+    pub fn cool_down(&self) -> Duration {
+        Duration::from_millis(self.cool_down_ms)
+    }
+
+    pub fn health_interval(&self) -> Option<Duration> {
+        (self.health_interval_ms > 0).then(|| Duration::from_millis(self.health_interval_ms))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::RouteTable;
+
+    fn table(config: &Config) -> RouteTable {
+        RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down()).unwrap()
+    }
 
     #[test]
     fn defaults_point_at_the_zone_ports() {
         let config = Config::try_parse_from(["edge"]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.upstream(Zone::Shop).as_str(), "127.0.0.1:3002");
-        assert_eq!(config.upstream(Zone::Identity).as_str(), "127.0.0.1:3001");
-    }
-
-    #[test]
-    fn upstreams_can_be_overridden() {
-        let config =
-            Config::try_parse_from(["edge", "--shop-upstream", "shop.internal:80"]).unwrap();
-        assert_eq!(config.upstream(Zone::Shop).as_str(), "shop.internal:80");
+        assert_eq!(config.upstreams(Zone::Shop), ["127.0.0.1:3002"]);
         assert_eq!(
-            config
-                .route_table()
-                .unwrap()
-                .resolve("/shop")
-                .upstream
+            table(&config)
+                .resolve("/auth")
+                .upstreams
+                .get(0)
+                .authority
                 .as_str(),
-            "shop.internal:80"
+            "127.0.0.1:3001"
         );
     }
 
     #[test]
-    fn bad_addresses_are_clear_errors() {
-        let err = Config::try_parse_from(["edge", "--shop-upstream", "not a host"]).unwrap_err();
-        assert!(err.to_string().contains("--shop-upstream"), "{err}");
+    fn several_instances_per_zone() {
+        let config = Config::try_parse_from([
+            "edge",
+            "--shop-upstream",
+            "127.0.0.1:3002,127.0.0.1:3012",
+            "--trusted-proxies",
+            "10.0.0.1,::1",
+        ])
+        .unwrap();
+        assert_eq!(table(&config).resolve("/shop").upstreams.len(), 2);
+        assert_eq!(config.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn bad_settings_are_clear_errors() {
+        assert!(Config::try_parse_from(["edge", "--public-proto", "ftp"]).is_err());
+        assert!(Config::try_parse_from(["edge", "--max-header-bytes", "10"]).is_err());
+        let config = Config::try_parse_from(["edge", "--shop-upstream", "not an address"]).unwrap();
+        let err = RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an address"), "{err}");
     }
 }

@@ -35,6 +35,27 @@ pub fn gateway_timeout(zone: Zone) -> Response {
     )
 }
 
+/// A request the edge refuses to route (e.g. dot segments in the path).
+pub fn bad_request(problem: impl std::fmt::Display) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "This address cannot be served",
+        &problem.to_string(),
+    )
+}
+
+/// A request body larger than the route allows.
+pub fn payload_too_large(limit: u64) -> Response {
+    page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "The upload is too large",
+        &format!(
+            "This part of the site accepts at most {} KiB per request.",
+            limit / 1024
+        ),
+    )
+}
+
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let code = status.as_u16();
     let home = Zone::Public.home();

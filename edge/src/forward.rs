@@ -39,22 +39,112 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Replaces whatever the client claimed in `X-Forwarded-*` with what the
-/// edge knows: the peer address, the scheme it listens on and the requested
-/// host. A client cannot spoof its address to the zones.
-pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str) {
+/// `X-Request-Id`: one id per request, from the client or made here.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// RFC 7239 `Forwarded`.
+pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+
+/// Sets the forwarding headers from what the edge observed. From an
+/// untrusted peer, client-supplied `X-Forwarded-*` and `Forwarded` are
+/// replaced (a client cannot spoof its address); from a trusted proxy in
+/// front of the edge, `X-Forwarded-For` is extended and its
+/// `X-Forwarded-Proto/Host` kept.
+pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str, trusted: bool) {
     let host = headers.get(header::HOST).cloned();
-    headers.insert(X_FORWARDED_FOR.clone(), client_ip_value(client));
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    match host {
-        Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host),
-        None => headers.remove(&X_FORWARDED_HOST),
+    let prior_for = headers
+        .get(&X_FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let client_text = client.to_string();
+    let xff = match prior_for {
+        Some(prior) if trusted && !prior.trim().is_empty() => format!("{prior}, {client_text}"),
+        _ => client_text.clone(),
     };
+    insert_text(headers, &X_FORWARDED_FOR, &xff);
+    if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+    }
+    if !(trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+        match &host {
+            Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host.clone()),
+            None => headers.remove(&X_FORWARDED_HOST),
+        };
+    }
+    let node = match client {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("\"[{ip}]\""),
+    };
+    let mut forwarded = format!("for={node};proto={proto}");
+    if let Some(host) = host.as_ref().and_then(|h| h.to_str().ok()) {
+        forwarded.push_str(&format!(";host=\"{host}\""));
+    }
+    insert_text(headers, &FORWARDED, &forwarded);
 }
 
-fn client_ip_value(client: IpAddr) -> HeaderValue {
-    // An IP address always renders to visible ASCII.
-    HeaderValue::from_str(&client.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
+/// The request's id: the client's `X-Request-Id` when it is short and
+/// plain, else a new random one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&X_REQUEST_ID)
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.as_bytes()
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+        })
+        .cloned()
+        .unwrap_or_else(new_request_id)
+}
+
+fn new_request_id() -> HeaderValue {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Unique enough for log correlation even without randomness.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&hex).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+/// Security headers on HTML responses, where the zone did not set them.
+pub fn add_security_headers(headers: &mut HeaderMap, https: bool) {
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !html {
+        return;
+    }
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in defaults {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if https {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+}
+
+fn insert_text(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
+    // Addresses and host headers are visible ASCII; anything else is dropped.
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            headers.insert(name.clone(), value);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,26 +196,69 @@ mod tests {
         assert_eq!(left, ["content-type", "cookie"]);
     }
 
-    #[test]
-    fn forwarded_headers_replace_client_spoofs() {
-        let mut h = headers(&[
+    fn spoofed() -> HeaderMap {
+        headers(&[
             ("host", "localhost:8080"),
             ("x-forwarded-for", "6.6.6.6"),
             ("x-forwarded-proto", "https"),
             ("x-forwarded-host", "evil.example"),
-        ]);
-        set_forwarded(&mut h, "127.0.0.7".parse().unwrap(), "http");
+            ("forwarded", "for=6.6.6.6"),
+        ])
+    }
+
+    #[test]
+    fn forwarded_headers_replace_client_spoofs() {
+        let mut h = spoofed();
+        set_forwarded(&mut h, "127.0.0.7".parse().unwrap(), "http", false);
         assert_eq!(h["x-forwarded-for"], "127.0.0.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "localhost:8080");
+        assert_eq!(
+            h["forwarded"],
+            "for=127.0.0.7;proto=http;host=\"localhost:8080\""
+        );
         assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+    }
+
+    #[test]
+    fn a_trusted_proxy_extends_the_chain() {
+        let mut h = spoofed();
+        set_forwarded(&mut h, "10.0.0.1".parse().unwrap(), "http", true);
+        assert_eq!(h["x-forwarded-for"], "6.6.6.6, 10.0.0.1");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "evil.example");
     }
 
     #[test]
     fn forwarded_host_is_dropped_without_a_host() {
         let mut h = headers(&[("x-forwarded-host", "evil.example")]);
-        set_forwarded(&mut h, "::1".parse().unwrap(), "http");
+        set_forwarded(&mut h, "::1".parse().unwrap(), "http", false);
         assert!(h.get("x-forwarded-host").is_none());
         assert_eq!(h["x-forwarded-for"], "::1");
+        assert_eq!(h["forwarded"], "for=\"[::1]\";proto=http");
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_plain_and_made_otherwise() {
+        let kept = request_id(&headers(&[("x-request-id", "abc-123")]));
+        assert_eq!(kept, "abc-123");
+        let made = request_id(&headers(&[("x-request-id", "<script>")]));
+        assert_eq!(made.len(), 24);
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn html_gets_security_headers_without_overriding_the_zone() {
+        let mut h = headers(&[
+            ("content-type", "text/html; charset=utf-8"),
+            ("x-frame-options", "SAMEORIGIN"),
+        ]);
+        add_security_headers(&mut h, true);
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+        assert!(h.contains_key("strict-transport-security"));
+        let mut json = headers(&[("content-type", "application/json")]);
+        add_security_headers(&mut json, false);
+        assert!(!json.contains_key("x-content-type-options"));
     }
 }

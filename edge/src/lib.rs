@@ -1,20 +1,31 @@
 //! The edge: a small reverse proxy that makes the zones look like one site.
 //!
-//! * [`routes`]: the route table, built from the zone manifest in
-//!   `shared_auth::zone`, matched on whole path segments, longest prefix first.
-//! * [`forward`]: what happens to headers on the way through (hop-by-hop
-//!   removal, `X-Forwarded-*`).
-//! * [`proxy`]: the handler that streams a request to its zone and the
-//!   response back.
+//! * [`manifest`]: the route manifest (compiled-in default or TOML file).
+//! * [`routes`]: the validated route table, matched on whole path
+//!   segments, longest prefix first.
+//! * [`upstream`]: each zone's instances, round-robin, passive health.
+//! * [`health`]: active health probes.
+//! * [`path`]: paths refused before routing (dot segments, encoded slashes).
+//! * [`forward`]: headers on the way through (hop-by-hop, forwarding,
+//!   request id, security headers).
+//! * [`proxy`]: the handler: stream, retry, upgrade, limits, access log.
+//! * [`status`]: the `/_edge/status` JSON.
 //! * [`error_page`]: the branded pages the edge answers with itself.
+//! * [`serve`]: the accept loop (h1 + h2c, header limit, graceful drain).
 //! * [`config`]: command-line and environment settings.
 
 pub mod config;
 pub mod error_page;
 pub mod forward;
+pub mod health;
+pub mod manifest;
+pub mod path;
 pub mod proxy;
 pub mod routes;
+pub mod serve;
+pub mod status;
+pub mod upstream;
 
 pub use config::Config;
-pub use proxy::{Edge, app};
+pub use proxy::{Edge, EdgeOptions, app};
 pub use routes::RouteTable;

@@ -1,12 +1,12 @@
 //! The edge binary: see [`edge::Config`] (or `edge --help`) for its settings.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use edge::{Config, Edge};
+use edge::serve::{ServeOptions, serve};
+use edge::{Config, Edge, EdgeOptions, RouteTable};
 use shared_auth::runtime::{init_tracing, shutdown_signal};
 
 fn main() -> ExitCode {
@@ -21,18 +21,27 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("edge: {err:#}");
-            ExitCode::FAILURE
+            // 2: the configuration was refused (as opposed to a runtime failure).
+            ExitCode::from(2)
         }
     }
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let routes = config.route_table().context("invalid route table")?;
-    let edge = Arc::new(Edge::new(
-        routes,
-        config.connect_timeout(),
-        config.response_timeout(),
-    ));
+    let manifest = config.manifest()?;
+    let routes =
+        RouteTable::from_manifest(&manifest, config.cool_down()).context("invalid route table")?;
+    let options = EdgeOptions {
+        connect_timeout: config.connect_timeout(),
+        response_timeout: config.response_timeout(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        public_proto: if config.public_proto == "https" {
+            "https"
+        } else {
+            "http"
+        },
+    };
+    let edge = Arc::new(Edge::new(routes, options));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -42,13 +51,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(listen = %config.listen, "edge listening; routes:\n{}", edge.routes());
-    axum::serve(
-        listener,
-        edge::app(edge).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error")?;
+    if let Some(interval) = config.health_interval() {
+        tokio::spawn(edge::health::probe_forever(edge.clone(), interval));
+    }
+    let serve_options = ServeOptions {
+        max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+        shutdown_grace: config.shutdown_grace(),
+    };
+    serve(listener, edge::app(edge), serve_options, shutdown_signal()).await;
     tracing::info!("edge stopped");
     Ok(())
 }

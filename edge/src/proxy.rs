@@ -1,42 +1,70 @@
-//! The proxy handler: one request in, one streamed request to the owning
-//! zone, one streamed response back.
+//! The proxy handler: one request in, one streamed request to an instance
+//! of the owning zone, one streamed response back. WebSocket upgrades are
+//! spliced through; a failed connect is retried once on another instance
+//! when that is safe.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use http::uri::{PathAndQuery, Scheme};
-use http::{Uri, Version};
+use http::{HeaderValue, Method, StatusCode, Uri, Version, header};
+use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::error_page;
-use crate::forward::{set_forwarded, strip_hop_by_hop};
-use crate::routes::RouteTable;
+use crate::forward::{
+    X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
+};
+use crate::path::check_path;
+use crate::routes::{Route, RouteTable};
+use crate::status;
 
 /// Path of the edge's own liveness endpoint (no zone owns `/_edge`).
 pub const HEALTH_PATH: &str = "/_edge/health";
+/// Path of the edge's JSON status (zones, instances, up/down, last error).
+pub const STATUS_PATH: &str = "/_edge/status";
 
-/// Shared state: the route table and one pooled client for every upstream.
+/// How the edge talks to the zones and to clients.
+#[derive(Clone, Debug)]
+pub struct EdgeOptions {
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `https` when TLS ends in front of the edge.
+    pub public_proto: &'static str,
+}
+
+impl Default for EdgeOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            public_proto: "http",
+        }
+    }
+}
+
+/// Shared state: the route table and one pooled client for every instance.
 pub struct Edge {
     routes: RouteTable,
     client: Client<HttpConnector, Body>,
-    response_timeout: Duration,
+    options: EdgeOptions,
 }
 
 impl Edge {
-    /// An edge over `routes`. Upstream connections are pooled and kept
-    /// alive; connecting gives up after `connect_timeout` (→ 502), waiting
-    /// for response headers after `response_timeout` (→ 504).
-    pub fn new(routes: RouteTable, connect_timeout: Duration, response_timeout: Duration) -> Self {
+    /// An edge over `routes`. Upstream connections are pooled and kept alive.
+    pub fn new(routes: RouteTable, options: EdgeOptions) -> Self {
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_connect_timeout(Some(options.connect_timeout));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
@@ -45,20 +73,24 @@ impl Edge {
         Self {
             routes,
             client,
-            response_timeout,
+            options,
         }
     }
 
     pub fn routes(&self) -> &RouteTable {
         &self.routes
     }
+
+    pub fn client(&self) -> &Client<HttpConnector, Body> {
+        &self.client
+    }
 }
 
-/// The edge's router. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// The edge's router. Serve it with connect info (see `serve`).
 pub fn app(edge: Arc<Edge>) -> Router {
     Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
+        .route(STATUS_PATH, get(status::status))
         .fallback(proxy)
         .with_state(edge)
 }
@@ -66,57 +98,218 @@ pub fn app(edge: Arc<Edge>) -> Router {
 async fn proxy(
     State(edge): State<Arc<Edge>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
+    request: Request,
 ) -> Response {
     let started = Instant::now();
-    let route = edge.routes.resolve(request.uri().path());
-    let zone = route.zone;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(route.upstream.clone());
-    parts.path_and_query = Some(path_and_query);
-    match Uri::from_parts(parts) {
-        Ok(uri) => *request.uri_mut() = uri,
-        Err(err) => {
-            tracing::warn!(%path, "cannot build upstream uri: {err}");
-            return http::StatusCode::BAD_REQUEST.into_response();
-        }
-    }
-    *request.version_mut() = Version::HTTP_11;
-    strip_hop_by_hop(request.headers_mut());
-    set_forwarded(request.headers_mut(), peer.ip(), "http");
-
-    let response = match tokio::time::timeout(edge.response_timeout, edge.client.request(request))
-        .await
-    {
-        Ok(Ok(mut response)) => {
-            strip_hop_by_hop(response.headers_mut());
-            response.map(Body::new)
-        }
-        Ok(Err(err)) => {
-            tracing::warn!(zone = zone.name(), upstream = %route.upstream, %path, "upstream failed: {err}");
-            error_page::bad_gateway(zone)
-        }
-        Err(_) => {
-            tracing::warn!(zone = zone.name(), upstream = %route.upstream, %path, "upstream timed out");
-            error_page::gateway_timeout(zone)
+    let id = request_id(request.headers());
+    let (mut response, zone, upstream) = match check_path(&path) {
+        Err(problem) => (error_page::bad_request(problem), None, None),
+        Ok(()) => {
+            let route = edge.routes.resolve(&path);
+            let (response, upstream) = forward(&edge, route, peer, id.clone(), request).await;
+            (response, Some(route.zone), upstream)
         }
     };
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), id.clone());
+    add_security_headers(response.headers_mut(), edge.options.public_proto == "https");
     tracing::info!(
+        request_id = id.to_str().unwrap_or("?"),
         %method,
         %path,
-        zone = zone.name(),
+        zone = zone.map_or("-", |z| z.name()),
+        upstream = upstream.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
+        bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("stream"),
         ms = started.elapsed().as_millis() as u64,
-        "proxied"
+        "request"
     );
     response
+}
+
+/// Sends `request` to an instance of `route`'s zone; returns the response
+/// and the instance that answered.
+async fn forward(
+    edge: &Edge,
+    route: &Route,
+    peer: SocketAddr,
+    id: HeaderValue,
+    mut request: Request,
+) -> (Response, Option<String>) {
+    let zone = route.zone;
+    if let Some(length) = content_length(&request)
+        && length > route.max_body_bytes
+    {
+        return (error_page::payload_too_large(route.max_body_bytes), None);
+    }
+    let upgrade = is_upgrade(&request);
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    let trusted = edge.options.trusted_proxies.contains(&peer.ip());
+    let (mut parts, body) = request.into_parts();
+    let upgrade_headers = upgrade.then(|| {
+        (
+            parts.headers.get(header::CONNECTION).cloned(),
+            parts.headers.get(header::UPGRADE).cloned(),
+        )
+    });
+    strip_hop_by_hop(&mut parts.headers);
+    if let Some((connection, protocol)) = upgrade_headers {
+        // An upgrade is the one case where Connection/Upgrade must pass.
+        parts.headers.insert(
+            header::CONNECTION,
+            connection.unwrap_or(HeaderValue::from_static("upgrade")),
+        );
+        if let Some(protocol) = protocol {
+            parts.headers.insert(header::UPGRADE, protocol);
+        }
+    }
+    set_forwarded(
+        &mut parts.headers,
+        peer.ip(),
+        edge.options.public_proto,
+        trusted,
+    );
+    parts.headers.insert(X_REQUEST_ID.clone(), id);
+    parts.version = Version::HTTP_11;
+    // Only a request without a body can be replayed on another instance.
+    let replayable =
+        is_idempotent(&parts.method) && content_length_is_zero(&parts.headers) && !upgrade;
+    let limit = usize::try_from(route.max_body_bytes).unwrap_or(usize::MAX);
+    let mut body = Some(Body::new(Limited::new(body, limit)));
+
+    let group = &route.upstreams;
+    let mut tried = None;
+    loop {
+        let Some(index) = group.pick(tried) else {
+            return (error_page::bad_gateway(zone), None);
+        };
+        let upstream = group.get(index);
+        let address = upstream.authority.to_string();
+        let mut attempt =
+            http::Request::from_parts(parts.clone(), body.take().unwrap_or_else(Body::empty));
+        *attempt.uri_mut() = upstream_uri(&upstream.authority, attempt.uri());
+        let outcome =
+            tokio::time::timeout(edge.options.response_timeout, edge.client.request(attempt)).await;
+        match outcome {
+            Ok(Ok(mut response)) => {
+                group.mark_ok(index);
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS
+                    && let Some(client_upgrade) = client_upgrade
+                {
+                    splice(
+                        client_upgrade,
+                        hyper::upgrade::on(&mut response),
+                        address.clone(),
+                    );
+                    let (parts, _) = response.into_parts();
+                    return (Response::from_parts(parts, Body::empty()), Some(address));
+                }
+                strip_hop_by_hop(response.headers_mut());
+                return (response.map(Body::new), Some(address));
+            }
+            Ok(Err(err)) if err.is_connect() => {
+                tracing::warn!(zone = zone.name(), upstream = %address, "connect failed: {err}");
+                group.mark_failed(index, &format!("connect failed: {err}"));
+                if replayable && tried.is_none() && group.len() > 1 {
+                    tried = Some(index);
+                    continue;
+                }
+                return (error_page::bad_gateway(zone), Some(address));
+            }
+            Ok(Err(err)) => {
+                if body_too_large(&err) {
+                    return (
+                        error_page::payload_too_large(route.max_body_bytes),
+                        Some(address),
+                    );
+                }
+                tracing::warn!(zone = zone.name(), upstream = %address, "upstream failed: {err}");
+                return (error_page::bad_gateway(zone), Some(address));
+            }
+            Err(_) => {
+                tracing::warn!(zone = zone.name(), upstream = %address, "no response within {:?}", edge.options.response_timeout);
+                return (error_page::gateway_timeout(zone), Some(address));
+            }
+        }
+    }
+}
+
+fn upstream_uri(authority: &http::uri::Authority, original: &Uri) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(Scheme::HTTP);
+    parts.authority = Some(authority.clone());
+    parts.path_and_query = Some(
+        original
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+/// Copies bytes both ways between the client and the zone once both
+/// sides have switched protocols.
+fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade, address: String) {
+    tokio::spawn(async move {
+        match tokio::try_join!(client, upstream) {
+            Ok((client, upstream)) => {
+                let mut client = TokioIo::new(client);
+                let mut upstream = TokioIo::new(upstream);
+                if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    tracing::debug!(upstream = %address, "upgraded connection ended: {err}");
+                }
+            }
+            Err(err) => tracing::warn!(upstream = %address, "upgrade failed: {err}"),
+        }
+    });
+}
+
+fn is_upgrade(request: &Request) -> bool {
+    request.headers().contains_key(header::UPGRADE)
+        && request
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+fn content_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn content_length_is_zero(headers: &http::HeaderMap) -> bool {
+    !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == "0"))
+}
+
+/// True when sending failed because the client's body passed the limit.
+fn body_too_large(err: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }

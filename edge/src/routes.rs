@@ -1,31 +1,49 @@
-//! The route table: path prefix → zone → upstream address.
+//! The route table: path prefix → zone → its instances. Built from the
+//! manifest (compiled-in default or `--routes FILE`), validated at start.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::uri::Authority;
 use shared_auth::Zone;
 
+use crate::manifest::{Manifest, RouteSpec};
+use crate::upstream::UpstreamGroup;
+
 /// One row of the table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Route {
     /// A path prefix such as `/shop`; `/` is the default route.
     pub prefix: String,
     pub zone: Zone,
-    /// `host:port` of the zone's server.
-    pub upstream: Authority,
+    /// Largest request body accepted on this route (413 beyond).
+    pub max_body_bytes: u64,
+    pub upstreams: Arc<UpstreamGroup>,
 }
 
-/// Why a route table was refused.
+/// Why a manifest was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RouteError {
-    #[error("route prefix `{0}` must start with `/` and must not end with `/` (except `/` itself)")]
+    #[error(
+        "route prefix `{0}` must start with `/`, must not end with `/` (except `/` itself) and must not contain `//`, `.` or `..` segments"
+    )]
     BadPrefix(String),
     #[error("route prefix `{0}` is listed twice")]
     Duplicate(String),
     #[error("there is no default route (`/`): some paths would reach no zone")]
     NoDefault,
-    #[error("no upstream configured for the {0} zone")]
-    NoUpstream(Zone),
+    #[error("route `{prefix}`: unknown zone `{zone}` (expected identity, shop or public)")]
+    UnknownZone { prefix: String, zone: String },
+    #[error("route `{prefix}`: `{address}` is not a host:port address")]
+    BadUpstream { prefix: String, address: String },
+    #[error("route `{0}` lists no upstreams")]
+    NoUpstreams(String),
+    #[error(
+        "the {0} zone lists different upstreams on different routes; list the same instances on each"
+    )]
+    InconsistentUpstreams(Zone),
 }
 
 /// All routes, longest prefix first so the first match wins.
@@ -35,15 +53,33 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Builds and validates a table.
-    pub fn new(mut routes: Vec<Route>) -> Result<Self, RouteError> {
-        for route in &routes {
-            let p = &route.prefix;
-            let well_formed =
-                p == "/" || (p.starts_with('/') && !p.ends_with('/') && !p.contains("//"));
-            if !well_formed {
-                return Err(RouteError::BadPrefix(p.clone()));
-            }
+    /// Validates `manifest` and builds the table. Instances of one zone are
+    /// shared by all its routes (one health state, one rotation).
+    pub fn from_manifest(manifest: &Manifest, cool_down: Duration) -> Result<Self, RouteError> {
+        let mut groups: BTreeMap<String, (Vec<Authority>, Arc<UpstreamGroup>)> = BTreeMap::new();
+        let mut routes = Vec::new();
+        for spec in &manifest.routes {
+            check_prefix(&spec.prefix)?;
+            let zone: Zone = spec.zone.parse().map_err(|_| RouteError::UnknownZone {
+                prefix: spec.prefix.clone(),
+                zone: spec.zone.clone(),
+            })?;
+            let authorities = authorities(spec)?;
+            let group = match groups.get(zone.name()) {
+                Some((known, group)) if *known == authorities => group.clone(),
+                Some(_) => return Err(RouteError::InconsistentUpstreams(zone)),
+                None => {
+                    let group = Arc::new(UpstreamGroup::new(zone, authorities.clone(), cool_down));
+                    groups.insert(zone.name().to_owned(), (authorities, group.clone()));
+                    group
+                }
+            };
+            routes.push(Route {
+                prefix: spec.prefix.clone(),
+                zone,
+                max_body_bytes: spec.max_body_bytes,
+                upstreams: group,
+            });
         }
         routes.sort_by(|a, b| {
             b.prefix
@@ -60,23 +96,6 @@ impl RouteTable {
         Ok(Self { routes })
     }
 
-    /// The table for the zone manifest: every prefix of every zone, sent to
-    /// the upstream `upstream(zone)` returns.
-    pub fn from_manifest(
-        mut upstream: impl FnMut(Zone) -> Option<Authority>,
-    ) -> Result<Self, RouteError> {
-        let mut routes = Vec::new();
-        for zone in Zone::ALL {
-            let authority = upstream(zone).ok_or(RouteError::NoUpstream(zone))?;
-            routes.extend(zone.prefixes().iter().map(|prefix| Route {
-                prefix: (*prefix).to_owned(),
-                zone,
-                upstream: authority.clone(),
-            }));
-        }
-        Self::new(routes)
-    }
-
     /// The route for `path`: the longest prefix that matches whole segments
     /// (`/shop` matches `/shop` and `/shop/cart`, not `/shopping`).
     pub fn resolve(&self, path: &str) -> &Route {
@@ -91,28 +110,79 @@ impl RouteTable {
         &self.routes
     }
 
+    /// Each zone's instances, once per zone.
+    pub fn groups(&self) -> Vec<Arc<UpstreamGroup>> {
+        let mut groups: Vec<Arc<UpstreamGroup>> = Vec::new();
+        for route in &self.routes {
+            if !groups.iter().any(|g| g.zone == route.zone) {
+                groups.push(route.upstreams.clone());
+            }
+        }
+        groups
+    }
+
     fn default_route(&self) -> &Route {
-        // `new` guarantees a `/` route, and it sorts last.
+        // `from_manifest` guarantees a `/` route, and it sorts last.
         &self.routes[self.routes.len() - 1]
     }
+}
+
+fn check_prefix(prefix: &str) -> Result<(), RouteError> {
+    let bad = || RouteError::BadPrefix(prefix.to_owned());
+    if prefix == "/" {
+        return Ok(());
+    }
+    if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.contains("//") {
+        return Err(bad());
+    }
+    if prefix
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+        || prefix.contains('%')
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+fn authorities(spec: &RouteSpec) -> Result<Vec<Authority>, RouteError> {
+    if spec.upstreams.is_empty() {
+        return Err(RouteError::NoUpstreams(spec.prefix.clone()));
+    }
+    spec.upstreams
+        .iter()
+        .map(|address| {
+            address
+                .parse::<Authority>()
+                .ok()
+                .filter(|a| a.port_u16().is_some() && !a.as_str().contains('@'))
+                .ok_or_else(|| RouteError::BadUpstream {
+                    prefix: spec.prefix.clone(),
+                    address: address.clone(),
+                })
+        })
+        .collect()
 }
 
 fn prefix_matches(prefix: &str, path: &str) -> bool {
     prefix == "/"
         || path
             .strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for route in &self.routes {
+            let upstreams: Vec<String> = (0..route.upstreams.len())
+                .map(|i| route.upstreams.get(i).authority.to_string())
+                .collect();
             writeln!(
                 f,
                 "{:<12} → {:<9} {}",
                 route.prefix,
                 route.zone.name(),
-                route.upstream
+                upstreams.join(", ")
             )?;
         }
         Ok(())
@@ -123,14 +193,30 @@ impl fmt::Display for RouteTable {
 mod tests {
     use super::*;
 
-    fn table() -> RouteTable {
-        RouteTable::from_manifest(|zone| Some(zone.default_addr().to_string().parse().unwrap()))
-            .unwrap()
+    fn spec(prefix: &str, zone: &str, upstreams: &[&str]) -> RouteSpec {
+        RouteSpec {
+            prefix: prefix.into(),
+            zone: zone.into(),
+            upstreams: upstreams.iter().map(|s| (*s).to_owned()).collect(),
+            max_body_bytes: 1024,
+        }
+    }
+
+    fn table(specs: Vec<RouteSpec>) -> Result<RouteTable, RouteError> {
+        RouteTable::from_manifest(&Manifest { routes: specs }, Duration::from_secs(1))
+    }
+
+    fn standard() -> RouteTable {
+        RouteTable::from_manifest(
+            &Manifest::standard(|z| vec![z.default_addr().to_string()], 1024),
+            Duration::from_secs(1),
+        )
+        .unwrap()
     }
 
     #[test]
     fn routes_by_whole_segments() {
-        let table = table();
+        let table = standard();
         let zone = |path: &str| table.resolve(path).zone;
         assert_eq!(zone("/auth"), Zone::Identity);
         assert_eq!(zone("/auth/login"), Zone::Identity);
@@ -147,65 +233,95 @@ mod tests {
     }
 
     #[test]
-    fn upstreams_come_from_the_manifest_addresses() {
-        let table = table();
+    fn a_zones_routes_share_one_upstream_group() {
+        let table = standard();
+        let auth = table.resolve("/auth");
+        let idp = table.resolve("/mock-idp");
+        assert!(Arc::ptr_eq(&auth.upstreams, &idp.upstreams));
+        assert_eq!(table.groups().len(), 3);
         assert_eq!(
-            table.resolve("/shop/cart").upstream.as_str(),
+            table
+                .resolve("/shop/cart")
+                .upstreams
+                .get(0)
+                .authority
+                .as_str(),
             "127.0.0.1:3002"
         );
-        assert_eq!(table.resolve("/auth").upstream.as_str(), "127.0.0.1:3001");
-        assert_eq!(table.resolve("/x").upstream.as_str(), "127.0.0.1:3003");
     }
 
     #[test]
-    fn rejects_bad_tables() {
-        let up: Authority = "127.0.0.1:1".parse().unwrap();
-        let route = |prefix: &str| Route {
-            prefix: prefix.into(),
-            zone: Zone::Shop,
-            upstream: up.clone(),
-        };
+    fn rejects_bad_manifests() {
+        let up = &["127.0.0.1:1"];
+        let def = || spec("/", "public", up);
+        let err = |specs| table(specs).unwrap_err();
         assert_eq!(
-            RouteTable::new(vec![route("/shop/"), route("/")]).unwrap_err(),
+            err(vec![spec("/shop/", "shop", up), def()]),
             RouteError::BadPrefix("/shop/".into())
         );
         assert_eq!(
-            RouteTable::new(vec![route("shop"), route("/")]).unwrap_err(),
+            err(vec![spec("shop", "shop", up), def()]),
             RouteError::BadPrefix("shop".into())
         );
         assert_eq!(
-            RouteTable::new(vec![route("/shop"), route("/shop"), route("/")]).unwrap_err(),
+            err(vec![spec("/a/../b", "shop", up), def()]),
+            RouteError::BadPrefix("/a/../b".into())
+        );
+        assert_eq!(
+            err(vec![spec("/a%2fb", "shop", up), def()]),
+            RouteError::BadPrefix("/a%2fb".into())
+        );
+        assert_eq!(
+            err(vec![
+                spec("/shop", "shop", up),
+                spec("/shop", "shop", up),
+                def()
+            ]),
             RouteError::Duplicate("/shop".into())
         );
+        assert_eq!(err(vec![spec("/shop", "shop", up)]), RouteError::NoDefault);
         assert_eq!(
-            RouteTable::new(vec![route("/shop")]).unwrap_err(),
-            RouteError::NoDefault
+            err(vec![spec("/x", "billing", up), def()]),
+            RouteError::UnknownZone {
+                prefix: "/x".into(),
+                zone: "billing".into()
+            }
         );
         assert_eq!(
-            RouteTable::from_manifest(|z| (z != Zone::Shop).then(|| up.clone())).unwrap_err(),
-            RouteError::NoUpstream(Zone::Shop)
+            err(vec![spec("/x", "shop", &["not an address"]), def()]),
+            RouteError::BadUpstream {
+                prefix: "/x".into(),
+                address: "not an address".into()
+            }
+        );
+        assert_eq!(
+            err(vec![spec("/x", "shop", &["127.0.0.1"]), def()]),
+            RouteError::BadUpstream {
+                prefix: "/x".into(),
+                address: "127.0.0.1".into()
+            }
+        );
+        assert_eq!(
+            err(vec![spec("/x", "shop", &[]), def()]),
+            RouteError::NoUpstreams("/x".into())
+        );
+        assert_eq!(
+            err(vec![
+                spec("/a", "shop", up),
+                spec("/b", "shop", &["127.0.0.1:2"]),
+                def()
+            ]),
+            RouteError::InconsistentUpstreams(Zone::Shop)
         );
     }
 
     #[test]
     fn longest_prefix_wins() {
-        let up: Authority = "127.0.0.1:1".parse().unwrap();
-        let table = RouteTable::new(vec![
-            Route {
-                prefix: "/".into(),
-                zone: Zone::Public,
-                upstream: up.clone(),
-            },
-            Route {
-                prefix: "/shop".into(),
-                zone: Zone::Shop,
-                upstream: up.clone(),
-            },
-            Route {
-                prefix: "/shop/admin".into(),
-                zone: Zone::Identity,
-                upstream: up,
-            },
+        let up = &["127.0.0.1:1"];
+        let table = table(vec![
+            spec("/", "public", up),
+            spec("/shop", "shop", up),
+            spec("/shop/admin", "identity", up),
         ])
         .unwrap();
         assert_eq!(table.resolve("/shop/admin/x").zone, Zone::Identity);

@@ -1,5 +1,5 @@
 //! The edge against real upstream servers on loopback: routing, headers,
-//! streaming and the 502 page when a zone is down.
+//! streaming, failover, timeouts, limits, WebSockets, status and drain.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
@@ -10,19 +10,26 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::routing::get;
-use edge::{Edge, RouteTable, app};
-use futures_util::stream;
+use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
+use axum::routing::{get, post};
+use edge::manifest::{Manifest, RouteSpec};
+use edge::serve::{ServeOptions, serve};
+use edge::{Edge, EdgeOptions, RouteTable, app};
+use futures_util::{SinkExt as _, StreamExt as _, stream};
 use http::StatusCode;
 use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use shared_auth::Zone;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 
-/// An upstream that says which zone it is and echoes the path and headers.
-fn upstream(zone: Zone) -> Router {
+/// An upstream that says which zone and instance it is and echoes the
+/// path and headers; plus a streaming, a slow, an upload and a WebSocket route.
+fn upstream(name: String) -> Router {
+    let echo_name = name.clone();
     Router::new()
         .route(
             "/shop/stream",
@@ -42,24 +49,53 @@ fn upstream(zone: Zone) -> Router {
                 Body::from_stream(chunks)
             }),
         )
-        .fallback(move |request: Request| async move {
-            let headers: Vec<String> = request
-                .headers()
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-                .collect();
-            (
-                [
-                    ("x-zone", zone.name()),
-                    ("connection", "x-upstream-hop"),
-                    ("x-upstream-hop", "1"),
-                ],
-                format!("{zone} {}\n{}", request.uri(), headers.join("\n")),
-            )
+        .route(
+            "/shop/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/shop/upload",
+            post(|body: Bytes| async move { format!("{} bytes", body.len()) }),
+        )
+        .route(
+            "/shop/ws",
+            get(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(|mut socket| async move {
+                    while let Some(Ok(message)) = socket.recv().await {
+                        if let WsMessage::Text(text) = message {
+                            let _ = socket
+                                .send(WsMessage::Text(format!("echo: {text}").into()))
+                                .await;
+                        }
+                    }
+                })
+            }),
+        )
+        .fallback(move |request: Request| {
+            let name = echo_name.clone();
+            async move {
+                let headers: Vec<String> = request
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+                    .collect();
+                let body = format!("{name} {}\n{}", request.uri(), headers.join("\n"));
+                (
+                    [
+                        ("x-upstream", name),
+                        ("connection", "x-upstream-hop".to_owned()),
+                        ("x-upstream-hop", "1".to_owned()),
+                    ],
+                    body,
+                )
+            }
         })
 }
 
-async fn serve(router: Router) -> SocketAddr {
+async fn serve_router(router: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -75,36 +111,94 @@ async fn serve(router: Router) -> SocketAddr {
 
 /// A port nothing listens on.
 async fn dead_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 struct Stack {
     edge: SocketAddr,
     client: Client<HttpConnector, Body>,
+    edge_state: Arc<Edge>,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Setup {
+    /// Instances per zone: `true` = running, `false` = down.
+    shop: Vec<bool>,
+    response_timeout: Option<Duration>,
+    max_body_bytes: Option<u64>,
 }
 
 impl Stack {
-    /// Upstreams for every zone except those in `down`, behind a fresh edge.
-    async fn start(down: &[Zone]) -> Self {
-        let mut addrs = Vec::new();
+    async fn start() -> Self {
+        Self::with(Setup::default()).await
+    }
+
+    async fn with(setup: Setup) -> Self {
+        let shop = if setup.shop.is_empty() {
+            vec![true]
+        } else {
+            setup.shop
+        };
+        let mut manifest = Manifest { routes: Vec::new() };
         for zone in Zone::ALL {
-            let addr = if down.contains(&zone) {
-                dead_port().await
+            let alive: Vec<bool> = if zone == Zone::Shop {
+                shop.clone()
             } else {
-                serve(upstream(zone)).await
+                vec![true]
             };
-            addrs.push((zone, addr));
+            let mut upstreams = Vec::new();
+            for (i, up) in alive.iter().enumerate() {
+                let addr = if *up {
+                    serve_router(upstream(format!("{zone}-{i}"))).await
+                } else {
+                    dead_port().await
+                };
+                upstreams.push(addr.to_string());
+            }
+            for prefix in zone.prefixes() {
+                manifest.routes.push(RouteSpec {
+                    prefix: (*prefix).into(),
+                    zone: zone.name().into(),
+                    upstreams: upstreams.clone(),
+                    max_body_bytes: setup.max_body_bytes.unwrap_or(1 << 20),
+                });
+            }
         }
-        let routes = RouteTable::from_manifest(|zone| {
-            let addr = addrs.iter().find(|(z, _)| *z == zone).unwrap().1;
-            Some(addr.to_string().parse().unwrap())
-        })
-        .unwrap();
-        let edge = Edge::new(routes, Duration::from_secs(1), Duration::from_secs(5));
-        let edge = serve(app(Arc::new(edge))).await;
+        let routes = RouteTable::from_manifest(&manifest, Duration::from_secs(30)).unwrap();
+        let options = EdgeOptions {
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: setup.response_timeout.unwrap_or(Duration::from_secs(5)),
+            ..EdgeOptions::default()
+        };
+        let edge_state = Arc::new(Edge::new(routes, options));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let edge = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(edge_state.clone());
+        let serve_options = ServeOptions {
+            max_header_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(5),
+        };
+        let task = tokio::spawn(async move {
+            serve(listener, router, serve_options, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { edge, client }
+        Self {
+            edge,
+            client,
+            edge_state,
+            stop: Some(stop),
+            stopped: Some(task),
+        }
     }
 
     fn request(&self, path: &str) -> http::request::Builder {
@@ -130,7 +224,7 @@ impl Stack {
 
 #[tokio::test]
 async fn routes_each_prefix_to_its_zone() {
-    let stack = Stack::start(&[]).await;
+    let stack = Stack::start().await;
     for (path, zone) in [
         ("/auth/login?return_to=%2Fshop", "identity"),
         ("/mock-idp/authorize", "identity"),
@@ -142,9 +236,9 @@ async fn routes_each_prefix_to_its_zone() {
     ] {
         let (status, headers, body) = stack.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
-        assert_eq!(headers["x-zone"], zone, "{path}");
+        assert_eq!(headers["x-upstream"], format!("{zone}-0"), "{path}");
         assert!(
-            body.starts_with(&format!("{zone} {path}\n")),
+            body.starts_with(&format!("{zone}-0 {path}\n")),
             "{path}: {body}"
         );
     }
@@ -152,27 +246,31 @@ async fn routes_each_prefix_to_its_zone() {
 
 #[tokio::test]
 async fn sets_forwarded_headers_and_drops_spoofs_and_hop_by_hop() {
-    let stack = Stack::start(&[]).await;
+    let stack = Stack::start().await;
     let request = stack
         .request("/shop")
         .header("x-forwarded-for", "6.6.6.6")
         .header("x-forwarded-host", "evil.example")
         .header("connection", "x-client-hop")
         .header("x-client-hop", "1")
+        .header("x-request-id", "trace-42")
         .header("cookie", "auth.session-token=abc")
         .body(Body::empty())
         .unwrap();
     let (status, headers, body) = stack.send(request).await;
     assert_eq!(status, StatusCode::OK);
     let lines: Vec<&str> = body.lines().collect();
-    assert!(lines.contains(&"x-forwarded-for: 127.0.0.1"), "{body}");
-    assert!(lines.contains(&"x-forwarded-proto: http"), "{body}");
-    assert!(
-        lines.contains(&"x-forwarded-host: localhost:8080"),
-        "{body}"
-    );
-    assert!(lines.contains(&"host: localhost:8080"), "{body}");
-    assert!(lines.contains(&"cookie: auth.session-token=abc"), "{body}");
+    for expected in [
+        "x-forwarded-for: 127.0.0.1",
+        "x-forwarded-proto: http",
+        "x-forwarded-host: localhost:8080",
+        "forwarded: for=127.0.0.1;proto=http;host=\"localhost:8080\"",
+        "host: localhost:8080",
+        "cookie: auth.session-token=abc",
+        "x-request-id: trace-42",
+    ] {
+        assert!(lines.contains(&expected), "missing {expected:?} in {body}");
+    }
     assert!(
         !body.contains("6.6.6.6") && !body.contains("evil.example"),
         "{body}"
@@ -182,11 +280,28 @@ async fn sets_forwarded_headers_and_drops_spoofs_and_hop_by_hop() {
         headers.get("x-upstream-hop").is_none(),
         "response hop-by-hop header leaked"
     );
+    assert_eq!(headers["x-request-id"], "trace-42");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_html_gets_security_headers() {
+    let stack = Stack::with(Setup {
+        shop: vec![false],
+        ..Setup::default()
+    })
+    .await;
+    let (_, headers, _) = stack.get("/").await;
+    assert_eq!(headers["x-request-id"].len(), 24, "generated");
+    let (status, headers, _) = stack.get("/shop").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers.contains_key("referrer-policy"));
 }
 
 #[tokio::test]
 async fn streams_response_bodies() {
-    let stack = Stack::start(&[]).await;
+    let stack = Stack::start().await;
     let started = Instant::now();
     let response = stack
         .client
@@ -201,13 +316,19 @@ async fn streams_response_bodies() {
     assert_eq!(second, "second");
     // The first chunk arrived before the upstream had produced the second:
     // nothing buffered the whole response. (Ordering, not a speed target.)
-    assert!(first_at < started.elapsed(), "chunks arrived together");
-    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(
+        first_at < Duration::from_millis(450),
+        "first chunk waited for the second"
+    );
 }
 
 #[tokio::test]
 async fn a_zone_that_is_down_gets_the_502_page_and_others_keep_working() {
-    let stack = Stack::start(&[Zone::Shop]).await;
+    let stack = Stack::with(Setup {
+        shop: vec![false],
+        ..Setup::default()
+    })
+    .await;
     let (status, headers, body) = stack.get("/shop/cart").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert!(
@@ -223,13 +344,221 @@ async fn a_zone_that_is_down_gets_the_502_page_and_others_keep_working() {
     );
     let (status, headers, _) = stack.get("/account-area").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["x-zone"], "public");
+    assert_eq!(headers["x-upstream"], "public-0");
 }
 
 #[tokio::test]
-async fn health_is_answered_by_the_edge_itself() {
-    let stack = Stack::start(&[Zone::Public]).await;
+async fn round_robin_over_instances_and_failover_past_a_dead_one() {
+    let stack = Stack::with(Setup {
+        shop: vec![true, true],
+        ..Setup::default()
+    })
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(
+            stack.get("/shop").await.1["x-upstream"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(seen, ["shop-0", "shop-1", "shop-0", "shop-1"]);
+
+    let stack = Stack::with(Setup {
+        shop: vec![false, true],
+        ..Setup::default()
+    })
+    .await;
+    for _ in 0..4 {
+        let (status, headers, _) = stack.get("/shop").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a GET is retried on the live instance"
+        );
+        assert_eq!(headers["x-upstream"], "shop-1");
+    }
+    let status = stack
+        .edge_state
+        .routes()
+        .resolve("/shop")
+        .upstreams
+        .status();
+    assert!(
+        !status[0].up
+            && status[0]
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("connect")
+    );
+    assert!(status[1].up);
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gets_the_504_page() {
+    let stack = Stack::with(Setup {
+        response_timeout: Some(Duration::from_millis(300)),
+        ..Setup::default()
+    })
+    .await;
+    let (status, _, body) = stack.get("/shop/slow").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(body.contains("took too long"), "{body}");
+}
+
+#[tokio::test]
+async fn oversize_heads_get_431_and_bad_paths_400() {
+    let stack = Stack::start().await;
+    let request = stack
+        .request("/shop")
+        .header("x-big", "a".repeat(32 * 1024))
+        .body(Body::empty())
+        .unwrap();
+    let response = stack.client.request(request).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+
+    for path in ["/shop/../auth/me", "/shop/%2e%2e/auth", "/shop%2f..%2fauth"] {
+        let (status, _, body) = stack.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(!body.contains("identity-0"), "{path} reached a zone");
+    }
+}
+
+#[tokio::test]
+async fn request_bodies_are_streamed_and_bounded() {
+    let stack = Stack::with(Setup {
+        max_body_bytes: Some(1024),
+        ..Setup::default()
+    })
+    .await;
+    let small = http::Request::post(format!("http://{}/shop/upload", stack.edge))
+        .body(Body::from(vec![b'x'; 1000]))
+        .unwrap();
+    assert_eq!(stack.send(small).await.2, "1000 bytes");
+    let declared = http::Request::post(format!("http://{}/shop/upload", stack.edge))
+        .body(Body::from(vec![b'x'; 4096]))
+        .unwrap();
+    assert_eq!(stack.send(declared).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    // Chunked (no Content-Length): cut off by the stream limit.
+    let chunks =
+        stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 512]))));
+    let chunked = http::Request::post(format!("http://{}/shop/upload", stack.edge))
+        .body(Body::from_stream(chunks))
+        .unwrap();
+    assert_eq!(stack.send(chunked).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn websockets_pass_through() {
+    let stack = Stack::start().await;
+    let (mut socket, response) =
+        tokio_tungstenite::connect_async(format!("ws://{}/shop/ws", stack.edge))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            "hello".into(),
+        ))
+        .await
+        .unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "echo: hello");
+}
+
+#[tokio::test]
+async fn status_and_health_are_answered_by_the_edge_itself() {
+    let stack = Stack::with(Setup {
+        shop: vec![false, true],
+        ..Setup::default()
+    })
+    .await;
     let (status, _, body) = stack.get("/_edge/health").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    stack.get("/shop").await; // the dead instance is found out
+    let (status, _, body) = stack.get("/_edge/status").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, "ok");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let shop = json["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == "shop")
+        .unwrap();
+    assert_eq!(shop["up"], true);
+    assert_eq!(shop["prefixes"], serde_json::json!(["/shop"]));
+    assert_eq!(shop["upstreams"][0]["up"], false);
+    assert_eq!(shop["upstreams"][1]["up"], true);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let mut stack = Stack::start().await;
+    let mut stream = TcpStream::connect(stack.edge).await.unwrap();
+    stream
+        .write_all(b"GET /shop/stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stack.stop.take().unwrap().send(()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("first") && response.contains("second"),
+        "{response}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), stack.stopped.take().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(stack.edge).await.is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn active_probes_find_a_dead_instance_without_traffic() {
+    let stack = Stack::with(Setup {
+        shop: vec![true, false],
+        ..Setup::default()
+    })
+    .await;
+    let group = stack.edge_state.routes().resolve("/shop").upstreams.clone();
+    assert!(group.is_up(1), "instances start healthy");
+    let probe = tokio::spawn(edge::health::probe_forever(
+        stack.edge_state.clone(),
+        Duration::from_millis(50),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while group.is_up(1) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    probe.abort();
+    assert!(
+        !group.is_up(1),
+        "the probe never marked the dead instance down"
+    );
+    assert!(group.is_up(0));
+}
+
+#[tokio::test]
+async fn clients_may_speak_h2c() {
+    let stack = Stack::start().await;
+    let h2: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let response = h2
+        .request(stack.request("/shop").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.version(), http::Version::HTTP_2);
 }

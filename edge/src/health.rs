@@ -1,0 +1,52 @@
+//! Active health checks: each instance's `GET <api prefix>/health`, on an
+//! interval, feeding the same up/down state passive checks use.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::Request;
+use http_body_util::BodyExt as _;
+
+use crate::proxy::Edge;
+
+/// Probes every instance of every zone each `interval`, forever.
+pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for group in edge.routes().groups() {
+            for index in 0..group.len() {
+                let authority = group.get(index).authority.clone();
+                let path = group.zone.health_path();
+                let result = probe(&edge, &format!("http://{authority}{path}"), interval).await;
+                if let Err(error) = &result
+                    && group.is_up(index)
+                {
+                    tracing::warn!(zone = group.zone.name(), upstream = %authority, "health check failed: {error}");
+                }
+                group.record_probe(index, result);
+            }
+        }
+    }
+}
+
+async fn probe(edge: &Edge, url: &str, timeout: Duration) -> Result<(), String> {
+    let request = Request::get(url)
+        .body(Body::empty())
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(timeout, edge.client().request(request)).await {
+        Err(_) => Err("health check timed out".into()),
+        Ok(Err(err)) => Err(format!("health check failed: {err}")),
+        Ok(Ok(response)) => {
+            let status = response.status();
+            let _ = response.into_body().collect().await;
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("health check answered {status}"))
+            }
+        }
+    }
+}
