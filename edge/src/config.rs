@@ -15,7 +15,7 @@ use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 /// Environment variables (each also a flag): `EDGE_LISTEN`, `EDGE_ROUTES`,
 /// `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`, `EDGE_PUBLIC_UPSTREAM`,
 /// `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`, `EDGE_CONNECT_TIMEOUT_MS`,
-/// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
+/// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
 /// `EDGE_HEALTH_INTERVAL_MS`, `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`,
 /// `EDGE_SHUTDOWN_GRACE_SECS`, `RUST_LOG`.
 #[derive(Debug, Clone, Parser)]
@@ -50,6 +50,9 @@ pub struct Config {
     /// How long to wait for a zone's response headers before answering 504.
     #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30)]
     pub response_timeout_secs: u64,
+    /// A response body that sends nothing for this long is cut off.
+    #[arg(long, env = "EDGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
     /// How long an instance that refused a connection stays out of rotation.
     #[arg(long, env = "EDGE_COOL_DOWN_MS", default_value_t = 5_000)]
     pub cool_down_ms: u64,
@@ -103,6 +106,10 @@ impl Config {
 
     pub fn response_timeout(&self) -> Duration {
         Duration::from_secs(self.response_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
     }
 
     pub fn cool_down(&self) -> Duration {

@@ -8,12 +8,15 @@
 //! * [`path`]: paths refused before routing (dot segments, encoded slashes).
 //! * [`forward`]: headers on the way through (hop-by-hop, forwarding,
 //!   request id, security headers).
-//! * [`proxy`]: the handler: stream, retry, upgrade, limits, access log.
+//! * [`proxy`]: the handler: stream, retry, upgrade, limits.
+//! * [`access_log`]: the response body that counts bytes, enforces the
+//!   idle timeout and logs each request when it ends.
 //! * [`status`]: the `/_edge/status` JSON.
 //! * [`error_page`]: the branded pages the edge answers with itself.
 //! * [`serve`]: the accept loop (h1 + h2c, header limit, graceful drain).
 //! * [`config`]: command-line and environment settings.
 
+pub mod access_log;
 pub mod config;
 pub mod error_page;
 pub mod forward;

@@ -40,6 +40,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         } else {
             "http"
         },
+        idle_timeout: config.idle_timeout(),
     };
     let edge = Arc::new(Edge::new(routes, options));
     let listener = tokio::net::TcpListener::bind(config.listen)

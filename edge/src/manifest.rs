@@ -44,7 +44,7 @@ fn default_max_body() -> u64 {
 /// Why a manifest file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
         source: std::io::Error,

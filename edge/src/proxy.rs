@@ -19,6 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use crate::access_log::{Entry, LoggedBody};
 use crate::error_page;
 use crate::forward::{
     X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
@@ -40,6 +41,8 @@ pub struct EdgeOptions {
     pub trusted_proxies: Vec<IpAddr>,
     /// `https` when TLS ends in front of the edge.
     pub public_proto: &'static str,
+    /// A response body that stalls this long is cut off.
+    pub idle_timeout: Duration,
 }
 
 impl Default for EdgeOptions {
@@ -49,6 +52,7 @@ impl Default for EdgeOptions {
             response_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
             public_proto: "http",
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -116,18 +120,22 @@ async fn proxy(
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), id.clone());
     add_security_headers(response.headers_mut(), edge.options.public_proto == "https");
-    tracing::info!(
-        request_id = id.to_str().unwrap_or("?"),
-        %method,
-        %path,
-        zone = zone.map_or("-", |z| z.name()),
-        upstream = upstream.as_deref().unwrap_or("-"),
-        status = response.status().as_u16(),
-        bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("stream"),
-        ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    response
+    let entry = Entry {
+        request_id: id.to_str().unwrap_or("?").to_owned(),
+        method: method.to_string(),
+        path,
+        zone: zone.map_or("-", |z| z.name()),
+        upstream: upstream.unwrap_or_else(|| "-".to_owned()),
+        status: response.status().as_u16(),
+    };
+    response.map(|body| {
+        Body::new(LoggedBody::new(
+            body,
+            entry,
+            started,
+            edge.options.idle_timeout,
+        ))
+    })
 }
 
 /// Sends `request` to an instance of `route`'s zone; returns the response

@@ -562,3 +562,39 @@ async fn clients_may_speak_h2c() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.version(), http::Version::HTTP_2);
 }
+
+#[tokio::test]
+async fn a_body_that_stalls_is_cut_off() {
+    let stack = Stack::start().await;
+    // Same stack shape, but an idle timeout shorter than the stream's pause.
+    let routes = stack.edge_state.routes().clone();
+    let options = EdgeOptions {
+        idle_timeout: Duration::from_millis(200),
+        ..EdgeOptions::default()
+    };
+    let edge = Arc::new(Edge::new(routes, options));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve_options = ServeOptions {
+        max_header_bytes: 16 * 1024,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(serve(
+        listener,
+        app(edge),
+        serve_options,
+        std::future::pending(),
+    ));
+    let response = stack
+        .client
+        .request(
+            http::Request::get(format!("http://{addr}/shop/stream"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await;
+    assert!(body.is_err(), "the stalled stream should have been cut off");
+}

@@ -25,7 +25,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub enum StoreError {
     #[error("unsupported DATABASE_URL `{0}` (expected sqlite://path)")]
     UnsupportedUrl(String),
-    #[error("cannot create the database folder {path}: {source}")]
+    #[error("cannot create the database folder {path}")]
     CreateDir {
         path: String,
         source: std::io::Error,
