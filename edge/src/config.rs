@@ -17,7 +17,7 @@ use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 /// `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`, `EDGE_CONNECT_TIMEOUT_MS`,
 /// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
 /// `EDGE_HEALTH_INTERVAL_MS`, `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`,
-/// `EDGE_SHUTDOWN_GRACE_SECS`, `RUST_LOG`.
+/// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
@@ -69,6 +69,11 @@ pub struct Config {
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
     #[arg(long, env = "EDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// Development: each zone's cargo-leptos reload server as zone=host:port
+    /// (comma-separated), served at `/_edge/reload/<zone>`. `cargo xtask dev`
+    /// sets it; leave it unset in production.
+    #[arg(long, env = "EDGE_DEV_RELOAD", value_delimiter = ',')]
+    pub dev_reload: Vec<crate::dev_reload::ReloadTarget>,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,

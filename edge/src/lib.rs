@@ -11,6 +11,7 @@
 //! * [`proxy`]: the handler: stream, retry, upgrade, limits.
 //! * [`access_log`]: the response body that counts bytes, enforces the
 //!   idle timeout and logs each request when it ends.
+//! * [`dev_reload`]: development live-reload sockets through the edge.
 //! * [`status`]: the `/_edge/status` JSON.
 //! * [`error_page`]: the branded pages the edge answers with itself.
 //! * [`serve`]: the accept loop (h1 + h2c, header limit, graceful drain).
@@ -18,6 +19,7 @@
 
 pub mod access_log;
 pub mod config;
+pub mod dev_reload;
 pub mod error_page;
 pub mod forward;
 pub mod health;

@@ -41,6 +41,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             "http"
         },
         idle_timeout: config.idle_timeout(),
+        dev_reload: config.dev_reload.clone(),
     };
     let edge = Arc::new(Edge::new(routes, options));
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -20,6 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::access_log::{Entry, LoggedBody};
+use crate::dev_reload::{RELOAD_PREFIX, ReloadTarget, reload_socket};
 use crate::error_page;
 use crate::forward::{
     X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
@@ -43,6 +44,9 @@ pub struct EdgeOptions {
     pub public_proto: &'static str,
     /// A response body that stalls this long is cut off.
     pub idle_timeout: Duration,
+    /// Development: each zone's live-reload server, reached at
+    /// `/_edge/reload/<zone>` (empty in production).
+    pub dev_reload: Vec<ReloadTarget>,
 }
 
 impl Default for EdgeOptions {
@@ -53,6 +57,7 @@ impl Default for EdgeOptions {
             trusted_proxies: Vec::new(),
             public_proto: "http",
             idle_timeout: Duration::from_secs(60),
+            dev_reload: Vec::new(),
         }
     }
 }
@@ -88,15 +93,21 @@ impl Edge {
     pub fn client(&self) -> &Client<HttpConnector, Body> {
         &self.client
     }
+
+    pub fn options(&self) -> &EdgeOptions {
+        &self.options
+    }
 }
 
 /// The edge's router. Serve it with connect info (see `serve`).
 pub fn app(edge: Arc<Edge>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
-        .route(STATUS_PATH, get(status::status))
-        .fallback(proxy)
-        .with_state(edge)
+        .route(STATUS_PATH, get(status::status));
+    if !edge.options.dev_reload.is_empty() {
+        router = router.route(&format!("{RELOAD_PREFIX}/{{zone}}"), get(reload_socket));
+    }
+    router.fallback(proxy).with_state(edge)
 }
 
 async fn proxy(
@@ -260,7 +271,11 @@ fn upstream_uri(authority: &http::uri::Authority, original: &Uri) -> Uri {
 
 /// Copies bytes both ways between the client and the zone once both
 /// sides have switched protocols.
-fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade, address: String) {
+pub(crate) fn splice(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    address: String,
+) {
     tokio::spawn(async move {
         match tokio::try_join!(client, upstream) {
             Ok((client, upstream)) => {
@@ -275,7 +290,7 @@ fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade
     });
 }
 
-fn is_upgrade(request: &Request) -> bool {
+pub(crate) fn is_upgrade(request: &Request) -> bool {
     request.headers().contains_key(header::UPGRADE)
         && request
             .headers()

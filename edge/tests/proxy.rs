@@ -598,3 +598,61 @@ async fn a_body_that_stalls_is_cut_off() {
     let body = response.into_body().collect().await;
     assert!(body.is_err(), "the stalled stream should have been cut off");
 }
+
+#[tokio::test]
+async fn dev_live_reload_sockets_go_through_the_edge() {
+    let stack = Stack::start().await;
+    let reload_server = serve_router(Router::new().route(
+        "/live_reload",
+        get(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket| async move {
+                let _ = socket.send(WsMessage::Text(r#"{"all":true}"#.into())).await;
+            })
+        }),
+    ))
+    .await;
+    let options = EdgeOptions {
+        dev_reload: vec![format!("shop={reload_server}").parse().unwrap()],
+        ..EdgeOptions::default()
+    };
+    let edge = Arc::new(Edge::new(stack.edge_state.routes().clone(), options));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve_options = ServeOptions {
+        max_header_bytes: 16 * 1024,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(serve(
+        listener,
+        app(edge),
+        serve_options,
+        std::future::pending(),
+    ));
+
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/_edge/reload/shop"))
+            .await
+            .unwrap();
+    let message = socket.next().await.unwrap().unwrap();
+    assert_eq!(message.into_text().unwrap().as_str(), r#"{"all":true}"#);
+
+    let client = &stack.client;
+    let plain = client
+        .request(
+            http::Request::get(format!("http://{addr}/_edge/reload/shop"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::BAD_REQUEST);
+    let unknown = client
+        .request(
+            http::Request::get(format!("http://{addr}/_edge/reload/public"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

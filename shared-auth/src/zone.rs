@@ -6,6 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// The edge's path for development live-reload sockets (no zone owns `/_edge`).
+pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
+
 /// One independently built and deployed Leptos app behind the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,6 +103,12 @@ impl Zone {
     /// The zone's health endpoint (answers `200 ok` when the process serves).
     pub fn health_path(self) -> String {
         format!("{}/health", self.api_prefix())
+    }
+
+    /// Development only: where the browser reaches this zone's cargo-leptos
+    /// live-reload socket through the edge.
+    pub fn dev_reload_path(self) -> String {
+        format!("{DEV_RELOAD_PREFIX}/{}", self.name())
     }
 
     /// The address the zone listens on when nothing else is configured.

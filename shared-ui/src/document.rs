@@ -28,7 +28,7 @@ pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl 
                 <meta name="x-zone" content=zone.name() />
                 <link rel="icon" href=FAVICON />
                 <link rel="stylesheet" href=stylesheet />
-                <AutoReload options=options.clone() />
+                <LiveReload zone />
                 <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
@@ -42,6 +42,27 @@ pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl 
             </body>
         </html>
     }
+}
+
+/// In the Leptos context when the zone runs under `cargo leptos watch`.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveReloadEnabled;
+
+/// Under `cargo xtask dev`: reloads the page when cargo-leptos rebuilt the
+/// zone. The socket goes through the edge (`/_edge/reload/<zone>`), so it
+/// works from the one origin the browser knows.
+#[component]
+fn LiveReload(zone: Zone) -> impl IntoView {
+    use_context::<LiveReloadEnabled>().map(|_| {
+        let script = format!(
+            "(function(){{var s=location.protocol==='https:'?'wss://':'ws://';\
+             function c(){{var w=new WebSocket(s+location.host+'{path}');\
+             w.onmessage=function(e){{var m=JSON.parse(e.data);if(m.all||m.css)location.reload();}};\
+             w.onclose=function(){{setTimeout(c,1000);}};}}c();}})();",
+            path = zone.dev_reload_path()
+        );
+        view! { <script>{script}</script> }
+    })
 }
 
 /// The `<title>` text for a page: "Cart · Meridian".

@@ -43,6 +43,9 @@ pub struct ZoneConfig<X: Args> {
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
+    /// Set by `cargo leptos watch`: pages then carry the live-reload script.
+    #[arg(long, env = "LEPTOS_WATCH", hide = true)]
+    pub watch: Option<String>,
     /// Apply the database migrations and exit (run once per deployment,
     /// before the zones start).
     #[arg(long)]
@@ -156,6 +159,7 @@ pub fn router<S, SV, A, AV>(
     options: LeptosOptions,
     auth: Auth,
     extra: Router,
+    live_reload: bool,
 ) -> Router
 where
     S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
@@ -167,7 +171,12 @@ where
     let routes = generate_route_list(app.clone());
     let context = {
         let auth = auth.clone();
-        move || provide_context(auth.clone())
+        move || {
+            provide_context(auth.clone());
+            if live_reload {
+                provide_context(crate::document::LiveReloadEnabled);
+            }
+        }
     };
     let pages = Router::new()
         .route(&zone.health_path(), get(|| async { "ok" }))
@@ -211,7 +220,7 @@ where
     let options = config.leptos_options(zone);
     let addr = options.site_addr;
     let site_root = options.site_root.clone();
-    let app = router(zone_app, options, auth, extra);
+    let app = router(zone_app, options, auth, extra, config.watch.is_some());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is another process using it?)"))?;

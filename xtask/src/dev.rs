@@ -26,7 +26,12 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         "    The first build of each zone takes a few minutes; later edits rebuild in seconds."
     );
     let mut supervisor = Supervisor::new()?;
-    let edge = stack::edge_command(project, &project.debug_binary("edge"), &ports);
+    let mut edge = stack::edge_command(project, &project.debug_binary("edge"), &ports);
+    let reload: Vec<String> = Zone::ALL
+        .iter()
+        .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
+        .collect();
+    edge.env("EDGE_DEV_RELOAD", reload.join(","));
     supervisor.spawn("edge", edge, Sink::Terminal)?;
     for zone in Zone::ALL {
         let mut watch = project.cargo();
