@@ -109,6 +109,24 @@ async fn serve_router(router: Router) -> SocketAddr {
     addr
 }
 
+/// A second edge over the same routes with other options; its address.
+async fn spawn_edge(routes: RouteTable, options: EdgeOptions) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve_options = ServeOptions {
+        max_header_bytes: 16 * 1024,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let router = app(Arc::new(Edge::new(routes, options)));
+    tokio::spawn(serve(
+        listener,
+        router,
+        serve_options,
+        std::future::pending(),
+    ));
+    addr
+}
+
 /// A port nothing listens on.
 async fn dead_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -572,19 +590,7 @@ async fn a_body_that_stalls_is_cut_off() {
         idle_timeout: Duration::from_millis(200),
         ..EdgeOptions::default()
     };
-    let edge = Arc::new(Edge::new(routes, options));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serve_options = ServeOptions {
-        max_header_bytes: 16 * 1024,
-        shutdown_grace: Duration::from_secs(1),
-    };
-    tokio::spawn(serve(
-        listener,
-        app(edge),
-        serve_options,
-        std::future::pending(),
-    ));
+    let addr = spawn_edge(routes, options).await;
     let response = stack
         .client
         .request(
@@ -615,19 +621,7 @@ async fn dev_live_reload_sockets_go_through_the_edge() {
         dev_reload: vec![format!("shop={reload_server}").parse().unwrap()],
         ..EdgeOptions::default()
     };
-    let edge = Arc::new(Edge::new(stack.edge_state.routes().clone(), options));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serve_options = ServeOptions {
-        max_header_bytes: 16 * 1024,
-        shutdown_grace: Duration::from_secs(1),
-    };
-    tokio::spawn(serve(
-        listener,
-        app(edge),
-        serve_options,
-        std::future::pending(),
-    ));
+    let addr = spawn_edge(stack.edge_state.routes().clone(), options).await;
 
     let (mut socket, _) =
         tokio_tungstenite::connect_async(format!("ws://{addr}/_edge/reload/shop"))

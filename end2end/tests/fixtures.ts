@@ -40,3 +40,36 @@ export async function expectShell(page: Page, zone: ZoneName) {
   await expect(page.locator('footer .zone-name')).toHaveText(zone);
   await expect(page.locator('body')).toHaveAttribute('data-zone', zone);
 }
+
+/** A username no earlier test run has used. */
+export function uniqueUser(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/**
+ * Completes the mock identity provider's form (the page must be on it);
+ * works with and without JavaScript.
+ */
+export async function signInAtProvider(page: Page, username: string) {
+  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await page.getByLabel('Username').fill(username);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs `username` in from `start` and waits to be back there. */
+export async function signIn(page: Page, username: string, start = '/account-area') {
+  await page.goto(`/auth/login?return_to=${encodeURIComponent(start)}`);
+  await signInAtProvider(page, username);
+  await expect(page).toHaveURL(new RegExp(`${start.replace(/[/?]/g, '\\$&')}$`));
+}
+
+/** The signed-in user's name in the header's user menu. */
+export function accountName(page: Page) {
+  return page.locator('.account .menu__label');
+}
+
+/** Opens the user menu and presses "Sign out". */
+export async function signOut(page: Page) {
+  await page.locator('.account .menu__button').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+}

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, expectShell } from './fixtures';
+import { test, expect, hydrated, expectShell, accountName, signOut } from './fixtures';
 
 test('one sign-in reaches every zone, one sign-out leaves them all', async ({ page, errors }) => {
   // A protected shop page sends us to identity's login, then the mock IdP.
@@ -12,7 +12,7 @@ test('one sign-in reaches every zone, one sign-out leaves them all', async ({ pa
   await expect(page).toHaveURL(/\/shop\/orders$/);
   await expect(page.locator('h1')).toHaveText('Your orders');
   await expectShell(page, 'shop');
-  await expect(page.locator('.account__name')).toHaveText('alice');
+  await expect(accountName(page)).toHaveText('alice');
 
   // The cookie is the shared, host-only, HttpOnly session cookie.
   const cookies = await page.context().cookies();
@@ -31,7 +31,7 @@ test('one sign-in reaches every zone, one sign-out leaves them all', async ({ pa
   ] as const) {
     await page.goto(path);
     await expectShell(page, zone);
-    await expect(page.locator('.account__name')).toHaveText('alice');
+    await expect(accountName(page)).toHaveText('alice');
     await hydrated(page);
   }
   await page.goto('/');
@@ -40,7 +40,7 @@ test('one sign-in reaches every zone, one sign-out leaves them all', async ({ pa
   // Sign out from the header of the shop zone.
   await page.goto('/shop');
   await hydrated(page);
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signOut(page);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('.greeting')).toHaveText('Welcome');
   await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();

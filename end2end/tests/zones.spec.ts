@@ -1,4 +1,13 @@
-import { test, expect, zones, hydrated, expectShell, type ZoneName } from './fixtures';
+import {
+  test,
+  expect,
+  zones,
+  hydrated,
+  expectShell,
+  signIn,
+  uniqueUser,
+  type ZoneName,
+} from './fixtures';
 
 const pages: { path: string; zone: ZoneName; heading: RegExp }[] = [
   { path: '/auth', zone: 'identity', heading: /One sign-in for the whole site/ },
@@ -22,23 +31,6 @@ for (const { path, zone, heading } of pages) {
     await expect(page.locator('h1')).toHaveText(heading);
     await expectShell(page, zone);
     await hydrated(page);
-    expect(errors).toEqual([]);
-  });
-
-  test(`the shared menu island works on ${path}`, async ({ page, errors }) => {
-    await page.goto(path);
-    await hydrated(page);
-    const button = page.locator('.menu__button');
-    const panel = page.locator('#site-menu');
-    await expect(button).toHaveAttribute('aria-expanded', 'false');
-    await expect(panel).toBeHidden();
-    await button.click();
-    await expect(button).toHaveAttribute('aria-expanded', 'true');
-    await expect(panel).toBeVisible();
-    await expect(panel.getByRole('link', { name: 'Sign in' })).toBeVisible();
-    await page.keyboard.press('Escape');
-    await expect(panel).toBeHidden();
-    await expect(button).toBeFocused();
     expect(errors).toEqual([]);
   });
 }
@@ -99,8 +91,43 @@ test('cross-zone links are full page loads into the other zone', async ({ page, 
   expect(errors).toEqual([]);
 });
 
+test('the user menu island opens, lists the account pages and closes on Escape', async ({
+  page,
+  errors,
+}) => {
+  await signIn(page, uniqueUser('menu'));
+  for (const path of ['/', '/shop', '/auth']) {
+    await page.goto(path);
+    await hydrated(page);
+    const button = page.locator('.menu__button');
+    const panel = page.locator('#site-menu');
+    await expect(button).toHaveAttribute('aria-expanded', 'false');
+    await expect(panel).toBeHidden();
+    await button.click();
+    await expect(button).toHaveAttribute('aria-expanded', 'true');
+    await expect(panel).toBeVisible();
+    for (const name of ['Profile', 'Sessions', 'Your orders']) {
+      await expect(panel.getByRole('link', { name })).toBeVisible();
+    }
+    await expect(panel.getByRole('button', { name: 'Sign out' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
+    await expect(button).toBeFocused();
+  }
+  expect(errors).toEqual([]);
+});
+
+test('anonymous visitors see a sign-in button and no cart badge', async ({ page }) => {
+  for (const path of ['/', '/shop', '/auth']) {
+    await page.goto(path);
+    await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
+    await expect(page.locator('.cart-badge')).toHaveCount(0);
+  }
+});
+
 for (const [path, zone] of [
   ['/no-such-page', 'public'],
+  ['/shop/p/no-such-product', 'shop'],
   ['/shop/no-such-product', 'shop'],
   ['/auth/no-such-page', 'identity'],
 ] as const) {

@@ -42,13 +42,19 @@ pub fn is_session_cookie(value: &HeaderValue) -> bool {
 /// present and well-formed (base64url, sane length). Anything else is
 /// treated as no cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<&str> {
+    cookie_token(headers, COOKIE_NAME)
+}
+
+/// The value of cookie `name` when it is a well-formed random token
+/// (base64url, 16 to 128 characters); anything else counts as absent.
+pub fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(found, _)| *found == name)
         .map(|(_, token)| token)
         .filter(|token| {
             (16..=128).contains(&token.len())
@@ -58,9 +64,54 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<&str> {
         })
 }
 
+/// `Set-Cookie` for a zone's own short-lived token cookie (never the
+/// session): `HttpOnly`, `SameSite=Lax`, limited to `path`. A `max_age_secs`
+/// of 0 removes it.
+pub fn token_cookie(
+    name: &str,
+    token: &str,
+    path: &str,
+    max_age_secs: i64,
+    secure: bool,
+) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{name}={token}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        max_age_secs.max(0)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zone_token_cookies_are_scoped_and_read_back() {
+        let cookie = token_cookie(
+            "shop.pending-add",
+            "tok_0123456789abcdef",
+            "/shop",
+            900,
+            true,
+        );
+        assert_eq!(
+            cookie,
+            "shop.pending-add=tok_0123456789abcdef; Path=/shop; HttpOnly; SameSite=Lax; Max-Age=900; Secure"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static(
+                "a=1; shop.pending-add=tok_0123456789abcdef; auth.session-token=x",
+            ),
+        );
+        assert_eq!(
+            cookie_token(&headers, "shop.pending-add"),
+            Some("tok_0123456789abcdef")
+        );
+        assert_eq!(cookie_token(&headers, "a"), None, "too short to be a token");
+        assert_eq!(cookie_token(&headers, "missing"), None);
+    }
 
     #[test]
     fn cookie_attributes_match_the_contract() {

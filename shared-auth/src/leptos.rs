@@ -107,6 +107,55 @@ mod server {
         })
     }
 
+    /// For a mutation that a plain HTML form posted (no JavaScript yet: the
+    /// browser accepts `text/html`), answers with a 302 to `location`
+    /// instead of leptos' default redirect back to the form's page. Calls
+    /// from islands (`fetch`) are left alone; they act on the result.
+    pub fn redirect_plain_form(location: &str) {
+        let Some(parts) = use_context::<Parts>() else {
+            return;
+        };
+        let plain_form = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if plain_form
+            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(location) = http::HeaderValue::from_str(location)
+        {
+            response.set_status(http::StatusCode::FOUND);
+            response.insert_header(http::header::LOCATION, location);
+        }
+    }
+
+    /// Gives a failed server-function call made with `fetch` a meaningful
+    /// status (401, 403, 404, 400…) instead of the default 500. A plain
+    /// form post keeps leptos' redirect back to the form, which shows the
+    /// error.
+    pub fn set_error_status(status: http::StatusCode) {
+        let fetch = use_context::<Parts>().is_some_and(|parts| {
+            !parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if fetch && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+
+    /// Adds a `Set-Cookie` to the response of the server function or page
+    /// being run.
+    pub fn append_set_cookie(cookie: &str) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(value) = http::HeaderValue::from_str(cookie)
+        {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+
     /// Refuses a mutation that a browser did not send from this site
     /// (`Origin` / `Sec-Fetch-Site`, against `PUBLIC_ORIGIN`).
     pub fn require_same_origin() -> Result<(), AuthError> {

@@ -10,15 +10,26 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+pub use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
 
-/// The schema, embedded at compile time.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The database this build talks to, and its pool.
+pub type Db = sqlx::Sqlite;
+/// A pool of connections to [`Db`]; zones run their own tables' queries on it.
+pub type DbPool = sqlx::Pool<Db>;
+
+/// The shared schema (users, sessions, grants), embedded at compile time.
+///
+/// Zones may own tables too (the shop's catalogue, carts and orders), each
+/// with its own migration set in the same `_sqlx_migrations` table; every
+/// set therefore ignores versions it does not know.
+pub fn schema() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Why the store failed. The message is for logs; users see a generic page.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +42,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "the database schema is not up to date (applied: {applied:?}, expected: {expected}); run `cargo xtask migrate` or the zone binary with --migrate"
+        "the database schema is not up to date (missing migrations: {missing:?}); run `cargo xtask migrate` or the zone binary with --migrate"
     )]
-    SchemaOutdated { applied: Option<i64>, expected: i64 },
+    SchemaOutdated { missing: Vec<i64> },
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -47,7 +58,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A handle on the shared database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: DbPool,
 }
 
 impl Store {
@@ -86,26 +97,48 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Applies every pending migration. Run this once per deployment,
-    /// before the zones start (never from several processes at once).
+    /// Applies every pending migration of the shared schema. Run this once
+    /// per deployment, before the zones start (never from several
+    /// processes at once).
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        self.migrate_with(&schema()).await
+    }
+
+    /// Applies every pending migration of `migrator` (a zone's own tables).
+    pub async fn migrate_with(&self, migrator: &Migrator) -> Result<()> {
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 
-    /// Fails unless every migration this build knows has been applied.
+    /// Fails unless every migration of the shared schema has been applied.
     pub async fn check_schema(&self) -> Result<()> {
-        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
+        self.check_schema_of(&schema()).await
+    }
+
+    /// Fails unless every migration of `migrator` has been applied.
+    pub async fn check_schema_of(&self, migrator: &Migrator) -> Result<()> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
                 .await
-                .unwrap_or(None);
-        if applied.is_some_and(|v| v >= expected) {
+                .unwrap_or_default();
+        let missing: Vec<i64> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .filter(|version| !applied.contains(version))
+            .collect();
+        if missing.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::SchemaOutdated { applied, expected })
+            Err(StoreError::SchemaOutdated { missing })
         }
+    }
+
+    /// The connection pool, for a zone's queries on its own tables (never
+    /// on users, sessions or grants: those go through `Store` methods).
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
     }
 
     /// Deletes expired sessions and grants; returns how many rows went.

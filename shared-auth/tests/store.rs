@@ -388,6 +388,38 @@ async fn zones_refuse_an_unmigrated_store() {
 }
 
 #[tokio::test]
+async fn a_zone_schema_lives_beside_the_shared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("zone-migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("20990101000001_widgets.sql"),
+        "CREATE TABLE widgets (id BIGINT PRIMARY KEY);",
+    )
+    .unwrap();
+    let mut zone = shared_auth::store::Migrator::new(migrations.as_path())
+        .await
+        .unwrap();
+    zone.set_ignore_missing(true);
+
+    let url = format!("sqlite://{}", dir.path().join("z.sqlite").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let err = store.check_schema_of(&zone).await.unwrap_err().to_string();
+    assert!(err.contains("20990101000001"), "{err}");
+    store.migrate_with(&zone).await.unwrap();
+    store.check_schema_of(&zone).await.unwrap();
+    // Each set tolerates the other's versions: re-running either is a no-op.
+    store.migrate().await.unwrap();
+    store.migrate_with(&zone).await.unwrap();
+    store.check_schema().await.unwrap();
+    sqlx::query("INSERT INTO widgets (id) VALUES (1)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn unsupported_urls_are_clear_errors() {
     let err = Store::connect("mysql://x").await.unwrap_err().to_string();
     assert!(err.contains("unsupported DATABASE_URL"), "{err}");

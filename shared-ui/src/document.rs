@@ -28,6 +28,9 @@ pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl 
                 <meta name="x-zone" content=zone.name() />
                 <link rel="icon" href=FAVICON />
                 <link rel="stylesheet" href=stylesheet />
+                <noscript>
+                    <style>".menu__panel{display:flex;position:static;box-shadow:none}"</style>
+                </noscript>
                 <LiveReload zone />
                 <HydrationScripts options islands=true />
                 <MetaTags />

@@ -1,11 +1,11 @@
-//! The site header: brand, primary navigation across zones, the account
-//! corner (sign in, or the user's name and sign out) and the menu.
+//! The site header: brand, primary navigation across zones, and the
+//! account corner (sign in, or the cart badge and the user menu).
 
 use leptos::prelude::*;
 use shared_auth::User;
 use shared_auth::return_to::login_href;
 
-use crate::{MenuButton, SITE_NAME, Zone, ZoneLink};
+use crate::{CartBadge, MenuButton, SITE_NAME, Zone, ZoneLink};
 
 /// The header every zone renders. `zone` is the zone rendering the page;
 /// its section is marked current. The user comes from the session the
@@ -26,39 +26,30 @@ pub fn Header(zone: Zone) -> impl IntoView {
                     <ZoneLink zone=Zone::Shop current=zone == Zone::Shop>"Shop"</ZoneLink>
                     <ZoneLink zone=Zone::Public path="/account-area">"Account"</ZoneLink>
                 </nav>
-                <Account user=user.clone() sign_in=sign_in.clone() />
-                <MenuButton label="Menu".to_string()>
-                    {match user {
-                        Some(_) => view! {
-                            <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
-                            <ZoneLink zone=Zone::Shop path="/orders">"Your orders"</ZoneLink>
-                            <ZoneLink zone=Zone::Identity>"Sign-in & security"</ZoneLink>
-                        }
-                            .into_any(),
-                        None => view! {
-                            <a href=sign_in rel="external">"Sign in"</a>
-                            <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
-                            <ZoneLink zone=Zone::Shop>"Catalogue"</ZoneLink>
-                        }
-                            .into_any(),
-                    }}
-                </MenuButton>
+                <Account user sign_in />
             </div>
         </header>
     }
 }
 
-/// "Sign in", or the user's name and a sign-out button (a POST form, so it
-/// works before hydration and cannot be triggered by a cross-site link).
+/// The account corner. Anonymous: "Sign in". Signed in: the cart badge and
+/// the user menu (profile, sessions, orders, sign out). Sign-out is a POST
+/// form, so it works before hydration and no cross-site link can trigger it.
 #[component]
 fn Account(user: Option<User>, sign_in: String) -> impl IntoView {
     match user {
         Some(user) => view! {
             <div class="account" data-signed-in="true">
-                <span class="account__name">{user.display_name}</span>
-                <form class="account__sign-out" method="post" action=Zone::Identity.path("/logout")>
-                    <button type="submit" class="button button--small button--ghost">"Sign out"</button>
-                </form>
+                <CartBadge />
+                <MenuButton label=user.display_name>
+                    <ZoneLink zone=Zone::Identity path="/profile">"Profile"</ZoneLink>
+                    <ZoneLink zone=Zone::Identity path="/sessions">"Sessions"</ZoneLink>
+                    <ZoneLink zone=Zone::Shop path="/orders">"Your orders"</ZoneLink>
+                    <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
+                    <form class="account__sign-out" method="post" action=Zone::Identity.path("/logout")>
+                        <button type="submit" class="menu__item">"Sign out"</button>
+                    </form>
+                </MenuButton>
             </div>
         }
         .into_any(),

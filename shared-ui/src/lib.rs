@@ -3,8 +3,10 @@
 //! Behind the `ssr` feature, [`server`] runs a zone's axum server so every zone
 //! boots, logs and shuts down identically.
 
+pub mod cart_badge;
 pub mod document;
 pub mod footer;
+pub mod format;
 pub mod header;
 #[cfg(feature = "hydrate")]
 pub mod hydrate;
@@ -13,7 +15,10 @@ pub mod menu;
 pub mod not_found;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use cart_badge::CartBadge;
 pub use document::Document;
 pub use footer::Footer;
 pub use header::Header;

@@ -1,4 +1,6 @@
-//! The header's menu: a shared island, hydrated by whichever zone renders it.
+//! The header's user menu: a shared island, hydrated by whichever zone
+//! renders it. Without JavaScript the panel is simply shown (see the
+//! `<noscript>` style in [`crate::Document`]).
 
 use leptos::prelude::*;
 
@@ -28,7 +30,7 @@ pub fn MenuButton(label: String, children: Children) -> impl IntoView {
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                {label}
+                <span class="menu__label">{label}</span>
                 <span class="menu__chevron" aria-hidden="true"></span>
             </button>
             <div id="site-menu" class="menu__panel" class:menu__panel--open=move || open.get()>

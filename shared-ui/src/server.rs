@@ -16,7 +16,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::AuthConfig;
 use shared_auth::runtime::{init_tracing, shutdown_signal};
-use shared_auth::store::Store;
+use shared_auth::store::{Migrator, Store};
 
 use crate::Zone;
 
@@ -101,11 +101,13 @@ pub const OUTPUT_NAME: &str = "app";
 /// How often each zone deletes expired sessions and grants.
 const CLEANUP_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// A zone: its manifest entry, its document shell and its root component.
+/// A zone: its manifest entry, its document shell and its root component,
+/// plus the migrations of the tables the zone owns, if it owns any.
 pub struct ZoneApp<S, A> {
     pub zone: Zone,
     pub shell: S,
     pub app: A,
+    pub schema: Option<Migrator>,
 }
 
 /// Runs a zone without extra settings or routes.
@@ -116,7 +118,13 @@ where
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
-    run_with::<NoExtra, _, _, _, _>(ZoneApp { zone, shell, app }, |_, _| Ok(Router::new()))
+    let zone_app = ZoneApp {
+        zone,
+        shell,
+        app,
+        schema: None,
+    };
+    run_with::<NoExtra, _, _, _, _>(zone_app, |_, _| Ok(Router::new()))
 }
 
 /// Runs a zone until Ctrl-C or SIGTERM. `routes` adds the zone's own axum
@@ -167,7 +175,9 @@ where
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
-    let ZoneApp { zone, shell, app } = zone_app;
+    let ZoneApp {
+        zone, shell, app, ..
+    } = zone_app;
     let routes = generate_route_list(app.clone());
     let context = {
         let auth = auth.clone();
@@ -211,10 +221,19 @@ where
         .with_context(|| format!("cannot open the store at {}", config.auth.database_url))?;
     if config.migrate {
         store.migrate().await.context("migration failed")?;
+        if let Some(schema) = &zone_app.schema {
+            store
+                .migrate_with(schema)
+                .await
+                .context("migration of the zone's own tables failed")?;
+        }
         tracing::info!(zone = zone.name(), "database schema is up to date");
         return Ok(());
     }
     store.check_schema().await?;
+    if let Some(schema) = &zone_app.schema {
+        store.check_schema_of(schema).await?;
+    }
     let auth = Auth::new(store.clone(), config.auth.clone());
     let extra = routes(&config.extra, &auth)?;
     let options = config.leptos_options(zone);

@@ -173,6 +173,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Deletes session `id` if it belongs to `user_id` ("sign out that
+    /// device"); `false` when there is no such session of that user.
+    pub async fn delete_user_session(&self, user_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Deletes the session a cookie token belongs to, if any.
     pub async fn delete_session_by_token(&self, token: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

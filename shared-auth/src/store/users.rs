@@ -42,4 +42,16 @@ impl Store {
             display_name,
         }))
     }
+
+    /// Sets the name the user chose (validate it with
+    /// [`crate::user::validate_display_name`] first). `false` when the user
+    /// does not exist.
+    pub async fn set_display_name(&self, user_id: &str, display_name: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+            .bind(display_name)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }

@@ -3,6 +3,8 @@
 //! `lib.rs` holds only the shell, the route table and the browser entry
 //! point; each page lives in `pages/` with its islands.
 
+pub mod api;
+pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -10,7 +12,7 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 use shared_ui::{Document, NotFound, Zone};
 
 /// The zone this crate builds.
@@ -35,6 +37,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/auth") view=pages::overview::OverviewPage />
                 <Route path=path!("/auth/logout") view=pages::logout::LogoutPage />
                 <Route path=path!("/auth/error") view=pages::error::SignInErrorPage />
+                <Route path=path!("/auth/profile") view=pages::profile::ProfilePage ssr=SsrMode::Async />
+                <Route path=path!("/auth/sessions") view=pages::sessions::SessionsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

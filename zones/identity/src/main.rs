@@ -8,6 +8,7 @@ fn main() -> std::process::ExitCode {
         zone: zone_identity::ZONE,
         shell: zone_identity::shell,
         app: zone_identity::App,
+        schema: None,
     };
     run_with(app, zone_identity::server::routes)
 }

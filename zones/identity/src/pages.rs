@@ -3,3 +3,5 @@
 pub mod error;
 pub mod logout;
 pub mod overview;
+pub mod profile;
+pub mod sessions;

@@ -1,91 +1,83 @@
-//! The products the shop sells. Prices are integer minor units (cents),
-//! never floats.
+//! What the shop shows and stores: products, cart lines, orders. Shared by
+//! the server (rows) and the islands (props, server-function results).
+//! Money is integer minor units (euro cents), never floats.
+
+use serde::{Deserialize, Serialize};
+
+/// The most of one product a cart line or an order line may hold.
+pub const MAX_QUANTITY: i64 = 99;
 
 /// One product of the catalogue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Product {
-    pub slug: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
     /// Price in euro cents.
     pub price_cents: i64,
 }
 
-/// The catalogue, in display order.
-pub const PRODUCTS: &[Product] = &[
-    Product {
-        slug: "enamel-mug",
-        name: "Enamel mug",
-        description: "A 350 ml camping mug that survives every drop.",
-        price_cents: 1_450,
-    },
-    Product {
-        slug: "linen-notebook",
-        name: "Linen notebook",
-        description: "A5, 192 dotted pages, lays flat.",
-        price_cents: 1_900,
-    },
-    Product {
-        slug: "brass-pen",
-        name: "Brass pen",
-        description: "Machined brass body that ages to a warm patina.",
-        price_cents: 4_800,
-    },
-    Product {
-        slug: "wool-socks",
-        name: "Merino socks",
-        description: "Two pairs of soft, warm, odour-resistant socks.",
-        price_cents: 2_200,
-    },
-    Product {
-        slug: "canvas-tote",
-        name: "Canvas tote",
-        description: "Heavy cotton canvas with an inside pocket.",
-        price_cents: 2_500,
-    },
-    Product {
-        slug: "desk-lamp",
-        name: "Desk lamp",
-        description: "Dimmable warm-white LED on a steel arm.",
-        price_cents: 8_900,
-    },
-    Product {
-        slug: "pour-over",
-        name: "Pour-over kit",
-        description: "Ceramic dripper, 40 filters and a glass carafe.",
-        price_cents: 3_900,
-    },
-    Product {
-        slug: "oak-coasters",
-        name: "Oak coasters",
-        description: "Set of four oiled oak coasters.",
-        price_cents: 1_600,
-    },
-    Product {
-        slug: "field-bottle",
-        name: "Field bottle",
-        description: "Insulated steel, 750 ml, cold for a day.",
-        price_cents: 3_200,
-    },
-    Product {
-        slug: "wall-clock",
-        name: "Wall clock",
-        description: "Silent sweep movement, 30 cm birch face.",
-        price_cents: 5_400,
-    },
-    Product {
-        slug: "rain-shell",
-        name: "Rain shell",
-        description: "Packable waterproof jacket with taped seams.",
-        price_cents: 12_900,
-    },
-    Product {
-        slug: "plant-pot",
-        name: "Stoneware pot",
-        description: "Glazed 15 cm pot with a drainage saucer.",
-        price_cents: 2_700,
-    },
-];
+/// One line of a cart: a product and how many.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CartLine {
+    pub slug: String,
+    pub name: String,
+    pub price_cents: i64,
+    pub quantity: i64,
+}
+
+impl CartLine {
+    pub fn total_cents(&self) -> i64 {
+        self.price_cents * self.quantity
+    }
+}
+
+/// A user's cart, in the order items were first added.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+}
+
+impl Cart {
+    /// How many items (not lines) the cart holds: the header badge.
+    pub fn item_count(&self) -> i64 {
+        self.lines.iter().map(|line| line.quantity).sum()
+    }
+
+    pub fn total_cents(&self) -> i64 {
+        self.lines.iter().map(CartLine::total_cents).sum()
+    }
+}
+
+/// An order as listed on `/shop/orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OrderSummary {
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub item_count: i64,
+    pub total_cents: i64,
+}
+
+/// One line of a placed order, at the price of the day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OrderLine {
+    pub slug: String,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub quantity: i64,
+}
+
+/// An order with its lines: `/shop/orders/<id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub summary: OrderSummary,
+    pub lines: Vec<OrderLine>,
+}
 
 /// `1450` → `"€14.50"`.
 pub fn format_price(cents: i64) -> String {
@@ -107,20 +99,18 @@ mod tests {
     }
 
     #[test]
-    fn slugs_are_unique_and_url_safe() {
-        let mut slugs: Vec<_> = PRODUCTS.iter().map(|p| p.slug).collect();
-        assert!(
-            slugs
-                .iter()
-                .all(|s| s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
-        );
-        slugs.sort_unstable();
-        slugs.dedup();
-        assert_eq!(slugs.len(), PRODUCTS.len());
-    }
-
-    #[test]
-    fn every_price_is_positive() {
-        assert!(PRODUCTS.iter().all(|p| p.price_cents > 0));
+    fn carts_count_items_and_total_in_cents() {
+        let line = |slug: &str, price_cents, quantity| CartLine {
+            slug: slug.into(),
+            name: slug.into(),
+            price_cents,
+            quantity,
+        };
+        let cart = Cart {
+            lines: vec![line("a", 1_450, 2), line("b", 999, 3)],
+        };
+        assert_eq!(cart.item_count(), 5);
+        assert_eq!(cart.total_cents(), 2 * 1_450 + 3 * 999);
+        assert_eq!(Cart::default().item_count(), 0);
     }
 }

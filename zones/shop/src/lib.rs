@@ -1,15 +1,20 @@
 //! The shop zone: everything under `/shop`.
 //!
 //! `lib.rs` holds only the shell, the route table and the browser entry
-//! point; each page lives in `pages/` with its islands.
+//! point; each page lives in `pages/` with its islands, the server
+//! functions in `api.rs`, the queries in `server/`.
 
+pub mod api;
 pub mod catalogue;
+pub mod error;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
 
 use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 use shared_ui::{Document, NotFound, Zone};
 
 /// The zone this crate builds.
@@ -24,18 +29,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The zone's routes.
+/// The zone's routes. Pages that read the database render in one piece
+/// (`SsrMode::Async`): complete HTML without JavaScript, and a real 404
+/// status for unknown products and other people's orders.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/shop") view=pages::catalogue::CataloguePage />
-                <Route path=path!("/shop/orders") view=pages::orders::OrdersPage />
+                <Route path=path!("/shop") view=pages::catalogue::CataloguePage ssr=SsrMode::Async />
+                <Route path=path!("/shop/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
+                <Route path=path!("/shop/cart") view=pages::cart::CartPage ssr=SsrMode::Async />
+                <Route path=path!("/shop/orders") view=pages::orders::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/shop/orders/:id") view=pages::order::OrderPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
+}
+
+/// `/shop/p/<slug>`.
+pub fn product_path(slug: &str) -> String {
+    format!("/shop/p/{slug}")
+}
+
+/// `/shop/orders/<id>`.
+pub fn order_path(id: &str) -> String {
+    format!("/shop/orders/{id}")
 }
 
 /// Browser entry point: hydrates this zone's islands (and shared-ui's).

@@ -2,7 +2,14 @@
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    shared_ui::server::run(zone_shop::ZONE, zone_shop::shell, zone_shop::App)
+    use shared_ui::server::{ZoneApp, run_with};
+    let app = ZoneApp {
+        zone: zone_shop::ZONE,
+        shell: zone_shop::shell,
+        app: zone_shop::App,
+        schema: Some(zone_shop::server::migrations()),
+    };
+    run_with(app, zone_shop::server::routes)
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -9,13 +9,12 @@ use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn AccountAreaPage() -> impl IntoView {
-    let intro = match session_user() {
+    let user = session_user();
+    let signed_in = user.is_some();
+    let intro = match user {
         Some(user) => view! {
             <p class="lead" data-user=user.username.clone()>
                 {format!("Signed in as {} ({}).", user.display_name, user.username)}
-            </p>
-            <p>
-                <ZoneLink zone=Zone::Shop path="/orders" class="button">"Your orders"</ZoneLink>
             </p>
         }
         .into_any(),
@@ -37,17 +36,27 @@ pub fn AccountAreaPage() -> impl IntoView {
             <h1>"Your account"</h1>
             {intro}
         </section>
-        <section class="card-grid">
+        <section class="card-grid account-summary">
             <article class="card">
-                <h2>"Shopping"</h2>
-                <p>"Orders and the cart live in the shop zone."</p>
-                <ZoneLink zone=Zone::Shop>"Go to the shop"</ZoneLink>
+                <h2>"Profile"</h2>
+                <p>"Your sign-in name and the name every page greets you with."</p>
+                <ZoneLink zone=Zone::Identity path="/profile">"Edit your profile"</ZoneLink>
             </article>
             <article class="card">
-                <h2>"Sign-in"</h2>
-                <p>"Sessions and your profile live in the identity zone."</p>
-                <ZoneLink zone=Zone::Identity>"Go to identity"</ZoneLink>
+                <h2>"Sessions"</h2>
+                <p>"Every browser you are signed in with; sign out the ones you do not use."</p>
+                <ZoneLink zone=Zone::Identity path="/sessions">"Manage sessions"</ZoneLink>
+            </article>
+            <article class="card">
+                <h2>"Orders"</h2>
+                <p>"What you bought in the shop, and your cart."</p>
+                <ZoneLink zone=Zone::Shop path="/orders">"Your orders"</ZoneLink>
+                " · "
+                <ZoneLink zone=Zone::Shop path="/cart">"Your cart"</ZoneLink>
             </article>
         </section>
+        {(!signed_in).then(|| view! {
+            <p class="muted">"Each of these asks you to sign in first, then brings you back."</p>
+        })}
     }
 }

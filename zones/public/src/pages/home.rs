@@ -3,14 +3,29 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::session_user;
+use shared_auth::return_to::login_href;
 use shared_ui::document::page_title;
 use shared_ui::{SITE_NAME, Zone, ZoneLink};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let greeting = match session_user() {
+    let user = session_user();
+    let greeting = match &user {
         Some(user) => format!("Welcome back, {}", user.display_name),
         None => "Welcome".to_owned(),
+    };
+    let actions = match user {
+        Some(_) => view! {
+            <ZoneLink zone=Zone::Shop path="/cart" class="button">"Your cart"</ZoneLink>
+            <ZoneLink zone=Zone::Shop path="/orders" class="button button--ghost">"Your orders"</ZoneLink>
+            <ZoneLink zone=Zone::Shop class="button button--ghost">"Browse the shop"</ZoneLink>
+        }
+        .into_any(),
+        None => view! {
+            <ZoneLink zone=Zone::Shop class="button">"Browse the shop"</ZoneLink>
+            <a class="button button--ghost" href=login_href("/") rel="external">"Sign in"</a>
+        }
+        .into_any(),
     };
     view! {
         <Title text=page_title("Home") />
@@ -21,10 +36,7 @@ pub fn HomePage() -> impl IntoView {
                 "Every page you see is rendered on the server by the zone that owns its path, \
                  and only the interactive pieces load code in your browser."
             </p>
-            <p class="hero__actions">
-                <ZoneLink zone=Zone::Shop class="button">"Browse the shop"</ZoneLink>
-                <ZoneLink zone=Zone::Identity class="button button--ghost">"Sign in"</ZoneLink>
-            </p>
+            <p class="hero__actions">{actions}</p>
         </section>
         <ZoneTour />
     }

@@ -1,13 +1,17 @@
-//! `/shop`: the catalogue.
+//! `/shop`: the catalogue, from the database.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_ui::document::page_title;
 
-use crate::catalogue::{PRODUCTS, format_price};
+use super::LoadError;
+use crate::api::list_products;
+use crate::catalogue::format_price;
+use crate::product_path;
 
 #[component]
 pub fn CataloguePage() -> impl IntoView {
+    let products = Resource::new(|| (), |_| list_products());
     view! {
         <Title text=page_title("Shop") />
         <section class="hero hero--quiet">
@@ -15,20 +19,32 @@ pub fn CataloguePage() -> impl IntoView {
             <h1>"The catalogue"</h1>
             <p class="lead">"Well-made things for every day, shipped from one warehouse."</p>
         </section>
-        <LayoutSwitch>
-            {PRODUCTS
-                .iter()
-                .map(|product| {
-                    view! {
-                        <li class="product">
-                            <h2 class="product__name">{product.name}</h2>
-                            <p class="product__description">{product.description}</p>
-                            <p class="product__price">{format_price(product.price_cents)}</p>
-                        </li>
+        <Suspense fallback=|| view! { <p>"Loading the catalogue…"</p> }>
+            {move || Suspend::new(async move {
+                match products.await {
+                    Ok(products) => view! {
+                        <LayoutSwitch>
+                            {products
+                                .into_iter()
+                                .map(|product| {
+                                    view! {
+                                        <li class="product">
+                                            <h2 class="product__name">
+                                                <a href=product_path(&product.slug)>{product.name}</a>
+                                            </h2>
+                                            <p class="product__description">{product.description}</p>
+                                            <p class="product__price">{format_price(product.price_cents)}</p>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </LayoutSwitch>
                     }
-                })
-                .collect_view()}
-        </LayoutSwitch>
+                    .into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -1,0 +1,211 @@
+//! Test support for the zone crates (feature `testing`): a zone's real
+//! router (pages, server functions, session layer) on a fresh SQLite store,
+//! signed-in users, and requests as a browser would send them, without a
+//! socket. Panics on set-up failures: it only runs inside tests.
+
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use leptos::config::LeptosOptions;
+use leptos::prelude::IntoView;
+use serde::de::DeserializeOwned;
+use shared_auth::auth::Auth;
+use shared_auth::config::AuthConfig;
+use shared_auth::cookie::COOKIE_NAME;
+use shared_auth::store::Store;
+use tower::ServiceExt as _;
+
+use crate::server::{NoExtra, OUTPUT_NAME, ZoneApp, router};
+
+/// The public origin the test zone believes it is served from.
+pub const ORIGIN: &str = "http://localhost:8080";
+
+/// One zone, as its binary would serve it, on a private database.
+pub struct TestZone {
+    pub auth: Auth,
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// What the zone answered.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON of type `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("not the expected JSON ({err}): {}", self.body))
+    }
+
+    /// The `Location` header, if any.
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl TestZone {
+    /// Migrates a fresh store (the shared schema and the zone's own) and
+    /// builds the zone's router with its extra routes.
+    pub async fn start<S, SV, A, AV>(
+        zone_app: ZoneApp<S, A>,
+        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
+    ) -> Self
+    where
+        S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
+        SV: IntoView + 'static,
+        A: Fn() -> AV + Clone + Send + Sync + 'static,
+        AV: IntoView + 'static,
+    {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+        let store = Store::connect(&url).await.expect("open the test store");
+        store.migrate().await.expect("shared schema");
+        if let Some(schema) = &zone_app.schema {
+            store.migrate_with(schema).await.expect("zone schema");
+        }
+        let config = AuthConfig {
+            database_url: url,
+            public_origin: ORIGIN.to_owned(),
+            session_ttl_secs: 3_600,
+            session_max_age_secs: 86_400,
+            cookie_secure: None,
+        };
+        let auth = Auth::new(store, config);
+        let extra = routes(&NoExtra {}, &auth).expect("the zone's routes");
+        let options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(dir.path().to_string_lossy().into_owned())
+            .site_pkg_dir(zone_app.zone.pkg_dir())
+            .build();
+        let router = router(zone_app, options, auth.clone(), extra, false);
+        Self {
+            auth,
+            router,
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        self.auth.store()
+    }
+
+    /// Signs `username` in (a new session) and returns the `Cookie` header
+    /// value that carries it.
+    pub async fn sign_in(&self, username: &str) -> String {
+        self.sign_in_with_agent(username, "test-browser").await
+    }
+
+    /// Like [`Self::sign_in`], with the session's user agent.
+    pub async fn sign_in_with_agent(&self, username: &str, user_agent: &str) -> String {
+        let user = self
+            .store()
+            .find_or_create_user(&format!("test#{username}"), username)
+            .await
+            .expect("user");
+        let session = self
+            .store()
+            .create_session(&user.id, Some(user_agent), self.auth.policy())
+            .await
+            .expect("session");
+        format!("{COOKIE_NAME}={}", session.token)
+    }
+
+    /// `GET path` as a browser would (optionally signed in).
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// `GET path` as an island's `fetch` would (JSON).
+    pub async fn get_json(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(path).header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// A same-origin form post as an island sends it (`fetch`, JSON back).
+    pub async fn call(&self, path: &str, form: &str, cookie: Option<&str>) -> Reply {
+        let request = form_request(path, cookie)
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(form.to_owned()))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// A same-origin form post as a browser without JavaScript sends it:
+    /// HTML accepted, coming from `referer`.
+    pub async fn submit(
+        &self,
+        path: &str,
+        form: &str,
+        cookie: Option<&str>,
+        referer: &str,
+    ) -> Reply {
+        let request = form_request(path, cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, format!("{ORIGIN}{referer}"))
+            .body(Body::from(form.to_owned()))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Sends any request through the zone's router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("response body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+}
+
+/// A same-origin `POST path` for a URL-encoded form body. Add headers
+/// (Accept, or another Origin), then `.body(...)`.
+pub fn form_request(path: &str, cookie: Option<&str>) -> http::request::Builder {
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, ORIGIN)
+        .header("sec-fetch-site", "same-origin");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request
+}

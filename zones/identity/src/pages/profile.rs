@@ -1,0 +1,73 @@
+//! `/auth/profile`: who you are, and the display name every zone's header
+//! shows, editable.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use shared_auth::leptos::require_user_page;
+use shared_auth::user::DISPLAY_NAME_MAX_CHARS;
+use shared_ui::document::page_title;
+
+use crate::api::SetDisplayName;
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let Some(user) = require_user_page() else {
+        return view! { <p>"Redirecting to sign-in…"</p> }.into_any();
+    };
+    view! {
+        <Title text=page_title("Profile") />
+        <section class="hero hero--quiet">
+            <p class="eyebrow">"Identity"</p>
+            <h1>"Your profile"</h1>
+            <p class="lead">"Your sign-in name comes from the identity provider; the name others see is yours to choose."</p>
+        </section>
+        <section class="card profile">
+            <dl class="facts">
+                <dt>"Sign-in name"</dt>
+                <dd class="profile__username">{user.username.clone()}</dd>
+                <dt>"Account id"</dt>
+                <dd><code>{user.id.clone()}</code></dd>
+            </dl>
+            <DisplayNameForm current=user.display_name.clone() />
+        </section>
+        <p><a href="/auth/sessions">"Manage your sessions"</a></p>
+    }
+    .into_any()
+}
+
+/// The display-name form. Hydrated, it saves with `fetch` and confirms in
+/// place; without JavaScript it posts and the page reloads with the name.
+#[island]
+fn DisplayNameForm(current: String) -> impl IntoView {
+    let action = ServerAction::<SetDisplayName>::new();
+    let value = action.value();
+    view! {
+        <ActionForm action attr:class="profile__form">
+            <label class="field">
+                <span class="field__label">"Display name"</span>
+                <input
+                    class="field__input"
+                    type="text"
+                    name="display_name"
+                    value=current
+                    maxlength=DISPLAY_NAME_MAX_CHARS.to_string()
+                    required
+                    autocomplete="nickname"
+                />
+            </label>
+            <button type="submit" class="button" disabled=move || action.pending().get()>"Save"</button>
+        </ActionForm>
+        <p class="form-status" role="status">
+            {move || match value.get() {
+                Some(Ok(name)) => format!("Saved. Every page you open now greets you as {name}."),
+                _ => String::new(),
+            }}
+        </p>
+        <p class="form-error" role="alert">
+            {move || match value.get() {
+                Some(Err(err)) => err.to_string(),
+                _ => String::new(),
+            }}
+        </p>
+    }
+}

@@ -1,0 +1,146 @@
+//! `/auth/sessions`: where you are signed in, with "sign out this
+//! session" and "sign out everywhere else". A revoked session is gone from
+//! the shared store, so every zone sees it at once.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use shared_auth::leptos::require_user_page;
+use shared_ui::document::page_title;
+use shared_ui::format::format_time;
+
+use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo, list_sessions};
+use crate::error::AccountError;
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    if require_user_page().is_none() {
+        return view! { <p>"Redirecting to sign-in…"</p> }.into_any();
+    }
+    let sessions = Resource::new(|| (), |_| list_sessions());
+    view! {
+        <Title text=page_title("Sessions") />
+        <section class="hero hero--quiet">
+            <p class="eyebrow">"Identity"</p>
+            <h1>"Where you are signed in"</h1>
+            <p class="lead">"Each browser you sign in with has its own session. End the ones you do not recognise."</p>
+        </section>
+        <Suspense fallback=|| view! { <p>"Loading your sessions…"</p> }>
+            {move || Suspend::new(async move {
+                match sessions.await {
+                    Ok(sessions) => view! { <SessionList sessions /> }.into_any(),
+                    Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The sessions with their sign-out forms; hydrated, the list updates in
+/// place, otherwise each form posts and the page reloads.
+#[island]
+fn SessionList(sessions: Vec<SessionInfo>) -> impl IntoView {
+    let sessions = RwSignal::new(sessions);
+    let revoke = ServerAction::<RevokeSession>::new();
+    let revoke_others = ServerAction::<RevokeOtherSessions>::new();
+    for value in [revoke.value(), revoke_others.value()] {
+        Effect::new(move |_| {
+            if let Some(Ok(list)) = value.get() {
+                sessions.set(list);
+            }
+        });
+    }
+    let error = move || {
+        [revoke.value().get(), revoke_others.value().get()]
+            .into_iter()
+            .find_map(|v| match v {
+                Some(Err(err)) => Some(err),
+                _ => None,
+            })
+            .map(|err: AccountError| err.to_string())
+    };
+    let others = move || sessions.with(|list| list.iter().filter(|s| !s.current).count());
+    view! {
+        <p class="form-error" role="alert">{error}</p>
+        <ul class="sessions">
+            {move || sessions.get().into_iter().map(|session| {
+                let device = describe_user_agent(session.user_agent.as_deref());
+                view! {
+                    <li class="session" class:session--current=session.current data-current=session.current.to_string()>
+                        <div class="session__device">
+                            <strong title=session.user_agent.clone().unwrap_or_default()>{device}</strong>
+                            {session.current.then(|| view! { <span class="tag">"This device"</span> })}
+                        </div>
+                        <div class="session__times">
+                            {format!("Signed in {} · last seen {}", format_time(session.created_at), format_time(session.last_seen_at))}
+                        </div>
+                        {(!session.current).then(|| view! {
+                            <ActionForm action=revoke attr:class="session__revoke">
+                                <input type="hidden" name="id" value=session.id.clone() />
+                                <button type="submit" class="button button--small button--ghost">"Sign out this session"</button>
+                            </ActionForm>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <Show when=move || { others() > 0 }>
+            <ActionForm action=revoke_others attr:class="sessions__revoke-others">
+                <button type="submit" class="button">"Sign out everywhere else"</button>
+            </ActionForm>
+        </Show>
+    }
+}
+
+/// "Chrome on Linux" from a User-Agent header; "Unknown browser" without one.
+pub fn describe_user_agent(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
+        return "Unknown browser".to_owned();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map_or("A browser", |(_, name)| name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| name);
+    match os {
+        Some(os) => format!("{browser} on {os}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_user_agent;
+
+    #[test]
+    fn user_agents_read_as_browser_and_system() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(describe_user_agent(Some(chrome)), "Chrome on Linux");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
+        assert_eq!(describe_user_agent(Some(firefox)), "Firefox on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_user_agent(Some(safari)), "Safari on iOS");
+        assert_eq!(describe_user_agent(Some("curl/8.5.0")), "curl");
+        assert_eq!(describe_user_agent(None), "Unknown browser");
+        assert_eq!(describe_user_agent(Some("  ")), "Unknown browser");
+    }
+}

@@ -1,0 +1,211 @@
+//! The identity zone's account server functions and pages on its real
+//! router and a fresh SQLite store: profile renaming (validated, visible
+//! at once) and session revocation (this one, everywhere else, never
+//! another user's).
+
+#![allow(clippy::unwrap_used)] // set-up failing is a test failure
+
+use axum::Router;
+use axum::body::Body;
+use http::{StatusCode, header};
+use serde_json::Value;
+use shared_auth::user::DisplayNameError;
+use shared_ui::server::ZoneApp;
+use shared_ui::testing::{TestZone, form_request};
+use zone_identity::api::SessionInfo;
+use zone_identity::error::AccountError;
+
+const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+const FIREFOX: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
+
+async fn identity() -> TestZone {
+    let app = ZoneApp {
+        zone: zone_identity::ZONE,
+        shell: zone_identity::shell,
+        app: zone_identity::App,
+        schema: None,
+    };
+    TestZone::start(app, |_, _| Ok(Router::new())).await
+}
+
+async fn signed_in(zone: &TestZone, cookie: &str) -> bool {
+    let me = zone.get_json("/auth/me", Some(cookie)).await;
+    me.json::<Value>()["authenticated"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn the_display_name_is_validated_and_shows_at_once() {
+    let zone = identity().await;
+    let alice = zone.sign_in("alice").await;
+    let alice = Some(alice.as_str());
+
+    let page = zone.get("/auth/profile", alice).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"action="/auth/api/profile/name""#));
+
+    let renamed = zone
+        .call(
+            "/auth/api/profile/name",
+            "display_name=%20Alice%20Liddell%20",
+            alice,
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(renamed.json::<String>(), "Alice Liddell");
+    let header = zone.get("/auth", alice).await;
+    assert!(
+        header
+            .body
+            .contains(r#"<span class="menu__label">Alice Liddell</span>"#)
+    );
+
+    for (input, problem) in [
+        ("", DisplayNameError::Empty),
+        ("%20%20", DisplayNameError::Empty),
+        (&"x".repeat(41)[..], DisplayNameError::TooLong),
+        ("bad%0Aname", DisplayNameError::Invisible),
+        ("evil%E2%80%AEname", DisplayNameError::Invisible),
+    ] {
+        let reply = zone
+            .call(
+                "/auth/api/profile/name",
+                &format!("display_name={input}"),
+                alice,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{input:?}");
+        assert_eq!(
+            reply.json::<AccountError>(),
+            AccountError::InvalidName(problem)
+        );
+    }
+    let unchanged = zone.get("/auth", alice).await;
+    assert!(unchanged.body.contains("Alice Liddell"));
+
+    let anonymous = zone
+        .call("/auth/api/profile/name", "display_name=Eve", None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let mut cross_site = form_request("/auth/api/profile/name", alice)
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from("display_name=Mallory"))
+        .unwrap();
+    cross_site
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    cross_site
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let refused = zone.send(cross_site).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<AccountError>(), AccountError::CrossOrigin);
+    assert!(!zone.get("/auth", alice).await.body.contains("Mallory"));
+
+    let login = zone.get("/auth/profile", None).await;
+    assert_eq!(login.status, StatusCode::FOUND);
+    assert_eq!(
+        login.location(),
+        Some("/auth/login?return_to=/auth/profile")
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_for_their_owner_only() {
+    let zone = identity().await;
+    let laptop = zone.sign_in_with_agent("alice", CHROME).await;
+    let phone = zone.sign_in_with_agent("alice", FIREFOX).await;
+    let tablet = zone.sign_in_with_agent("alice", "curl/8.5.0").await;
+    let bob = zone.sign_in("bob").await;
+
+    let sessions: Vec<SessionInfo> = zone
+        .get_json("/auth/api/sessions", Some(&laptop))
+        .await
+        .json();
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+    let current = sessions.iter().find(|s| s.current).unwrap();
+    assert_eq!(current.user_agent.as_deref(), Some(CHROME));
+    let page = zone.get("/auth/sessions", Some(&laptop)).await;
+    assert!(page.body.contains("This device") && page.body.contains("Firefox on Windows"));
+
+    // Bob cannot end Alice's sessions, even knowing their ids.
+    let phone_id = sessions
+        .iter()
+        .find(|s| s.user_agent.as_deref() == Some(FIREFOX))
+        .unwrap()
+        .id
+        .clone();
+    let refused = zone
+        .call(
+            "/auth/api/sessions/revoke",
+            &format!("id={phone_id}"),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(refused.json::<AccountError>(), AccountError::UnknownSession);
+    assert!(signed_in(&zone, &phone).await);
+
+    // Alice signs the phone out: it is anonymous from its next request.
+    let left: Vec<SessionInfo> = zone
+        .call(
+            "/auth/api/sessions/revoke",
+            &format!("id={phone_id}"),
+            Some(&laptop),
+        )
+        .await
+        .json();
+    assert_eq!(left.len(), 2);
+    assert!(!signed_in(&zone, &phone).await);
+    let twice = zone
+        .call(
+            "/auth/api/sessions/revoke",
+            &format!("id={phone_id}"),
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(twice.json::<AccountError>(), AccountError::UnknownSession);
+
+    // Everywhere else: only this device is left; Bob is untouched.
+    let left: Vec<SessionInfo> = zone
+        .call("/auth/api/sessions/revoke-others", "", Some(&laptop))
+        .await
+        .json();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].current);
+    assert!(!signed_in(&zone, &tablet).await);
+    assert!(signed_in(&zone, &laptop).await);
+    assert!(signed_in(&zone, &bob).await);
+
+    let anonymous = zone
+        .call("/auth/api/sessions/revoke-others", "", None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_plain_form_revokes_and_comes_back() {
+    let zone = identity().await;
+    let laptop = zone.sign_in_with_agent("alice", CHROME).await;
+    let phone = zone.sign_in_with_agent("alice", FIREFOX).await;
+    let reply = zone
+        .submit(
+            "/auth/api/sessions/revoke-others",
+            "",
+            Some(&laptop),
+            "/auth/sessions",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    // Back to the form's page (leptos leaves an empty query behind).
+    assert_eq!(
+        reply.location().map(|l| l.trim_end_matches('?')),
+        Some("http://localhost:8080/auth/sessions")
+    );
+    assert!(!signed_in(&zone, &phone).await);
+    assert_eq!(
+        zone.get("/auth/nowhere", Some(&laptop)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

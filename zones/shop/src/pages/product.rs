@@ -1,0 +1,103 @@
+//! `/shop/p/<slug>`: one product and the add-to-cart island. Unknown slugs
+//! get the 404 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use shared_ui::NotFound;
+use shared_ui::cart_badge::announce_cart_changed;
+use shared_ui::document::page_title;
+
+use super::{LoadError, error_text, go_to};
+use crate::api::{AddToCart, get_product};
+use crate::catalogue::{MAX_QUANTITY, format_price};
+use crate::error::ShopError;
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    // Set by the return from sign-in after an anonymous "add to cart".
+    let added = move || {
+        query
+            .read()
+            .get("added")
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let product = Resource::new(slug, get_product);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(Some(product)) => view! {
+                        <Title text=page_title(&product.name) />
+                        <nav class="breadcrumbs" aria-label="Breadcrumbs">
+                            <a href="/shop">"Catalogue"</a>
+                            " / "
+                            <span aria-current="page">{product.name.clone()}</span>
+                        </nav>
+                        <article class="product-detail" data-slug=product.slug.clone()>
+                            <h1>{product.name.clone()}</h1>
+                            <p class="product-detail__price">{format_price(product.price_cents)}</p>
+                            <p class="lead">{product.description.clone()}</p>
+                            {added().map(|n| view! {
+                                <p class="notice" role="status">
+                                    {format!("Added {n} to your cart. ")}
+                                    <a href="/shop/cart">"View your cart"</a>
+                                </p>
+                            })}
+                            <AddToCartForm slug=product.slug.clone() />
+                        </article>
+                    }
+                    .into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Quantity and "Add to cart". Hydrated: posts with `fetch`, updates the
+/// header badge, and sends an anonymous visitor to sign in. Not hydrated:
+/// a plain form to the same server function.
+#[island]
+fn AddToCartForm(slug: String) -> impl IntoView {
+    let action = ServerAction::<AddToCart>::new();
+    let value = action.value();
+    Effect::new(move |_| match value.get() {
+        Some(Ok(_)) => announce_cart_changed(),
+        Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
+        _ => {}
+    });
+    let status = move || match value.get() {
+        Some(Ok(count)) => Some(format!("Added. Your cart holds {} items.", count.items)),
+        Some(Err(ShopError::SignInRequired { .. })) => Some("Taking you to sign in…".to_owned()),
+        _ => None,
+    };
+    view! {
+        <ActionForm action attr:class="add-to-cart">
+            <input type="hidden" name="slug" value=slug />
+            <label class="field field--inline">
+                <span class="field__label">"Quantity"</span>
+                <input
+                    class="field__input field__input--narrow"
+                    type="number"
+                    name="quantity"
+                    value="1"
+                    min="1"
+                    max=MAX_QUANTITY.to_string()
+                    required
+                />
+            </label>
+            <button type="submit" class="button" disabled=move || action.pending().get()>
+                "Add to cart"
+            </button>
+        </ActionForm>
+        <p class="form-status" role="status">{status}</p>
+        <p class="form-error" role="alert">{move || error_text(value.get()).filter(|_| {
+            !matches!(value.get(), Some(Err(ShopError::SignInRequired { .. })))
+        })}</p>
+    }
+}

@@ -1,0 +1,99 @@
+//! "Add to cart" before signing in: the intent is kept server-side for a
+//! quarter of an hour (a single-use grant) and bound to this browser by a
+//! cookie only a same-origin POST can set. After sign-in, identity sends
+//! the browser to [`RESUME_PATH`], which adds the item and returns to the
+//! product. A link alone cannot add anything to anyone's cart.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
+use http::header::{HeaderMap, SET_COOKIE};
+use serde::{Deserialize, Serialize};
+use shared_auth::auth::{Auth, MaybeUser, found, login_redirect};
+use shared_auth::cookie::{cookie_token, token_cookie};
+use shared_auth::return_to::login_href;
+use shared_auth::token::random_token;
+
+use super::db;
+use crate::error::ShopError;
+
+/// Where sign-in returns to, to finish a pending "add to cart".
+pub const RESUME_PATH: &str = "/shop/cart/resume";
+const GRANT: &str = "shop.pending-add";
+const COOKIE: &str = "shop.pending-add";
+const COOKIE_PATH: &str = "/shop";
+const TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PendingAdd {
+    slug: String,
+    quantity: i64,
+}
+
+/// Keeps an anonymous visitor's "add to cart" and answers with the error
+/// that sends them to sign in (a plain form post is redirected there).
+pub async fn remember(slug: &str, quantity: i64) -> Result<ShopError, ShopError> {
+    let auth = shared_auth::leptos::auth()?;
+    let token = random_token(24);
+    let pending = PendingAdd {
+        slug: slug.to_owned(),
+        quantity,
+    };
+    auth.store().put_grant(GRANT, &token, &pending, TTL).await?;
+    let max_age = i64::try_from(TTL.as_secs()).unwrap_or(900);
+    let secure = auth.config().cookie_secure();
+    shared_auth::leptos::append_set_cookie(&token_cookie(
+        COOKIE,
+        &token,
+        COOKIE_PATH,
+        max_age,
+        secure,
+    ));
+    let login_url = login_href(RESUME_PATH);
+    shared_auth::leptos::redirect_plain_form(&login_url);
+    Ok(ShopError::SignInRequired { login_url })
+}
+
+/// `GET /shop/cart/resume`: adds the pending item (if this browser has
+/// one) and goes back to its product page, or to the cart.
+pub async fn resume(
+    State(auth): State<Auth>,
+    MaybeUser(user): MaybeUser,
+    uri: http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(user) = user else {
+        return login_redirect(&uri);
+    };
+    let Some(token) = cookie_token(&headers, COOKIE) else {
+        return found("/shop/cart");
+    };
+    let location = match auth.store().take_grant::<PendingAdd>(GRANT, token).await {
+        Ok(Some(pending)) => {
+            let pool = auth.store().pool();
+            match db::add_to_cart(pool, &user.id, &pending.slug, pending.quantity).await {
+                Ok(()) => format!(
+                    "{}?added={}",
+                    crate::product_path(&pending.slug),
+                    pending.quantity
+                ),
+                Err(err) => {
+                    tracing::info!("pending add to cart not applied: {err}");
+                    "/shop/cart".to_owned()
+                }
+            }
+        }
+        Ok(None) => "/shop/cart".to_owned(),
+        Err(err) => {
+            tracing::error!("cannot read a pending add to cart: {err}");
+            "/shop/cart".to_owned()
+        }
+    };
+    let clear = token_cookie(COOKIE, "", COOKIE_PATH, 0, auth.config().cookie_secure());
+    let mut response = found(&location);
+    if let Ok(value) = http::HeaderValue::from_str(&clear) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response.into_response()
+}

@@ -1,0 +1,383 @@
+//! The shop's server functions and pages on its real router and a fresh
+//! SQLite store: sign-in required, validation, idempotent checkout, other
+//! users' orders invisible, the anonymous add-to-cart round trip, and the
+//! plain-form (no JavaScript) behaviour.
+
+#![allow(clippy::unwrap_used)] // set-up failing is a test failure
+
+use axum::body::Body;
+use http::{StatusCode, header};
+use serde_json::Value;
+use shared_ui::server::ZoneApp;
+use shared_ui::testing::{TestZone, form_request};
+use zone_shop::catalogue::{Cart, Order, OrderSummary};
+use zone_shop::error::ShopError;
+
+async fn shop() -> TestZone {
+    let app = ZoneApp {
+        zone: zone_shop::ZONE,
+        shell: zone_shop::shell,
+        app: zone_shop::App,
+        schema: Some(zone_shop::server::migrations()),
+    };
+    TestZone::start(app, zone_shop::server::routes).await
+}
+
+async fn count(shop: &TestZone, cookie: Option<&str>) -> i64 {
+    let reply = shop.get_json("/shop/api/cart/count", cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json::<Value>()["items"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_catalogue_and_product_pages_come_from_the_database() {
+    let shop = shop().await;
+    let page = shop.get("/shop", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Enamel mug") && page.body.contains("€14.50"));
+    assert!(page.body.contains(r#"href="/shop/p/brass-pen""#));
+
+    let product = shop.get("/shop/p/brass-pen", None).await;
+    assert_eq!(product.status, StatusCode::OK);
+    assert!(product.body.contains("Brass pen") && product.body.contains("€48.00"));
+    assert!(
+        product.body.contains(r#"action="/shop/api/cart/add""#),
+        "a plain form without JS"
+    );
+
+    let missing = shop.get("/shop/p/no-such-thing", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("This page does not exist"));
+    assert_eq!(
+        shop.get("/shop/nowhere", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn cart_functions_require_a_session() {
+    let shop = shop().await;
+    for (path, form) in [
+        ("/shop/api/cart/update", "slug=brass-pen&quantity=1"),
+        ("/shop/api/cart/remove", "slug=brass-pen"),
+        ("/shop/api/cart/checkout", "checkout_key=k1"),
+    ] {
+        let reply = shop.call(path, form, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(matches!(
+            reply.json::<ShopError>(),
+            ShopError::SignInRequired { .. }
+        ));
+    }
+    assert_eq!(
+        shop.get_json("/shop/api/orders", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        count(&shop, None).await,
+        0,
+        "anonymous badge is empty, not an error"
+    );
+    let cart_page = shop.get("/shop/cart", None).await;
+    assert_eq!(cart_page.status, StatusCode::FOUND);
+    assert_eq!(
+        cart_page.location(),
+        Some("/auth/login?return_to=/shop/cart")
+    );
+}
+
+#[tokio::test]
+async fn cart_input_is_validated_with_typed_errors() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let alice = Some(alice.as_str());
+    for quantity in ["0", "100", "-3", "2.5", "lots", ""] {
+        let reply = shop
+            .call(
+                "/shop/api/cart/add",
+                &format!("slug=brass-pen&quantity={quantity}"),
+                alice,
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{quantity:?}"
+        );
+        assert_eq!(reply.json::<ShopError>(), ShopError::InvalidQuantity);
+    }
+    let unknown = shop
+        .call("/shop/api/cart/add", "slug=unicorn&quantity=1", alice)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json::<ShopError>(), ShopError::UnknownProduct);
+    let missing_field = shop.call("/shop/api/cart/add", "quantity=1", alice).await;
+    assert_eq!(missing_field.json::<ShopError>(), ShopError::UnknownProduct);
+    let no_quantity = shop
+        .call("/shop/api/cart/add", "slug=brass-pen", alice)
+        .await;
+    assert_eq!(no_quantity.json::<ShopError>(), ShopError::InvalidQuantity);
+
+    // A line holds at most 99.
+    let ok = shop
+        .call("/shop/api/cart/add", "slug=brass-pen&quantity=60", alice)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let over = shop
+        .call("/shop/api/cart/add", "slug=brass-pen&quantity=40", alice)
+        .await;
+    assert_eq!(over.json::<ShopError>(), ShopError::InvalidQuantity);
+    assert_eq!(count(&shop, alice).await, 60);
+}
+
+#[tokio::test]
+async fn mutations_from_another_site_are_refused() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let mut request = form_request("/shop/api/cart/add", Some(&alice))
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from("slug=brass-pen&quantity=1"))
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let reply = shop.send(request).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.json::<ShopError>(), ShopError::CrossOrigin);
+    assert_eq!(count(&shop, Some(&alice)).await, 0);
+}
+
+#[tokio::test]
+async fn the_cart_updates_and_checkout_is_idempotent() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let alice = Some(alice.as_str());
+    shop.call("/shop/api/cart/add", "slug=enamel-mug&quantity=2", alice)
+        .await;
+    shop.call("/shop/api/cart/add", "slug=brass-pen&quantity=1", alice)
+        .await;
+    shop.call("/shop/api/cart/add", "slug=plant-pot&quantity=1", alice)
+        .await;
+    assert_eq!(count(&shop, alice).await, 4);
+
+    let cart: Cart = shop
+        .call("/shop/api/cart/update", "slug=enamel-mug&quantity=3", alice)
+        .await
+        .json();
+    assert_eq!(cart.item_count(), 5);
+    let cart: Cart = shop
+        .call("/shop/api/cart/remove", "slug=plant-pot", alice)
+        .await
+        .json();
+    assert_eq!(cart.lines.len(), 2);
+    assert_eq!(cart.total_cents(), 3 * 1_450 + 4_800);
+
+    // Double click: the same key twice, at once and again later.
+    let (first, second) = tokio::join!(
+        shop.call("/shop/api/cart/checkout", "checkout_key=key-1", alice),
+        shop.call("/shop/api/cart/checkout", "checkout_key=key-1", alice),
+    );
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let id: String = first.json();
+    assert_eq!(second.json::<String>(), id);
+    let retry = shop
+        .call("/shop/api/cart/checkout", "checkout_key=key-1", alice)
+        .await;
+    assert_eq!(retry.json::<String>(), id);
+
+    // One order, the cart is empty, a new checkout has nothing to order.
+    let orders: Vec<OrderSummary> = shop.get_json("/shop/api/orders", alice).await.json();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].id, id);
+    assert_eq!(
+        (orders[0].item_count, orders[0].total_cents),
+        (4, 3 * 1_450 + 4_800)
+    );
+    assert_eq!(count(&shop, alice).await, 0);
+    let again = shop
+        .call("/shop/api/cart/checkout", "checkout_key=key-2", alice)
+        .await;
+    assert_eq!(again.json::<ShopError>(), ShopError::EmptyCart);
+    let no_key = shop
+        .call("/shop/api/cart/checkout", "checkout_key=", alice)
+        .await;
+    assert_eq!(no_key.json::<ShopError>(), ShopError::MissingCheckoutKey);
+
+    let order: Option<Order> = shop
+        .get_json(&format!("/shop/api/order?id={id}"), alice)
+        .await
+        .json();
+    let order = order.unwrap();
+    assert_eq!(order.lines.len(), 2);
+    let page = shop.get(&format!("/shop/orders/{id}"), alice).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!("Order {id}")) && page.body.contains("€91.50"));
+}
+
+#[tokio::test]
+async fn other_users_orders_are_invisible() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let bob = shop.sign_in("bob").await;
+    shop.call(
+        "/shop/api/cart/add",
+        "slug=desk-lamp&quantity=1",
+        Some(&alice),
+    )
+    .await;
+    let id: String = shop
+        .call("/shop/api/cart/checkout", "checkout_key=a", Some(&alice))
+        .await
+        .json();
+
+    let page = shop.get(&format!("/shop/orders/{id}"), Some(&bob)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("Desk lamp"));
+    let api: Option<Order> = shop
+        .get_json(&format!("/shop/api/order?id={id}"), Some(&bob))
+        .await
+        .json();
+    assert_eq!(api, None);
+    let orders: Vec<OrderSummary> = shop.get_json("/shop/api/orders", Some(&bob)).await.json();
+    assert!(orders.is_empty());
+    // Bob reusing Alice's checkout key makes his own (empty) attempt.
+    let bobs = shop
+        .call("/shop/api/cart/checkout", "checkout_key=a", Some(&bob))
+        .await;
+    assert_eq!(bobs.json::<ShopError>(), ShopError::EmptyCart);
+}
+
+#[tokio::test]
+async fn an_anonymous_add_to_cart_survives_sign_in() {
+    let shop = shop().await;
+    let reply = shop
+        .call("/shop/api/cart/add", "slug=wool-socks&quantity=2", None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let ShopError::SignInRequired { login_url } = reply.json() else {
+        panic!("expected SignInRequired: {}", reply.body);
+    };
+    assert_eq!(login_url, "/auth/login?return_to=/shop/cart/resume");
+    let pending = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("shop.pending-add="))
+        .unwrap();
+    assert!(pending.contains("Path=/shop") && pending.contains("HttpOnly"));
+    let pending = pending.split(';').next().unwrap().to_owned();
+
+    // Back from sign-in with the cookie: the item is in the cart.
+    let alice = shop.sign_in("alice").await;
+    let both = format!("{alice}; {pending}");
+    let resume = shop.get("/shop/cart/resume", Some(&both)).await;
+    assert_eq!(resume.status, StatusCode::FOUND);
+    assert_eq!(resume.location(), Some("/shop/p/wool-socks?added=2"));
+    assert!(
+        resume
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("shop.pending-add=;"))
+    );
+    assert_eq!(count(&shop, Some(&alice)).await, 2);
+
+    // The intent is single-use, and a link without the cookie adds nothing.
+    let again = shop.get("/shop/cart/resume", Some(&both)).await;
+    assert_eq!(again.location(), Some("/shop/cart"));
+    assert_eq!(count(&shop, Some(&alice)).await, 2);
+    let page = shop.get("/shop/p/wool-socks?added=2", Some(&alice)).await;
+    assert!(page.body.contains("Added 2 to your cart"));
+
+    // Unknown products are refused before anyone is asked to sign in.
+    let unknown = shop
+        .call("/shop/api/cart/add", "slug=unicorn&quantity=1", None)
+        .await;
+    assert_eq!(unknown.json::<ShopError>(), ShopError::UnknownProduct);
+}
+
+#[tokio::test]
+async fn plain_forms_work_without_javascript() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let alice = Some(alice.as_str());
+
+    // Success: back to the page the form was on.
+    let added = shop
+        .submit(
+            "/shop/api/cart/add",
+            "slug=oak-coasters&quantity=3",
+            alice,
+            "/shop/p/oak-coasters",
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::FOUND);
+    assert_eq!(
+        added.location().map(|l| l.trim_end_matches('?')),
+        Some("http://localhost:8080/shop/p/oak-coasters")
+    );
+    assert_eq!(count(&shop, alice).await, 3);
+
+    // Failure: back to the page, which shows the error.
+    let refused = shop
+        .submit(
+            "/shop/api/cart/add",
+            "slug=oak-coasters&quantity=500",
+            alice,
+            "/shop/p/oak-coasters",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FOUND);
+    let back = refused
+        .location()
+        .unwrap()
+        .strip_prefix("http://localhost:8080")
+        .unwrap()
+        .to_owned();
+    assert!(back.starts_with("/shop/p/oak-coasters?__path="), "{back}");
+    let page = shop.get(&back, alice).await;
+    assert!(
+        page.body.contains("Please choose a quantity from 1 to 99."),
+        "{}",
+        page.body
+    );
+
+    // Anonymous: on to sign-in.
+    let anonymous = shop
+        .submit(
+            "/shop/api/cart/add",
+            "slug=oak-coasters&quantity=1",
+            None,
+            "/shop/p/oak-coasters",
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::FOUND);
+    assert_eq!(
+        anonymous.location(),
+        Some("/auth/login?return_to=/shop/cart/resume")
+    );
+
+    // The cart page renders the lines and a checkout form with a key.
+    let cart = shop.get("/shop/cart", alice).await;
+    assert!(cart.body.contains("Oak coasters") && cart.body.contains(r#"name="checkout_key""#));
+    let key = cart
+        .body
+        .split(r#"name="checkout_key" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let placed = shop
+        .submit(
+            "/shop/api/cart/checkout",
+            &format!("checkout_key={key}"),
+            alice,
+            "/shop/cart",
+        )
+        .await;
+    assert_eq!(placed.status, StatusCode::FOUND);
+    let order_path = placed.location().unwrap().to_owned();
+    assert!(order_path.starts_with("/shop/orders/"), "{order_path}");
+    let order = shop.get(&order_path, alice).await;
+    assert_eq!(order.status, StatusCode::OK);
+    assert!(order.body.contains("Oak coasters"));
+}
