@@ -146,6 +146,24 @@ mod server {
         }
     }
 
+    /// A server function's error type that knows the HTTP status a
+    /// `fetch` caller should get for it.
+    pub trait ErrorStatus {
+        fn status(&self) -> http::StatusCode;
+    }
+
+    /// Runs a server function's body and gives a failure its status
+    /// ([`set_error_status`]): `respond(async move { … }).await`.
+    pub async fn respond<T, E: ErrorStatus>(
+        body: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let result = body.await;
+        if let Err(err) = &result {
+            set_error_status(err.status());
+        }
+        result
+    }
+
     /// Adds a `Set-Cookie` to the response of the server function or page
     /// being run.
     pub fn append_set_cookie(cookie: &str) {

@@ -200,7 +200,25 @@ where
         .with_state(options);
     extra
         .merge(pages)
+        .layer(axum::middleware::map_response(tidy_location))
         .layer(axum::middleware::from_fn_with_state(auth, session_layer))
+}
+
+/// A plain form post to a server function is redirected back to its page
+/// with leptos' error parameters removed, which can leave an empty `?`
+/// behind; drop it so the address bar shows the page's own URL.
+async fn tidy_location(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header::LOCATION};
+    let tidy = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_suffix('?'))
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(location) = tidy {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
 }
 
 async fn serve<X, S, SV, A, AV>(

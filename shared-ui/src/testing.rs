@@ -156,6 +156,24 @@ impl TestZone {
         self.send(request).await
     }
 
+    /// The same post sent by a page on another site (a CSRF attempt).
+    pub async fn call_cross_site(&self, path: &str, form: &str, cookie: Option<&str>) -> Reply {
+        let mut request = form_request(path, cookie)
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(form.to_owned()))
+            .expect("request");
+        let headers = request.headers_mut();
+        headers.insert(
+            header::ORIGIN,
+            http::HeaderValue::from_static("https://evil.example"),
+        );
+        headers.insert(
+            "sec-fetch-site",
+            http::HeaderValue::from_static("cross-site"),
+        );
+        self.send(request).await
+    }
+
     /// A same-origin form post as a browser without JavaScript sends it:
     /// HTML accepted, coming from `referer`.
     pub async fn submit(

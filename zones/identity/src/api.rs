@@ -26,7 +26,7 @@ pub struct SessionInfo {
 pub async fn set_display_name(
     #[server(default)] display_name: String,
 ) -> Result<String, AccountError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         use shared_auth::leptos::{auth, require_same_origin, require_user};
         require_same_origin()?;
         let user = require_user().await?;
@@ -43,7 +43,7 @@ pub async fn set_display_name(
 /// The signed-in user's live sessions, newest first.
 #[server(prefix = "/auth/api", endpoint = "sessions", input = GetUrl)]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AccountError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         let user = shared_auth::leptos::require_user().await?;
         sessions_of(&user.id).await
     })
@@ -56,7 +56,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AccountError> {
 pub async fn revoke_session(
     #[server(default)] id: String,
 ) -> Result<Vec<SessionInfo>, AccountError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         use shared_auth::leptos::{auth, require_same_origin, require_user};
         require_same_origin()?;
         let user = require_user().await?;
@@ -71,7 +71,7 @@ pub async fn revoke_session(
 /// Signs out every session of the user except this one.
 #[server(prefix = "/auth/api", endpoint = "sessions/revoke-others")]
 pub async fn revoke_other_sessions() -> Result<Vec<SessionInfo>, AccountError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         use shared_auth::leptos::{auth, current_session, require_same_origin, require_user};
         require_same_origin()?;
         let user = require_user().await?;

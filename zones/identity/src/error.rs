@@ -53,9 +53,9 @@ impl From<shared_auth::store::StoreError> for AccountError {
 }
 
 #[cfg(feature = "ssr")]
-impl AccountError {
+impl shared_auth::leptos::ErrorStatus for AccountError {
     /// The HTTP status of a failed call.
-    pub fn status(&self) -> http::StatusCode {
+    fn status(&self) -> http::StatusCode {
         use http::StatusCode;
         match self {
             Self::SignInRequired => StatusCode::UNAUTHORIZED,
@@ -66,16 +66,4 @@ impl AccountError {
             Self::Transport(_) => StatusCode::BAD_REQUEST,
         }
     }
-}
-
-/// Runs a server function's body and gives a failure its HTTP status.
-#[cfg(feature = "ssr")]
-pub async fn respond<T>(
-    body: impl std::future::Future<Output = Result<T, AccountError>>,
-) -> Result<T, AccountError> {
-    let result = body.await;
-    if let Err(err) = &result {
-        shared_auth::leptos::set_error_status(err.status());
-    }
-    result
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use shared_ui::cart_badge::CartBadgeCount;
 
-use crate::catalogue::{Cart, Order, OrderSummary, Product};
+use crate::catalogue::{AddedToCart, Cart, Order, OrderSummary, Product};
 use crate::error::ShopError;
 #[cfg(feature = "ssr")]
 use crate::server::{db, pending, shop_pool};
@@ -19,8 +19,8 @@ use crate::server::{db, pending, shop_pool};
 pub async fn add_to_cart(
     #[server(default)] slug: String,
     #[server(default)] quantity: String,
-) -> Result<CartBadgeCount, ShopError> {
-    crate::error::respond(async move {
+) -> Result<AddedToCart, ShopError> {
+    shared_auth::leptos::respond(async move {
         shared_auth::leptos::require_same_origin()?;
         let quantity = parse_quantity(&quantity)?;
         let pool = shop_pool()?;
@@ -29,10 +29,12 @@ pub async fn add_to_cart(
             if db::product(&pool, &slug).await?.is_none() {
                 return Err(ShopError::UnknownProduct);
             }
-            return Err(pending::remember(&slug, quantity).await?);
+            let login_url = pending::remember(&slug, quantity).await?;
+            return Ok(AddedToCart::SignInFirst { login_url });
         };
         db::add_to_cart(&pool, &user.id, &slug, quantity).await?;
-        Ok(CartBadgeCount::new(db::cart_count(&pool, &user.id).await?))
+        let items = db::cart_count(&pool, &user.id).await?;
+        Ok(AddedToCart::Added { items })
     })
     .await
 }
@@ -43,7 +45,7 @@ pub async fn update_cart_item(
     #[server(default)] slug: String,
     #[server(default)] quantity: String,
 ) -> Result<Cart, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         shared_auth::leptos::require_same_origin()?;
         let user = shared_auth::leptos::require_user().await?;
         let quantity = parse_quantity(&quantity)?;
@@ -57,7 +59,7 @@ pub async fn update_cart_item(
 /// Removes a cart line; returns the whole cart.
 #[server(prefix = "/shop/api", endpoint = "cart/remove")]
 pub async fn remove_from_cart(#[server(default)] slug: String) -> Result<Cart, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         shared_auth::leptos::require_same_origin()?;
         let user = shared_auth::leptos::require_user().await?;
         let pool = shop_pool()?;
@@ -72,7 +74,7 @@ pub async fn remove_from_cart(#[server(default)] slug: String) -> Result<Cart, S
 /// plain form post is sent on to the order's page.
 #[server(prefix = "/shop/api", endpoint = "cart/checkout")]
 pub async fn checkout(#[server(default)] checkout_key: String) -> Result<String, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         shared_auth::leptos::require_same_origin()?;
         let user = shared_auth::leptos::require_user().await?;
         let pool = shop_pool()?;
@@ -86,19 +88,19 @@ pub async fn checkout(#[server(default)] checkout_key: String) -> Result<String,
 /// The catalogue, in display order.
 #[server(prefix = "/shop/api", endpoint = "products", input = GetUrl)]
 pub async fn list_products() -> Result<Vec<Product>, ShopError> {
-    crate::error::respond(async move { db::products(&shop_pool()?).await }).await
+    shared_auth::leptos::respond(async move { db::products(&shop_pool()?).await }).await
 }
 
 /// One product, or `None` for an unknown slug.
 #[server(prefix = "/shop/api", endpoint = "product", input = GetUrl)]
 pub async fn get_product(#[server(default)] slug: String) -> Result<Option<Product>, ShopError> {
-    crate::error::respond(async move { db::product(&shop_pool()?, &slug).await }).await
+    shared_auth::leptos::respond(async move { db::product(&shop_pool()?, &slug).await }).await
 }
 
 /// The signed-in user's orders, newest first.
 #[server(prefix = "/shop/api", endpoint = "orders", input = GetUrl)]
 pub async fn list_orders() -> Result<Vec<OrderSummary>, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         let user = shared_auth::leptos::require_user().await?;
         db::orders(&shop_pool()?, &user.id).await
     })
@@ -109,7 +111,7 @@ pub async fn list_orders() -> Result<Vec<OrderSummary>, ShopError> {
 /// belongs to someone else (the two are indistinguishable).
 #[server(prefix = "/shop/api", endpoint = "order", input = GetUrl)]
 pub async fn get_order(#[server(default)] id: String) -> Result<Option<Order>, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         let user = shared_auth::leptos::require_user().await?;
         db::order(&shop_pool()?, &user.id, &id).await
     })
@@ -119,7 +121,7 @@ pub async fn get_order(#[server(default)] id: String) -> Result<Option<Order>, S
 /// The signed-in user's cart.
 #[server(prefix = "/shop/api", endpoint = "cart")]
 pub async fn get_cart() -> Result<Cart, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         let user = shared_auth::leptos::require_user().await?;
         db::cart(&shop_pool()?, &user.id).await
     })
@@ -131,7 +133,7 @@ pub async fn get_cart() -> Result<Cart, ShopError> {
 /// contract [`shared_ui::cart_badge::CART_COUNT_PATH`].
 #[server(prefix = "/shop/api", endpoint = "cart/count", input = GetUrl)]
 pub async fn cart_count() -> Result<CartBadgeCount, ShopError> {
-    crate::error::respond(async move {
+    shared_auth::leptos::respond(async move {
         let Some(user) = shared_auth::leptos::session_user() else {
             return Ok(CartBadgeCount::new(0));
         };

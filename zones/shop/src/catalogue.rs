@@ -51,6 +51,16 @@ impl Cart {
     }
 }
 
+/// What "add to cart" did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddedToCart {
+    /// The item is in the cart, which now holds `items` items.
+    Added { items: i64 },
+    /// Anonymous: the item is kept for after sign-in at `login_url`, which
+    /// comes back to the product with the item in the cart.
+    SignInFirst { login_url: String },
+}
+
 /// An order as listed on `/shop/orders`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

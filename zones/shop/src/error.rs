@@ -68,9 +68,9 @@ impl From<sqlx::Error> for ShopError {
 }
 
 #[cfg(feature = "ssr")]
-impl ShopError {
+impl shared_auth::leptos::ErrorStatus for ShopError {
     /// The HTTP status of a failed call.
-    pub fn status(&self) -> http::StatusCode {
+    fn status(&self) -> http::StatusCode {
         use http::StatusCode;
         match self {
             Self::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
@@ -83,16 +83,4 @@ impl ShopError {
             Self::Transport(_) => StatusCode::BAD_REQUEST,
         }
     }
-}
-
-/// Runs a server function's body and gives a failure its HTTP status.
-#[cfg(feature = "ssr")]
-pub async fn respond<T>(
-    body: impl std::future::Future<Output = Result<T, ShopError>>,
-) -> Result<T, ShopError> {
-    let result = body.await;
-    if let Err(err) = &result {
-        shared_auth::leptos::set_error_status(err.status());
-    }
-    result
 }

@@ -10,7 +10,7 @@ use shared_ui::document::page_title;
 
 use super::{LoadError, error_text, go_to};
 use crate::api::{AddToCart, get_product};
-use crate::catalogue::{MAX_QUANTITY, format_price};
+use crate::catalogue::{AddedToCart, MAX_QUANTITY, format_price};
 use crate::error::ShopError;
 
 #[component]
@@ -67,13 +67,16 @@ fn AddToCartForm(slug: String) -> impl IntoView {
     let action = ServerAction::<AddToCart>::new();
     let value = action.value();
     Effect::new(move |_| match value.get() {
-        Some(Ok(_)) => announce_cart_changed(),
-        Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
+        Some(Ok(AddedToCart::Added { .. })) => announce_cart_changed(),
+        Some(Ok(AddedToCart::SignInFirst { login_url }))
+        | Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
         _ => {}
     });
     let status = move || match value.get() {
-        Some(Ok(count)) => Some(format!("Added. Your cart holds {} items.", count.items)),
-        Some(Err(ShopError::SignInRequired { .. })) => Some("Taking you to sign in…".to_owned()),
+        Some(Ok(AddedToCart::Added { items })) => {
+            Some(format!("Added. Your cart holds {items} items."))
+        }
+        Some(Ok(AddedToCart::SignInFirst { .. })) => Some("Taking you to sign in…".to_owned()),
         _ => None,
     };
     view! {

@@ -31,9 +31,9 @@ struct PendingAdd {
     quantity: i64,
 }
 
-/// Keeps an anonymous visitor's "add to cart" and answers with the error
-/// that sends them to sign in (a plain form post is redirected there).
-pub async fn remember(slug: &str, quantity: i64) -> Result<ShopError, ShopError> {
+/// Keeps an anonymous visitor's "add to cart" and returns where to sign in
+/// (a plain form post is redirected there at once).
+pub async fn remember(slug: &str, quantity: i64) -> Result<String, ShopError> {
     let auth = shared_auth::leptos::auth()?;
     let token = random_token(24);
     let pending = PendingAdd {
@@ -52,7 +52,7 @@ pub async fn remember(slug: &str, quantity: i64) -> Result<ShopError, ShopError>
     ));
     let login_url = login_href(RESUME_PATH);
     shared_auth::leptos::redirect_plain_form(&login_url);
-    Ok(ShopError::SignInRequired { login_url })
+    Ok(login_url)
 }
 
 /// `GET /shop/cart/resume`: adds the pending item (if this browser has
