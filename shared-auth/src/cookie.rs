@@ -11,11 +11,7 @@ pub const COOKIE_NAME: &str = "auth.session-token";
 /// no `Domain` (host-only, so it reaches every zone on the origin and no
 /// other host), `Max-Age` = the session's remaining life, `Secure` when asked.
 pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let value = format!(
-        "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        max_age_secs.max(0)
-    );
+    let value = token_cookie(COOKIE_NAME, token, "/", max_age_secs, secure);
     // Tokens are base64url; nothing else is interpolated.
     HeaderValue::from_str(&value).unwrap_or_else(|_| clear_cookie(false))
 }
@@ -64,9 +60,10 @@ pub fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         })
 }
 
-/// `Set-Cookie` for a zone's own short-lived token cookie (never the
-/// session): `HttpOnly`, `SameSite=Lax`, limited to `path`. A `max_age_secs`
-/// of 0 removes it.
+/// `Set-Cookie` for a token cookie: `HttpOnly`, `SameSite=Lax`, limited to
+/// `path`, no `Domain`. The session cookie is one (`Path=/`); a zone may
+/// set its own short-lived ones under its prefix. A `max_age_secs` of 0
+/// removes it.
 pub fn token_cookie(
     name: &str,
     token: &str,

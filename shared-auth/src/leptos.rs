@@ -112,15 +112,7 @@ mod server {
     /// instead of leptos' default redirect back to the form's page. Calls
     /// from islands (`fetch`) are left alone; they act on the result.
     pub fn redirect_plain_form(location: &str) {
-        let Some(parts) = use_context::<Parts>() else {
-            return;
-        };
-        let plain_form = parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if plain_form
+        if is_plain_form_post()
             && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
             && let Ok(location) = http::HeaderValue::from_str(location)
         {
@@ -129,18 +121,24 @@ mod server {
         }
     }
 
+    /// Whether the request being run is a plain HTML form post (the browser
+    /// accepts `text/html`, as leptos itself decides) rather than `fetch`.
+    fn is_plain_form_post() -> bool {
+        use_context::<Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
     /// Gives a failed server-function call made with `fetch` a meaningful
     /// status (401, 403, 404, 400…) instead of the default 500. A plain
     /// form post keeps leptos' redirect back to the form, which shows the
     /// error.
     pub fn set_error_status(status: http::StatusCode) {
-        let fetch = use_context::<Parts>().is_some_and(|parts| {
-            !parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
+        let fetch = use_context::<Parts>().is_some() && !is_plain_form_post();
         if fetch && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(status);
         }

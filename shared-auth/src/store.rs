@@ -164,8 +164,8 @@ impl Store {
     }
 }
 
-/// Now, in Unix seconds.
-pub(crate) fn now() -> i64 {
+/// Now, in Unix seconds (the unit every table stores times in).
+pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -110,6 +110,20 @@ pub struct ZoneApp<S, A> {
     pub schema: Option<Migrator>,
 }
 
+impl<S, A> ZoneApp<S, A> {
+    /// Applies the shared schema, then the zone's own tables' migrations.
+    pub async fn migrate(&self, store: &Store) -> anyhow::Result<()> {
+        store.migrate().await.context("migration failed")?;
+        if let Some(schema) = &self.schema {
+            store
+                .migrate_with(schema)
+                .await
+                .context("migration of the zone's own tables failed")?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs a zone without extra settings or routes.
 pub fn run<S, SV, A, AV>(zone: Zone, shell: S, app: A) -> std::process::ExitCode
 where
@@ -238,13 +252,7 @@ where
         .await
         .with_context(|| format!("cannot open the store at {}", config.auth.database_url))?;
     if config.migrate {
-        store.migrate().await.context("migration failed")?;
-        if let Some(schema) = &zone_app.schema {
-            store
-                .migrate_with(schema)
-                .await
-                .context("migration of the zone's own tables failed")?;
-        }
+        zone_app.migrate(&store).await?;
         tracing::info!(zone = zone.name(), "database schema is up to date");
         return Ok(());
     }

@@ -76,10 +76,10 @@ impl TestZone {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
         let store = Store::connect(&url).await.expect("open the test store");
-        store.migrate().await.expect("shared schema");
-        if let Some(schema) = &zone_app.schema {
-            store.migrate_with(schema).await.expect("zone schema");
-        }
+        zone_app
+            .migrate(&store)
+            .await
+            .expect("migrate the test store");
         let config = AuthConfig {
             database_url: url,
             public_origin: ORIGIN.to_owned(),

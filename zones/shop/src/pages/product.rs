@@ -11,7 +11,6 @@ use shared_ui::document::page_title;
 use super::{LoadError, error_text, go_to};
 use crate::api::{AddToCart, get_product};
 use crate::catalogue::{AddedToCart, MAX_QUANTITY, format_price};
-use crate::error::ShopError;
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
@@ -68,8 +67,7 @@ fn AddToCartForm(slug: String) -> impl IntoView {
     let value = action.value();
     Effect::new(move |_| match value.get() {
         Some(Ok(AddedToCart::Added { .. })) => announce_cart_changed(),
-        Some(Ok(AddedToCart::SignInFirst { login_url }))
-        | Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
+        Some(Ok(AddedToCart::SignInFirst { login_url })) => go_to(&login_url),
         _ => {}
     });
     let status = move || match value.get() {
@@ -99,8 +97,6 @@ fn AddToCartForm(slug: String) -> impl IntoView {
             </button>
         </ActionForm>
         <p class="form-status" role="status">{status}</p>
-        <p class="form-error" role="alert">{move || error_text(value.get()).filter(|_| {
-            !matches!(value.get(), Some(Err(ShopError::SignInRequired { .. })))
-        })}</p>
+        <p class="form-error" role="alert">{move || error_text(value.get())}</p>
     }
 }

@@ -2,7 +2,7 @@
 //! order_items). Written for SQLite and PostgreSQL alike: `$n` parameters,
 //! BIGINT everywhere, sums cast back to BIGINT.
 
-use shared_auth::store::DbPool;
+use shared_auth::store::{DbPool, now};
 use shared_auth::token::random_token;
 
 use crate::catalogue::{Cart, CartLine, MAX_QUANTITY, Order, OrderLine, OrderSummary, Product};
@@ -224,10 +224,4 @@ pub async fn order(pool: &DbPool, user_id: &str, id: &str) -> Result<Option<Orde
     .fetch_all(pool)
     .await?;
     Ok(Some(Order { summary, lines }))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
