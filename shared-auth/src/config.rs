@@ -6,17 +6,25 @@ use http::Uri;
 
 /// Session and store settings. Flattened into each zone's `--help`.
 ///
-/// Environment variables: `DATABASE_URL`, `PUBLIC_ORIGIN`,
-/// `SESSION_TTL_SECS`, `SESSION_MAX_AGE_SECS`, `COOKIE_SECURE`.
+/// Environment variables: `DATABASE_URL`, `DATABASE_WAIT_SECS`,
+/// `PUBLIC_ORIGIN`, `SESSION_TTL_SECS`, `SESSION_MAX_AGE_SECS`,
+/// `COOKIE_SECURE`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthConfig {
-    /// The session store. `sqlite://path` (created on first use).
+    /// The session store: `sqlite://path` (created on first use; several
+    /// processes on one machine may share it) or
+    /// `postgres://user[:password]@host[:port]/database` (any number of
+    /// instances on any number of machines).
     #[arg(
         long,
         env = "DATABASE_URL",
         default_value = "sqlite://data/sessions.sqlite"
     )]
     pub database_url: String,
+    /// How long to keep retrying, at start, a database that is not
+    /// reachable yet (each attempt is logged); then exit with an error.
+    #[arg(long, env = "DATABASE_WAIT_SECS", default_value_t = 60)]
+    pub database_wait_secs: u64,
     /// The origin users see (scheme://host[:port]); the edge's address.
     /// Redirects and the Origin check of mutations use it, never the
     /// request's Host header.
@@ -36,6 +44,10 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
+    pub fn database_wait(&self) -> Duration {
+        Duration::from_secs(self.database_wait_secs)
+    }
+
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_secs)
     }

@@ -1,22 +1,28 @@
-//! The shared store: one SQL schema behind sqlx. Embedded SQLite by
-//! default; the queries are written so a PostgreSQL pool can serve them too
-//! (numbered `$n` parameters, BIGINT Unix times, `RETURNING`).
+//! The shared store: one SQL schema behind sqlx's `Any` driver, so the
+//! same queries and the same migrations serve embedded SQLite (the
+//! default, one machine) and PostgreSQL (`DATABASE_URL=postgres://…`, many
+//! instances of every zone). The SQL is the common subset: numbered `$n`
+//! parameters, BIGINT Unix times, `RETURNING`, `ON CONFLICT`.
 
+mod backend;
 mod grants;
+mod migrate;
 mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod users;
 
-use std::path::Path;
-use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use backend::{Backend, redact_url};
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
 
-/// The database this build talks to, and its pool.
-pub type Db = sqlx::Sqlite;
+/// The database driver every query runs on (SQLite or PostgreSQL, chosen
+/// by the URL at run time).
+pub type Db = sqlx::Any;
 /// A pool of connections to [`Db`]; zones run their own tables' queries on it.
 pub type DbPool = sqlx::Pool<Db>;
 
@@ -34,10 +40,15 @@ pub fn schema() -> Migrator {
 /// Why the store failed. The message is for logs; users see a generic page.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported DATABASE_URL `{0}` (expected sqlite://path)")]
+    #[error("unsupported DATABASE_URL `{0}` (expected sqlite://path or postgres://user@host/db)")]
     UnsupportedUrl(String),
     #[error("cannot create the database folder {path}")]
     CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot take the migration lock {path}")]
+    Lock {
         path: String,
         source: std::io::Error,
     },
@@ -45,6 +56,12 @@ pub enum StoreError {
         "the database schema is not up to date (missing migrations: {missing:?}); run `cargo xtask migrate` or the zone binary with --migrate"
     )]
     SchemaOutdated { missing: Vec<i64> },
+    #[error("the database at {url} is unreachable (gave up after {waited:?}): {source}")]
+    Unreachable {
+        url: String,
+        waited: Duration,
+        source: sqlx::Error,
+    },
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -59,80 +76,64 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: DbPool,
+    backend: Backend,
+    /// The URL the pool was opened with (for SQLite, where the file is).
+    url: Arc<str>,
 }
 
 impl Store {
-    /// Opens (and for SQLite, creates if missing) the database at `url`.
-    /// SQLite runs in WAL mode with a busy timeout, so several processes
-    /// can read and write the same file.
+    /// Opens the database at `url`: `sqlite://path` (created if missing,
+    /// WAL mode with a busy timeout, so several processes can share the
+    /// file) or `postgres://…`. Fails at once when it cannot connect; see
+    /// [`Store::connect_patiently`] for servers that must wait.
     pub async fn connect(url: &str) -> Result<Self> {
-        let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        let path = path.split('?').next().unwrap_or(path);
-        if path != ":memory:"
-            && let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+        let backend = Backend::of_url(url)?;
+        let url = backend.prepare(url)?;
+        let pool = backend.pool_options().connect(&url).await?;
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
+    }
+
+    /// Like [`Store::connect`], but a database that is not reachable yet
+    /// (PostgreSQL still starting, a network blip) is retried with backoff
+    /// for up to `patience`, logging every attempt; configuration errors
+    /// (bad URL, bad password, no such database) fail at once.
+    pub async fn connect_patiently(url: &str, patience: Duration) -> Result<Self> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            match Self::connect(url).await {
+                Err(StoreError::Sqlx(err)) if backend::is_transient(&err) => {
+                    let waited = started.elapsed();
+                    if waited + delay > patience {
+                        return Err(StoreError::Unreachable {
+                            url: redact_url(url),
+                            waited,
+                            source: err,
+                        });
+                    }
+                    tracing::warn!(
+                        url = %redact_url(url),
+                        attempt,
+                        retry_in = ?delay,
+                        "database unreachable ({err}); retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
-        Ok(Self { pool })
     }
 
-    /// Applies every pending migration of the shared schema. Run this once
-    /// per deployment, before the zones start (never from several
-    /// processes at once).
-    pub async fn migrate(&self) -> Result<()> {
-        self.migrate_with(&schema()).await
-    }
-
-    /// Applies every pending migration of `migrator` (a zone's own tables).
-    pub async fn migrate_with(&self, migrator: &Migrator) -> Result<()> {
-        migrator.run(&self.pool).await?;
-        Ok(())
-    }
-
-    /// Fails unless every migration of the shared schema has been applied.
-    pub async fn check_schema(&self) -> Result<()> {
-        self.check_schema_of(&schema()).await
-    }
-
-    /// Fails unless every migration of `migrator` has been applied.
-    pub async fn check_schema_of(&self, migrator: &Migrator) -> Result<()> {
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&self.pool)
-                .await
-                .unwrap_or_default();
-        let missing: Vec<i64> = migrator
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-            .map(|m| m.version)
-            .filter(|version| !applied.contains(version))
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::SchemaOutdated { missing })
-        }
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The connection pool, for a zone's queries on its own tables (never

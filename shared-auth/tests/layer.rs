@@ -32,6 +32,7 @@ impl App {
         store.migrate().await.unwrap();
         let config = AuthConfig {
             database_url: String::new(),
+            database_wait_secs: 0,
             public_origin: "http://localhost:8080".into(),
             session_ttl_secs: ttl_secs,
             session_max_age_secs: 86_400,

@@ -1,30 +1,14 @@
-//! The store against a real SQLite file: sessions (create, validate, renew,
-//! expire, revoke), users, single-use grants, and several pools (as several
-//! zone processes would) hammering one file at once.
+//! The store's conformance suite, run against a real SQLite file and a real
+//! PostgreSQL database: sessions (create, validate, renew, expire, revoke),
+//! users, single-use grants, migrations (also concurrent ones), and several
+//! pools (as several zone processes would) hammering one database at once.
 
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
 use std::time::Duration;
 
-use shared_auth::store::{SessionPolicy, Store};
-
-struct TestDb {
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl TestDb {
-    async fn new() -> (Self, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}",
-            dir.path().join("nested/sessions.sqlite").display()
-        );
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        (Self { _dir: dir, url }, store)
-    }
-}
+use shared_auth::store::testing::TestDb;
+use shared_auth::store::{Backend, SessionPolicy, Store};
 
 fn policy(ttl: u64, max_age: u64) -> SessionPolicy {
     SessionPolicy {
@@ -33,9 +17,8 @@ fn policy(ttl: u64, max_age: u64) -> SessionPolicy {
     }
 }
 
-#[tokio::test]
-async fn a_session_resolves_to_its_user_by_token_only() {
-    let (_db, store) = TestDb::new().await;
+async fn a_session_resolves_to_its_user_by_token_only(db: TestDb) {
+    let store = db.migrated().await;
     let alice = store
         .find_or_create_user("idp#alice", "alice")
         .await
@@ -74,9 +57,8 @@ async fn a_session_resolves_to_its_user_by_token_only() {
     );
 }
 
-#[tokio::test]
-async fn only_the_hash_of_the_token_is_stored() {
-    let (db, store) = TestDb::new().await;
+async fn only_the_hash_of_the_token_is_stored(db: TestDb) {
+    let store = db.migrated().await;
     let alice = store
         .find_or_create_user("idp#alice", "alice")
         .await
@@ -85,24 +67,37 @@ async fn only_the_hash_of_the_token_is_stored() {
         .create_session(&alice.id, None, policy(3600, 86400))
         .await
         .unwrap();
-    store.close().await;
-    let path = db.url.trim_start_matches("sqlite://");
-    let mut bytes = std::fs::read(path).unwrap();
-    for wal in ["-wal", "-shm"] {
-        if let Ok(more) = std::fs::read(format!("{path}{wal}")) {
-            bytes.extend(more);
+    // Every stored value, as text: the token is in none of them.
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, token_hash, user_id FROM sessions")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+    for (id, token_hash, user_id) in &rows {
+        for value in [id, token_hash, user_id] {
+            assert!(!value.contains(&new.token), "the raw token is stored");
         }
     }
-    let haystack = String::from_utf8_lossy(&bytes);
-    assert!(
-        !haystack.contains(&new.token),
-        "the raw token reached the database file"
-    );
+    store.close().await;
+    if db.backend == Backend::Sqlite {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut bytes = std::fs::read(path).unwrap();
+        for wal in ["-wal", "-shm"] {
+            if let Ok(more) = std::fs::read(format!("{path}{wal}")) {
+                bytes.extend(more);
+            }
+        }
+        let haystack = String::from_utf8_lossy(&bytes);
+        assert!(
+            !haystack.contains(&new.token),
+            "the raw token reached the database file"
+        );
+    }
 }
 
-#[tokio::test]
-async fn sessions_past_half_life_are_extended_up_to_the_absolute_limit() {
-    let (_db, store) = TestDb::new().await;
+async fn sessions_past_half_life_are_extended_up_to_the_absolute_limit(db: TestDb) {
+    let store = db.migrated().await;
     let alice = store
         .find_or_create_user("idp#alice", "alice")
         .await
@@ -141,9 +136,8 @@ async fn sessions_past_half_life_are_extended_up_to_the_absolute_limit() {
     assert!(!again.renewed, "nothing left to extend");
 }
 
-#[tokio::test]
-async fn expired_sessions_are_absent_and_deleted() {
-    let (_db, store) = TestDb::new().await;
+async fn expired_sessions_are_absent_and_deleted(db: TestDb) {
+    let store = db.migrated().await;
     let alice = store
         .find_or_create_user("idp#alice", "alice")
         .await
@@ -186,9 +180,8 @@ async fn expired_sessions_are_absent_and_deleted() {
     );
 }
 
-#[tokio::test]
-async fn sign_out_and_sign_out_everywhere() {
-    let (_db, store) = TestDb::new().await;
+async fn sign_out_and_sign_out_everywhere(db: TestDb) {
+    let store = db.migrated().await;
     let p = policy(3600, 86400);
     let alice = store
         .find_or_create_user("idp#alice", "alice")
@@ -253,9 +246,8 @@ async fn sign_out_and_sign_out_everywhere() {
     );
 }
 
-#[tokio::test]
-async fn users_are_provisioned_once_per_subject() {
-    let (_db, store) = TestDb::new().await;
+async fn users_are_provisioned_once_per_subject(db: TestDb) {
+    let store = db.migrated().await;
     let first = store.find_or_create_user("idp#42", "alice").await.unwrap();
     assert_eq!(first.display_name, "alice");
     let again = store.find_or_create_user("idp#42", "alice2").await.unwrap();
@@ -272,9 +264,8 @@ async fn users_are_provisioned_once_per_subject() {
     );
 }
 
-#[tokio::test]
-async fn grants_are_single_use_and_expire() {
-    let (_db, store) = TestDb::new().await;
+async fn grants_are_single_use_and_expire(db: TestDb) {
+    let store = db.migrated().await;
     store
         .put_grant("code", "secret-1", &"payload", Duration::from_secs(60))
         .await
@@ -322,9 +313,8 @@ async fn grants_are_single_use_and_expire() {
     );
 }
 
-#[tokio::test]
-async fn a_grant_taken_concurrently_is_won_exactly_once() {
-    let (db, store) = TestDb::new().await;
+async fn a_grant_taken_concurrently_is_won_exactly_once(db: TestDb) {
+    let store = db.migrated().await;
     store
         .put_grant("code", "contested", &1u32, Duration::from_secs(60))
         .await
@@ -344,9 +334,8 @@ async fn a_grant_taken_concurrently_is_won_exactly_once() {
     assert_eq!(winners, 1);
 }
 
-#[tokio::test]
-async fn several_pools_share_one_file_without_errors() {
-    let (db, store) = TestDb::new().await;
+async fn several_pools_share_one_database_without_errors(db: TestDb) {
+    let store = db.migrated().await;
     let p = policy(3600, 86400);
     let user = store.find_or_create_user("idp#load", "load").await.unwrap();
     // Three pools stand for the three zone processes.
@@ -376,19 +365,15 @@ async fn several_pools_share_one_file_without_errors() {
     assert_eq!(store.user_sessions(&user.id).await.unwrap().len(), 45);
 }
 
-#[tokio::test]
-async fn zones_refuse_an_unmigrated_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fresh.sqlite").display());
-    let store = Store::connect(&url).await.unwrap();
+async fn zones_refuse_an_unmigrated_store(db: TestDb) {
+    let store = db.connect().await;
     let err = store.check_schema().await.unwrap_err().to_string();
     assert!(err.contains("cargo xtask migrate"), "{err}");
     store.migrate().await.unwrap();
     store.check_schema().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_zone_schema_lives_beside_the_shared_one() {
+async fn a_zone_schema_lives_beside_the_shared_one(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("zone-migrations");
     std::fs::create_dir(&migrations).unwrap();
@@ -402,9 +387,7 @@ async fn a_zone_schema_lives_beside_the_shared_one() {
         .unwrap();
     zone.set_ignore_missing(true);
 
-    let url = format!("sqlite://{}", dir.path().join("z.sqlite").display());
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    let store = db.migrated().await;
     let err = store.check_schema_of(&zone).await.unwrap_err().to_string();
     assert!(err.contains("20990101000001"), "{err}");
     store.migrate_with(&zone).await.unwrap();
@@ -418,6 +401,100 @@ async fn a_zone_schema_lives_beside_the_shared_one() {
         .await
         .unwrap();
 }
+
+/// Several deploy jobs (or zone binaries with `--migrate`) at once: each
+/// migration is applied exactly once and every run succeeds.
+async fn concurrent_migrations_apply_each_version_once(db: TestDb) {
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let url = db.url.clone();
+        runs.push(tokio::spawn(async move {
+            let store = Store::connect(&url).await?;
+            store.migrate().await?;
+            store.check_schema().await?;
+            store.close().await;
+            Ok::<_, shared_auth::store::StoreError>(())
+        }));
+    }
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    let store = db.connect().await;
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let expected: Vec<i64> = shared_auth::store::schema()
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(versions, expected);
+}
+
+/// Returning a session row after its user is gone is impossible: deleting
+/// a user takes their sessions along (foreign keys on in both backends).
+async fn deleting_a_user_deletes_their_sessions(db: TestDb) {
+    let store = db.migrated().await;
+    let user = store.find_or_create_user("idp#gone", "gone").await.unwrap();
+    let new = store
+        .create_session(&user.id, Some("agent"), policy(3600, 86400))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(&user.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .validate_session(&new.token, policy(3600, 86400))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.user_sessions(&user.id).await.unwrap().is_empty());
+}
+
+/// Every test above, once on a SQLite file and once on a PostgreSQL
+/// database (skipped loudly when no server was provided).
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = super::TestDb::postgres(stringify!($test)).await {
+                        super::$test(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    a_session_resolves_to_its_user_by_token_only,
+    only_the_hash_of_the_token_is_stored,
+    sessions_past_half_life_are_extended_up_to_the_absolute_limit,
+    expired_sessions_are_absent_and_deleted,
+    sign_out_and_sign_out_everywhere,
+    users_are_provisioned_once_per_subject,
+    grants_are_single_use_and_expire,
+    a_grant_taken_concurrently_is_won_exactly_once,
+    several_pools_share_one_database_without_errors,
+    zones_refuse_an_unmigrated_store,
+    a_zone_schema_lives_beside_the_shared_one,
+    concurrent_migrations_apply_each_version_once,
+    deleting_a_user_deletes_their_sessions,
+);
 
 #[tokio::test]
 async fn unsupported_urls_are_clear_errors() {

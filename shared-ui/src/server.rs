@@ -16,7 +16,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::AuthConfig;
 use shared_auth::runtime::{init_tracing, shutdown_signal};
-use shared_auth::store::{Migrator, Store};
+use shared_auth::store::{Migrator, Store, redact_url};
 
 use crate::Zone;
 
@@ -248,9 +248,16 @@ where
     AV: IntoView + 'static,
 {
     let zone = zone_app.zone;
-    let store = Store::connect(&config.auth.database_url)
+    let url = &config.auth.database_url;
+    let store = Store::connect_patiently(url, config.auth.database_wait())
         .await
-        .with_context(|| format!("cannot open the store at {}", config.auth.database_url))?;
+        .with_context(|| format!("cannot open the store at {}", redact_url(url)))?;
+    tracing::info!(
+        zone = zone.name(),
+        database = %redact_url(url),
+        "store open ({})",
+        store.backend().name()
+    );
     if config.migrate {
         zone_app.migrate(&store).await?;
         tracing::info!(zone = zone.name(), "database schema is up to date");

@@ -1,5 +1,6 @@
 //! Test support for the zone crates (feature `testing`): a zone's real
-//! router (pages, server functions, session layer) on a fresh SQLite store,
+//! router (pages, server functions, session layer) on a fresh store (SQLite,
+//! or PostgreSQL when `MERIDIAN_TEST_BACKEND=postgres`),
 //! signed-in users, and requests as a browser would send them, without a
 //! socket. Panics on set-up failures: it only runs inside tests.
 
@@ -14,6 +15,7 @@ use shared_auth::auth::Auth;
 use shared_auth::config::AuthConfig;
 use shared_auth::cookie::COOKIE_NAME;
 use shared_auth::store::Store;
+use shared_auth::store::testing::TestDb;
 use tower::ServiceExt as _;
 
 use crate::server::{NoExtra, OUTPUT_NAME, ZoneApp, router};
@@ -26,6 +28,7 @@ pub struct TestZone {
     pub auth: Auth,
     router: Router,
     _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 /// What the zone answered.
@@ -74,14 +77,18 @@ impl TestZone {
         AV: IntoView + 'static,
     {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
-        let store = Store::connect(&url).await.expect("open the test store");
+        let db = TestDb::from_env(zone_app.zone.name())
+            .await
+            .expect("MERIDIAN_TEST_BACKEND=postgres needs a server in MERIDIAN_TEST_POSTGRES_URL");
+        let store = db.connect().await;
+        let url = db.url.clone();
         zone_app
             .migrate(&store)
             .await
             .expect("migrate the test store");
         let config = AuthConfig {
             database_url: url,
+            database_wait_secs: 0,
             public_origin: ORIGIN.to_owned(),
             session_ttl_secs: 3_600,
             session_max_age_secs: 86_400,
@@ -99,6 +106,7 @@ impl TestZone {
             auth,
             router,
             _dir: dir,
+            _db: db,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::tools;
 
 pub fn run(project: &Project) -> anyhow::Result<()> {
     tools::ensure(project, tools::Need::default())?;
-    let ports = Ports::standard();
+    let ports = Ports::standard(1);
     ports.check_free()?;
     let shared = stack::Shared::standard(&ports);
     crate::migrate::run(&shared.database_url)?;

@@ -4,6 +4,7 @@
 
 mod dev;
 mod migrate;
+mod postgres;
 mod probe;
 mod project;
 mod stack;
@@ -51,8 +52,9 @@ enum Command {
     },
     /// Run every zone under `cargo leptos watch` plus the edge on :8080.
     Dev,
-    /// Release build of every zone and the edge, then run them (production shape).
-    Start,
+    /// Release build of every zone and the edge, then run them (production
+    /// shape), optionally several instances per zone and on PostgreSQL.
+    Start(start::StartArgs),
     /// Lint, unit and integration tests, release build, then Playwright
     /// through the edge against a freshly started stack.
     Test(test::TestArgs),
@@ -70,7 +72,7 @@ fn main() -> ExitCode {
         Command::Migrate { database_url } => migrate::run(&database_url),
         Command::VerifyAuth { base_url } => verify_auth::run(&base_url),
         Command::Dev => dev::run(&project),
-        Command::Start => start::run(&project),
+        Command::Start(args) => start::run(&project, &args),
         Command::Test(args) => test::run(&project, &args),
     });
     match result {

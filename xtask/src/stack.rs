@@ -13,42 +13,54 @@ use crate::supervisor::{Sink, Supervisor};
 /// Health endpoint of the edge itself.
 const EDGE_HEALTH: &str = "/_edge/health";
 
-/// Where each process listens.
-#[derive(Clone, Copy, Debug)]
+/// Most instances per zone `--instances` accepts (the standard ports of
+/// instance n are the zone's port + 10·n, below the live-reload ports).
+pub const MAX_INSTANCES: usize = 9;
+
+/// Where each process listens: the edge, and every instance of every zone.
+#[derive(Clone, Debug)]
 pub struct Ports {
     pub edge: u16,
-    pub identity: u16,
-    pub shop: u16,
-    pub public: u16,
+    /// Instance ports per zone, in `Zone::ALL` order.
+    zones: [Vec<u16>; 3],
 }
 
 impl Ports {
-    /// The documented ports: edge 8080, zones 3001–3003.
-    pub fn standard() -> Self {
+    /// The documented ports: edge 8080, zones 3001–3003 (further instances
+    /// 3011–3013, 3021–3023, …).
+    pub fn standard(instances: usize) -> Self {
         Self {
             edge: 8080,
-            identity: Zone::Identity.default_addr().port(),
-            shop: Zone::Shop.default_addr().port(),
-            public: Zone::Public.default_addr().port(),
+            zones: Zone::ALL.map(|zone| {
+                let base = zone.default_addr().port();
+                (0..instances).map(|i| base + 10 * i as u16).collect()
+            }),
         }
     }
 
-    /// Four free ports, so tests never collide with a running dev stack.
-    pub fn free() -> anyhow::Result<Self> {
-        let ports = probe::free_ports(4)?;
+    /// Free ports for everything, so tests never collide with a running
+    /// dev stack.
+    pub fn free(instances: usize) -> anyhow::Result<Self> {
+        let mut ports = probe::free_ports(1 + 3 * instances)?.into_iter();
+        let edge = ports.next().unwrap_or_default();
         Ok(Self {
-            edge: ports[0],
-            identity: ports[1],
-            shop: ports[2],
-            public: ports[3],
+            edge,
+            zones: Zone::ALL.map(|_| ports.by_ref().take(instances).collect()),
         })
     }
 
-    pub fn zone(&self, zone: Zone) -> u16 {
-        match zone {
-            Zone::Identity => self.identity,
-            Zone::Shop => self.shop,
-            Zone::Public => self.public,
+    /// The port of every instance of `zone`.
+    pub fn instances(&self, zone: Zone) -> &[u16] {
+        &self.zones[index(zone)]
+    }
+
+    /// The process name of instance `i` of `zone`: `shop`, or `shop-2`
+    /// when there are several.
+    pub fn instance_name(&self, zone: Zone, i: usize) -> String {
+        if self.instances(zone).len() == 1 {
+            zone.name().to_owned()
+        } else {
+            format!("{}-{}", zone.name(), i + 1)
         }
     }
 
@@ -58,12 +70,12 @@ impl Ports {
 
     /// Fails with a clear message when a port is taken.
     pub fn check_free(&self) -> anyhow::Result<()> {
-        let named = [
-            ("edge", self.edge),
-            ("identity", self.identity),
-            ("shop", self.shop),
-            ("public", self.public),
-        ];
+        let mut named = vec![("edge".to_owned(), self.edge)];
+        for zone in Zone::ALL {
+            for (i, &port) in self.instances(zone).iter().enumerate() {
+                named.push((self.instance_name(zone, i), port));
+            }
+        }
         for (name, port) in named {
             if probe::in_use(local(port)) {
                 bail!(
@@ -75,19 +87,15 @@ impl Ports {
         Ok(())
     }
 
-    /// What must answer before the stack is ready: each zone's health
-    /// endpoint directly, then each zone through the edge.
+    /// What must answer before the stack is ready: every zone instance's
+    /// health endpoint directly, then each zone through the edge.
     pub fn readiness(&self) -> Vec<(String, SocketAddr, String)> {
-        let mut checks: Vec<_> = Zone::ALL
-            .iter()
-            .map(|&zone| {
-                (
-                    zone.name().to_owned(),
-                    local(self.zone(zone)),
-                    zone.health_path(),
-                )
-            })
-            .collect();
+        let mut checks = Vec::new();
+        for zone in Zone::ALL {
+            for (i, &port) in self.instances(zone).iter().enumerate() {
+                checks.push((self.instance_name(zone, i), local(port), zone.health_path()));
+            }
+        }
         checks.push(("edge".to_owned(), local(self.edge), EDGE_HEALTH.to_owned()));
         checks.extend(Zone::ALL.iter().map(|&zone| {
             (
@@ -100,6 +108,13 @@ impl Ports {
     }
 }
 
+fn index(zone: Zone) -> usize {
+    Zone::ALL
+        .iter()
+        .position(|&z| z == zone)
+        .unwrap_or_default()
+}
+
 pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
@@ -107,11 +122,18 @@ pub fn local(port: u16) -> SocketAddr {
 /// The edge binary `binary`, told where every zone listens.
 pub fn edge_command(project: &Project, binary: &std::path::Path, ports: &Ports) -> Command {
     let mut command = project.command(binary);
-    command
-        .env("EDGE_LISTEN", local(ports.edge).to_string())
-        .env("EDGE_IDENTITY_UPSTREAM", local(ports.identity).to_string())
-        .env("EDGE_SHOP_UPSTREAM", local(ports.shop).to_string())
-        .env("EDGE_PUBLIC_UPSTREAM", local(ports.public).to_string());
+    command.env("EDGE_LISTEN", local(ports.edge).to_string());
+    for zone in Zone::ALL {
+        let upstreams: Vec<String> = ports
+            .instances(zone)
+            .iter()
+            .map(|&port| local(port).to_string())
+            .collect();
+        command.env(
+            format!("EDGE_{}_UPSTREAM", zone.name().to_uppercase()),
+            upstreams.join(","),
+        );
+    }
     command
 }
 
@@ -147,7 +169,7 @@ impl Shared {
     }
 }
 
-/// Starts the release build of every zone and the edge.
+/// Starts the release build of every zone instance and the edge.
 pub fn spawn_release(
     supervisor: &mut Supervisor,
     project: &Project,
@@ -156,21 +178,35 @@ pub fn spawn_release(
     sink: impl Fn(&str) -> Sink,
 ) -> anyhow::Result<()> {
     for zone in Zone::ALL {
-        let binary = project.release_binary(zone.package());
-        if !binary.is_file() {
-            bail!(
-                "{} is missing: run the release build first",
-                binary.display()
-            );
+        for (i, &port) in ports.instances(zone).iter().enumerate() {
+            let name = ports.instance_name(zone, i);
+            let command = zone_command(project, zone, port, shared)?;
+            supervisor.spawn(&name, command, sink(&name))?;
         }
-        let mut command = project.command(&binary);
-        command
-            .env("LEPTOS_SITE_ADDR", local(ports.zone(zone)).to_string())
-            .env("LEPTOS_SITE_ROOT", project.site_root(zone))
-            .env("LEPTOS_ENV", "PROD");
-        shared.apply(&mut command);
-        supervisor.spawn(zone.name(), command, sink(zone.name()))?;
     }
     let edge = edge_command(project, &project.release_binary("edge"), ports);
     supervisor.spawn("edge", edge, sink("edge"))
+}
+
+/// The release binary of `zone`, serving on `port` with `shared` settings.
+pub fn zone_command(
+    project: &Project,
+    zone: Zone,
+    port: u16,
+    shared: &Shared,
+) -> anyhow::Result<Command> {
+    let binary = project.release_binary(zone.package());
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: run the release build first",
+            binary.display()
+        );
+    }
+    let mut command = project.command(&binary);
+    command
+        .env("LEPTOS_SITE_ADDR", local(port).to_string())
+        .env("LEPTOS_SITE_ROOT", project.site_root(zone))
+        .env("LEPTOS_ENV", "PROD");
+    shared.apply(&mut command);
+    Ok(command)
 }

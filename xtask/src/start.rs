@@ -1,20 +1,57 @@
-//! `cargo xtask start`: release build, then the production-shape servers.
+//! `cargo xtask start`: release build, then the production-shape servers:
+//! one or more processes per zone behind the edge, on SQLite or PostgreSQL.
 
 use std::time::Duration;
 
+use crate::postgres::{self, Postgres};
 use crate::project::{Project, run_step, step};
-use crate::stack::{self, Ports};
+use crate::stack::{self, MAX_INSTANCES, Ports};
 use crate::supervisor::{Sink, Supervisor};
-use crate::tools;
+use crate::{probe, tools};
 
-pub fn run(project: &Project) -> anyhow::Result<()> {
+#[derive(clap::Args)]
+pub struct StartArgs {
+    /// Processes per zone, on distinct ports (3001, 3011, … for identity);
+    /// the edge balances over them and fails over when one is down.
+    #[arg(long, default_value_t = 1, value_parser = parse_instances)]
+    instances: usize,
+    /// The store every instance shares: sqlite://path or postgres://….
+    #[arg(long, env = "DATABASE_URL", default_value = crate::migrate::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Run a throwaway PostgreSQL server (Debian's, installed if missing)
+    /// for this run instead; its data is deleted when the run stops.
+    #[arg(long)]
+    postgres: bool,
+}
+
+fn parse_instances(value: &str) -> Result<usize, String> {
+    match value.parse() {
+        Ok(n) if (1..=MAX_INSTANCES).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from 1 to {MAX_INSTANCES}")),
+    }
+}
+
+pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
     tools::ensure(project, tools::Need::default())?;
     build_release(project)?;
-    let ports = Ports::standard();
+    let ports = Ports::standard(args.instances);
     ports.check_free()?;
-    let shared = stack::Shared::standard(&ports);
+    let server = if args.postgres {
+        let bin = postgres::binaries().map_err(anyhow::Error::msg)?;
+        Some(Postgres::start(&bin, "start", probe::free_ports(1)?[0])?)
+    } else {
+        None
+    };
+    let mut shared = stack::Shared::standard(&ports);
+    shared.database_url = match &server {
+        Some(pg) => pg.url(),
+        None => args.database_url.clone(),
+    };
     crate::migrate::run(&shared.database_url)?;
-    step("Starting the zones and the edge");
+    step(&format!(
+        "Starting {} instance(s) of each zone and the edge",
+        args.instances
+    ));
     let mut supervisor = Supervisor::new()?;
     stack::spawn_release(&mut supervisor, project, &ports, &shared, |_| {
         Sink::Terminal
@@ -24,7 +61,11 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         "\n    Ready: {}   (Ctrl-C stops everything)\n",
         ports.edge_url()
     );
-    supervisor.run_until_stopped()
+    let result = supervisor.run_until_stopped();
+    // Zones first, then the database they use.
+    drop(supervisor);
+    drop(server);
+    result
 }
 
 /// Release build of every zone (server + wasm through cargo-leptos, with

@@ -11,11 +11,15 @@
 //! Everything started is stopped, also on failure.
 
 use std::fs;
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use shared_auth::Zone;
+use shared_auth::store::testing;
 
+use crate::postgres::{self, Postgres};
+use crate::probe;
 use crate::project::{Project, run_step, step};
 use crate::stack::{self, Ports};
 use crate::start::build_release;
@@ -94,17 +98,49 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
         &mut hydrate,
         "Fix the lints above.",
     )?;
+    // One throwaway PostgreSQL for the whole run: the store's conformance
+    // suite and the zones' own tests run on it as well as on SQLite.
+    let postgres = match postgres::binaries() {
+        Ok(bin) => Some(Postgres::start(&bin, "tests", probe::free_ports(1)?[0])?),
+        Err(why) => {
+            println!("\n    *** PostgreSQL tests will be SKIPPED: {why} ***\n");
+            None
+        }
+    };
+    let with_postgres = |command: &mut Command| {
+        if let Some(pg) = &postgres {
+            command
+                .env(testing::POSTGRES_URL_VAR, pg.admin_url())
+                .env(testing::REQUIRE_POSTGRES_VAR, "1");
+        }
+    };
+    let mut all = project.cargo();
+    all.args(["test", "--workspace", "--features", &ssr]);
+    with_postgres(&mut all);
     run_step(
-        "Running unit and integration tests",
-        project
-            .cargo()
-            .args(["test", "--workspace", "--features", &ssr]),
+        "Running unit and integration tests (store suite on SQLite and PostgreSQL)",
+        &mut all,
         "See the failing tests above.",
-    )
+    )?;
+    if postgres.is_some() {
+        let mut zones = project.cargo();
+        zones.args(["test", "--tests", "--features", &ssr]);
+        for zone in Zone::ALL {
+            zones.args(["--package", zone.package()]);
+        }
+        zones.env(testing::BACKEND_VAR, "postgres");
+        with_postgres(&mut zones);
+        run_step(
+            "Running the zones' tests again on PostgreSQL",
+            &mut zones,
+            "See the failing tests above.",
+        )?;
+    }
+    Ok(())
 }
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
-    let ports = Ports::free()?;
+    let ports = Ports::free(1)?;
     let logs = project.xtask_dir().join("e2e-logs");
     fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     // A fresh store and mock IdP key for every run.

@@ -191,7 +191,17 @@ fn chromium() -> anyhow::Result<()> {
         println!("    chromium: present");
         return Ok(());
     }
-    let root = output(Command::new("id").arg("-u")).is_ok_and(|id| id.trim() == "0");
+    apt_install("Chromium", &["chromium"])?;
+    if !Path::new(CHROMIUM).exists() {
+        bail!("chromium was installed but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+/// Installs Debian `packages` (as root, or through sudo), after updating
+/// the package lists. `what` names them in progress output and errors.
+pub fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
+    let root = nix::unistd::geteuid().is_root();
     let apt = |args: &[&str]| {
         let mut command = if root {
             Command::new("apt-get")
@@ -203,21 +213,18 @@ fn chromium() -> anyhow::Result<()> {
         command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         command
     };
-    let hint = "Install it by hand: apt-get install -y chromium";
+    let hint = format!(
+        "Install it by hand: apt-get install -y {}",
+        packages.join(" ")
+    );
     run_step(
         "Updating Debian package lists",
         &mut apt(&["update", "-q"]),
-        hint,
+        &hint,
     )?;
-    run_step(
-        "Installing Chromium",
-        &mut apt(&["install", "-y", "-q", "chromium"]),
-        hint,
-    )?;
-    if !Path::new(CHROMIUM).exists() {
-        bail!("chromium was installed but {CHROMIUM} is missing. {hint}");
-    }
-    Ok(())
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(packages);
+    run_step(&format!("Installing {what}"), &mut install, &hint)
 }
 
 /// The version `Cargo.lock` pins for `package` (the first entry).

@@ -1,0 +1,100 @@
+//! Test databases (feature `testing`): a fresh SQLite file in a temporary
+//! folder, or a fresh database on the PostgreSQL server the test tooling
+//! started (`cargo xtask test` exports its address as
+//! [`POSTGRES_URL_VAR`]). Panics on set-up failures: it only runs in tests.
+
+use std::io::Write as _;
+
+use sqlx::{Connection as _, Executor as _};
+
+use super::{Backend, Store};
+use crate::token::{hash, random_token};
+
+/// The admin URL of a PostgreSQL server tests may create databases on.
+pub const POSTGRES_URL_VAR: &str = "MERIDIAN_TEST_POSTGRES_URL";
+/// Set to `1` to fail, not skip, when PostgreSQL is not available (CI).
+pub const REQUIRE_POSTGRES_VAR: &str = "MERIDIAN_REQUIRE_POSTGRES";
+/// Which backend [`TestDb::from_env`] picks: `sqlite` (default) or `postgres`.
+pub const BACKEND_VAR: &str = "MERIDIAN_TEST_BACKEND";
+
+/// A private, empty database; dropped with the folder (SQLite) or left to
+/// the throwaway server (PostgreSQL).
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A new SQLite file (in a subfolder that does not exist yet).
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("db/test.sqlite").display());
+        Self {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new database on the test PostgreSQL server, or `None` (after a
+    /// loud message) when no server was provided and none is required.
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let Ok(admin) = std::env::var(POSTGRES_URL_VAR) else {
+            assert!(
+                std::env::var(REQUIRE_POSTGRES_VAR).as_deref() != Ok("1"),
+                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set"
+            );
+            // Straight to stderr: the test harness would swallow eprintln!.
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** SKIPPED on PostgreSQL: {test} ({POSTGRES_URL_VAR} is not set; \
+                 `cargo xtask test` starts a server and sets it) ***"
+            );
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!("t_{}", &hash(&random_token(16))[..20]);
+        let mut conn = sqlx::AnyConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|err| panic!("cannot reach the test PostgreSQL server: {err}"));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap_or_else(|err| panic!("cannot create database {name}: {err}"));
+        let _ = conn.close().await;
+        let (base, query) = match admin.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin.as_str(), String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(server, _db)| server);
+        Some(Self {
+            url: format!("{server}/{name}{query}"),
+            backend: Backend::Postgres,
+            _dir: None,
+        })
+    }
+
+    /// The backend [`BACKEND_VAR`] names (SQLite when unset), for suites
+    /// that run once per backend under the test tooling.
+    pub async fn from_env(test: &str) -> Option<Self> {
+        match std::env::var(BACKEND_VAR).as_deref() {
+            Ok("postgres") => Self::postgres(test).await,
+            Ok("sqlite") | Err(_) => Some(Self::sqlite()),
+            Ok(other) => panic!("{BACKEND_VAR}={other}: expected sqlite or postgres"),
+        }
+    }
+
+    /// A store on this database, unmigrated.
+    pub async fn connect(&self) -> Store {
+        Store::connect(&self.url)
+            .await
+            .unwrap_or_else(|err| panic!("cannot open {}: {err}", self.url))
+    }
+
+    /// A store on this database with the shared schema applied.
+    pub async fn migrated(&self) -> Store {
+        let store = self.connect().await;
+        store.migrate().await.expect("migrate the test store");
+        store
+    }
+}
