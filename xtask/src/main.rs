@@ -3,6 +3,8 @@
 //! a fresh machine.
 
 mod dev;
+mod faults;
+mod load;
 mod migrate;
 mod postgres;
 mod probe;
@@ -56,8 +58,23 @@ enum Command {
     /// shape), optionally several instances per zone and on PostgreSQL.
     Start(start::StartArgs),
     /// Lint, unit and integration tests, release build, then Playwright
-    /// through the edge against a freshly started stack.
+    /// through the edge against a freshly started stack, then bounded load
+    /// and fault tests.
     Test(test::TestArgs),
+    /// The load and fault tests of `test`, long: release build, then load
+    /// on SQLite and on PostgreSQL with instances killed and the database
+    /// restarted under load. Prints a table of the figures.
+    Soak {
+        /// Length of each load phase, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent virtual users.
+        #[arg(long, default_value_t = 64)]
+        users: usize,
+        /// Instances per zone on PostgreSQL.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=9))]
+        instances: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +91,14 @@ fn main() -> ExitCode {
         Command::Dev => dev::run(&project),
         Command::Start(args) => start::run(&project, &args),
         Command::Test(args) => test::run(&project, &args),
+        Command::Soak {
+            seconds,
+            users,
+            instances,
+        } => test::soak(
+            &project,
+            faults::Scale::soak(seconds, users, usize::from(instances)),
+        ),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,6 +185,40 @@ impl Supervisor {
         }
     }
 
+    /// Kills child `name` (SIGKILL to its process group, as a crash or an
+    /// OOM kill would) and waits until it is gone. Any other child exiting
+    /// meanwhile is an error.
+    pub fn kill(&mut self, name: &str) -> anyhow::Result<()> {
+        let pgid = *self
+            .running
+            .get(name)
+            .with_context(|| format!("{name} is not running"))?;
+        let _ = killpg(pgid, Signal::SIGKILL);
+        match self.next_event(Some(Duration::from_secs(10))) {
+            Some(Event::Exited { name: gone, .. }) if gone == name => Ok(()),
+            Some(Event::Exited {
+                name: other,
+                status,
+            }) => bail!(
+                "{other} exited unexpectedly ({}){}",
+                describe(status),
+                self.log_hint(&other)
+            ),
+            Some(Event::Interrupted) => bail!("interrupted"),
+            None => bail!("{name} did not exit after SIGKILL"),
+        }
+    }
+
+    /// Whether child `name` is still running (as far as events have told).
+    pub fn is_running(&mut self, name: &str) -> bool {
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::Exited { name, .. } = &event {
+                self.running.remove(name);
+            }
+        }
+        self.running.contains_key(name)
+    }
+
     /// Stops every child still running: SIGTERM to its process group, then
     /// SIGKILL after 10 s.
     pub fn shutdown(&mut self) {

@@ -6,7 +6,9 @@
 //! 4. unit and integration tests;
 //! 5. release build;
 //! 6. the whole stack on free ports with Playwright driving Chromium through
-//!    the edge.
+//!    the edge;
+//! 7. bounded load and fault tests (SQLite, then PostgreSQL with several
+//!    instances per zone), see `faults`.
 //!
 //! Everything started is stopped, also on failure.
 
@@ -18,6 +20,7 @@ use anyhow::Context as _;
 use shared_auth::Zone;
 use shared_auth::store::testing;
 
+use crate::faults;
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, run_step, step};
@@ -61,8 +64,19 @@ pub fn run(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     if !args.no_e2e {
         build_release(project)?;
         end_to_end(project, args)?;
+        step("Load and fault tests (bounded)");
+        faults::run(project, faults::Scale::bounded())?;
     }
     step("All tests passed");
+    Ok(())
+}
+
+/// `cargo xtask soak`: the load and fault tests at `scale`.
+pub fn soak(project: &Project, scale: faults::Scale) -> anyhow::Result<()> {
+    tools::ensure(project, tools::Need::default())?;
+    build_release(project)?;
+    faults::run(project, scale)?;
+    step("Soak passed");
     Ok(())
 }
 

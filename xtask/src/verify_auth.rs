@@ -16,6 +16,9 @@ use crate::project::step;
 /// The mock IdP's default client (identity's defaults).
 const CLIENT_ID: &str = "meridian";
 const CLIENT_SECRET: &str = "meridian-dev-secret";
+/// The session cookie's name (shared_auth::cookie::COOKIE_NAME, which
+/// xtask cannot link without the whole server build).
+pub const SESSION_COOKIE: &str = "auth.session-token";
 
 pub fn run(base: &str) -> anyhow::Result<()> {
     step(&format!("Verifying sign-in across zones at {base}"));
@@ -72,7 +75,7 @@ impl Verifier {
     fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Response> {
         let mut request = self.http.get(self.url(path));
         if let Some(token) = token {
-            request = request.header(COOKIE, format!("auth.session-token={token}"));
+            request = request.header(COOKIE, format!("{SESSION_COOKIE}={token}"));
         }
         request.send().with_context(|| format!("GET {path}"))
     }
@@ -86,7 +89,7 @@ impl Verifier {
     ) -> anyhow::Result<Response> {
         let mut request = self.http.post(self.url(path)).form(form);
         if let Some(token) = token {
-            request = request.header(COOKIE, format!("auth.session-token={token}"));
+            request = request.header(COOKIE, format!("{SESSION_COOKIE}={token}"));
         }
         if let Some(origin) = origin {
             request = request.header(ORIGIN, origin);
@@ -155,7 +158,7 @@ impl Verifier {
             .get_all(SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("auth.session-token="))
+            .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
             .unwrap_or_default()
             .to_owned();
         self.check(
@@ -179,7 +182,7 @@ impl Verifier {
         )?;
         let token = attributes
             .first()
-            .and_then(|pair| pair.strip_prefix("auth.session-token="))
+            .and_then(|pair| pair.strip_prefix(&format!("{SESSION_COOKIE}=")))
             .unwrap_or_default()
             .to_owned();
         self.check(

@@ -1,0 +1,376 @@
+//! A load generator for the whole app set through the edge: many virtual
+//! users, each signing in through the mock IdP, viewing signed-in pages of
+//! every zone, adding to the cart, signing out, and again, until the time
+//! is up. Every answer is checked: a status of 400 or more or a transport
+//! error is a failure; a signed-in request answered as anonymous is a lost
+//! session; a session still valid after sign-out is a failure too.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::{Client, Method, RequestBuilder, Response, Url};
+use tokio::time::Instant;
+
+use crate::verify_auth::SESSION_COOKIE;
+
+/// What to run.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Concurrent virtual users.
+    pub users: usize,
+    /// How long they keep going (each finishes its sign-out after).
+    pub duration: Duration,
+    /// Page views between a sign-in and its sign-out.
+    pub views_per_session: usize,
+}
+
+/// Signed-in pages of every zone, visited in turn, and whether the answer
+/// is HTML with the account menu (else JSON from a `/me` endpoint or the
+/// cart badge).
+const PAGES: &[(&str, Kind)] = &[
+    ("/", Kind::Page),
+    ("/shop", Kind::Page),
+    ("/shop/cart", Kind::Page),
+    ("/auth/profile", Kind::Page),
+    ("/shop/api/cart/count", Kind::Badge),
+    ("/account-area", Kind::Page),
+    ("/shop/orders", Kind::Page),
+    ("/auth/me", Kind::Me),
+    ("/auth/sessions", Kind::Page),
+    ("/shop/p/brass-pen", Kind::Page),
+    ("/shop/api/me", Kind::Me),
+    ("/api/me", Kind::Me),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Page,
+    Me,
+    Badge,
+}
+
+/// One failed request: when (since the run started) and what.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub at: Duration,
+    pub what: String,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub elapsed: Duration,
+    pub requests: u64,
+    /// Answers by status class ("2xx", "3xx", "4xx", "5xx").
+    pub statuses: BTreeMap<&'static str, u64>,
+    pub transport_errors: u64,
+    pub logins: u64,
+    pub logouts: u64,
+    pub lost_sessions: u64,
+    pub failures: Vec<Failure>,
+    /// Latency of every answered request, in microseconds.
+    latencies: Vec<u32>,
+}
+
+impl Report {
+    /// Requests that failed (status ≥ 400, transport error, wrong answer).
+    pub fn failed(&self) -> usize {
+        self.failures.len()
+    }
+
+    /// The latency at quantile `q` (0..=1) in milliseconds.
+    pub fn latency_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies.len() - 1) as f64 * q).round() as usize;
+        f64::from(self.latencies[i]) / 1000.0
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// Failures that happened within `window` of `since`, and after it.
+    pub fn failures_between(&self, from: Duration, to: Duration) -> usize {
+        self.failures
+            .iter()
+            .filter(|f| f.at >= from && f.at < to)
+            .count()
+    }
+
+    /// A few lines for the terminal.
+    pub fn summary(&self, title: &str) -> String {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(class, n)| format!("{class} {n}"))
+            .collect();
+        let mut text = format!(
+            "    {title}: {} requests in {:.1}s ({:.0}/s), {}; transport errors {}\n    \
+             sign-ins {}, sign-outs {}, lost sessions {}, failures {}; latency p50 {:.1} ms, p99 {:.1} ms",
+            self.requests,
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            statuses.join(", "),
+            self.transport_errors,
+            self.logins,
+            self.logouts,
+            self.lost_sessions,
+            self.failed(),
+            self.latency_ms(0.5),
+            self.latency_ms(0.99),
+        );
+        for failure in self.failures.iter().take(5) {
+            text.push_str(&format!(
+                "\n      at {:.2}s: {}",
+                failure.at.as_secs_f64(),
+                failure.what
+            ));
+        }
+        if self.failures.len() > 5 {
+            text.push_str(&format!("\n      … and {} more", self.failures.len() - 5));
+        }
+        text
+    }
+
+    fn merge(&mut self, other: Report) {
+        self.requests += other.requests;
+        for (class, n) in other.statuses {
+            *self.statuses.entry(class).or_default() += n;
+        }
+        self.transport_errors += other.transport_errors;
+        self.logins += other.logins;
+        self.logouts += other.logouts;
+        self.lost_sessions += other.lost_sessions;
+        self.failures.extend(other.failures);
+        self.latencies.extend(other.latencies);
+    }
+}
+
+/// Runs `plan` against the edge at `base` (e.g. `http://localhost:8080`);
+/// `started` is the clock failures are timed against.
+pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<Report> {
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(plan.users)
+        .build()
+        .context("cannot build the HTTP client")?;
+    let base = Arc::<str>::from(base.trim_end_matches('/'));
+    let deadline = Instant::now() + plan.duration;
+    let tasks: Vec<_> = (0..plan.users)
+        .map(|n| {
+            let user = VirtualUser {
+                http: http.clone(),
+                base: base.clone(),
+                name: format!("load{n}"),
+                started,
+                report: Report::default(),
+            };
+            tokio::spawn(user.run(n, plan.views_per_session, deadline))
+        })
+        .collect();
+    let mut report = Report::default();
+    for task in tasks {
+        report.merge(task.await.context("a virtual user panicked")?);
+    }
+    report.elapsed = started.elapsed();
+    report.latencies.sort_unstable();
+    report.failures.sort_by_key(|f| f.at);
+    Ok(report)
+}
+
+struct VirtualUser {
+    http: Client,
+    base: Arc<str>,
+    name: String,
+    started: Instant,
+    report: Report,
+}
+
+impl VirtualUser {
+    async fn run(mut self, n: usize, views: usize, deadline: Instant) -> Report {
+        let mut page = n;
+        while Instant::now() < deadline {
+            let Some(token) = self.sign_in().await else {
+                // The failure is recorded; do not spin on a dead service.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            self.report.logins += 1;
+            for view in 0..views {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                if view == views / 2 {
+                    self.add_to_cart(&token).await;
+                }
+                let (path, kind) = PAGES[page % PAGES.len()];
+                page += 1;
+                self.view(path, kind, &token).await;
+            }
+            self.sign_out(&token).await;
+        }
+        self.report
+    }
+
+    /// The whole OAuth round trip through the mock IdP; the session token.
+    async fn sign_in(&mut self) -> Option<String> {
+        let start = self
+            .send(
+                "sign-in start",
+                self.request(Method::GET, "/auth/login?return_to=/"),
+            )
+            .await?;
+        let authorize = self.redirect("sign-in start", &start)?;
+        let mut form: Vec<(String, String)> = Url::parse(&authorize)
+            .ok()?
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        form.push(("username".into(), self.name.clone()));
+        let idp = self
+            .send(
+                "mock IdP sign-in",
+                self.request(Method::POST, "/mock-idp/authorize")
+                    .form(&form),
+            )
+            .await?;
+        let callback = self.redirect("mock IdP sign-in", &idp)?;
+        let finish = self.send("callback", self.http.get(&callback)).await?;
+        let token = finish
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{SESSION_COOKIE}=")))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        if token.is_none() {
+            self.fail("callback set no session cookie".to_owned());
+        }
+        token
+    }
+
+    async fn view(&mut self, path: &str, kind: Kind, token: &str) {
+        let request = self
+            .request(Method::GET, path)
+            .header(COOKIE, cookie(token));
+        let Some(response) = self.send(path, request).await else {
+            return;
+        };
+        let body = response.text().await.unwrap_or_default();
+        let signed_in = match kind {
+            Kind::Page => body.contains(r#"data-signed-in="true""#) && body.contains(&self.name),
+            Kind::Me => serde_json::from_str::<serde_json::Value>(&body)
+                .is_ok_and(|me| me["user"]["username"] == self.name.as_str()),
+            Kind::Badge => serde_json::from_str::<serde_json::Value>(&body)
+                .is_ok_and(|badge| badge["items"].is_u64()),
+        };
+        if !signed_in {
+            self.report.lost_sessions += 1;
+            self.fail(format!("GET {path}: answered as if signed out"));
+        }
+    }
+
+    async fn add_to_cart(&mut self, token: &str) {
+        let request = self
+            .request(Method::POST, "/shop/api/cart/add")
+            .header(COOKIE, cookie(token))
+            .header(ORIGIN, &*self.base)
+            .header("accept", "application/json")
+            .form(&[("slug", "enamel-mug"), ("quantity", "1")]);
+        self.send("add to cart", request).await;
+    }
+
+    /// Signs out, then checks that the session is gone.
+    async fn sign_out(&mut self, token: &str) {
+        let request = self
+            .request(Method::POST, "/auth/logout")
+            .header(COOKIE, cookie(token))
+            .header(ORIGIN, &*self.base);
+        if self.send("sign-out", request).await.is_none() {
+            return;
+        }
+        self.report.logouts += 1;
+        let check = self
+            .request(Method::GET, "/auth/me")
+            .header(COOKIE, cookie(token));
+        let Some(me) = self.send("after sign-out", check).await else {
+            return;
+        };
+        let me: serde_json::Value = me.json().await.unwrap_or_default();
+        if me["authenticated"] != false {
+            self.fail(format!("the session outlived its sign-out: {me}"));
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Sends and times `request`; `None` (and a failure) on a transport
+    /// error or a status of 400 or more.
+    async fn send(&mut self, what: &str, request: RequestBuilder) -> Option<Response> {
+        let sent = Instant::now();
+        self.report.requests += 1;
+        match request.send().await {
+            Err(err) => {
+                self.report.transport_errors += 1;
+                self.fail(format!("{what}: {err}"));
+                None
+            }
+            Ok(response) => {
+                let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+                self.report.latencies.push(micros);
+                let status = response.status().as_u16();
+                let class = match status {
+                    200..=299 => "2xx",
+                    300..=399 => "3xx",
+                    400..=499 => "4xx",
+                    _ => "5xx",
+                };
+                *self.report.statuses.entry(class).or_default() += 1;
+                if status >= 400 {
+                    self.fail(format!("{what}: {status}"));
+                    return None;
+                }
+                Some(response)
+            }
+        }
+    }
+
+    /// The `Location` of a redirect, or a failure.
+    fn redirect(&mut self, what: &str, response: &Response) -> Option<String> {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                if v.starts_with('/') {
+                    format!("{}{v}", self.base)
+                } else {
+                    v.to_owned()
+                }
+            });
+        if location.is_none() {
+            self.fail(format!("{what}: {} without a Location", response.status()));
+        }
+        location
+    }
+
+    fn fail(&mut self, what: String) {
+        self.report.failures.push(Failure {
+            at: self.started.elapsed(),
+            what,
+        });
+    }
+}
+
+fn cookie(token: &str) -> String {
+    format!("{SESSION_COOKIE}={token}")
+}
