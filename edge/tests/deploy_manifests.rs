@@ -119,7 +119,11 @@ fn every_document_is_a_known_kind_in_the_namespace() {
             doc.file,
             doc.kind()
         );
-        assert!(!doc.name().is_empty(), "{}: a document without a name", doc.file);
+        assert!(
+            !doc.name().is_empty(),
+            "{}: a document without a name",
+            doc.file
+        );
         if doc.kind() != "Namespace" {
             assert_eq!(
                 doc.value["metadata"]["namespace"].as_str(),
@@ -145,7 +149,12 @@ fn services_select_workloads_and_target_their_ports() {
         let labels = str_map(&workload.value["spec"]["template"]["metadata"]["labels"]);
         assert!(!selector.is_empty(), "{} has no selector", workload.name());
         for (key, value) in &selector {
-            assert_eq!(labels.get(key), Some(value), "{}: selector does not match its pods", workload.name());
+            assert_eq!(
+                labels.get(key),
+                Some(value),
+                "{}: selector does not match its pods",
+                workload.name()
+            );
         }
     }
     for service in docs.iter().filter(|d| d.kind() == "Service") {
@@ -157,10 +166,11 @@ fn services_select_workloads_and_target_their_ports() {
                 selector.iter().all(|(k, v)| labels.get(k) == Some(v))
             })
             .unwrap_or_else(|| panic!("Service {} selects no workload", service.name()));
-        let container_ports: Vec<&Value> = seq(&target.value["spec"]["template"]["spec"]["containers"])
-            .iter()
-            .flat_map(|c| seq(&c["ports"]))
-            .collect();
+        let container_ports: Vec<&Value> =
+            seq(&target.value["spec"]["template"]["spec"]["containers"])
+                .iter()
+                .flat_map(|c| seq(&c["ports"]))
+                .collect();
         for port in seq(&service.value["spec"]["ports"]) {
             let wanted = &port["targetPort"];
             let found = container_ports.iter().any(|p| match wanted {
@@ -168,7 +178,12 @@ fn services_select_workloads_and_target_their_ports() {
                 Value::Number(n) => p["containerPort"].as_u64() == n.as_u64(),
                 _ => false,
             });
-            assert!(found, "Service {}: targetPort {wanted:?} is not a port of {}", service.name(), target.name());
+            assert!(
+                found,
+                "Service {}: targetPort {wanted:?} is not a port of {}",
+                service.name(),
+                target.name()
+            );
         }
     }
 }
@@ -177,11 +192,15 @@ fn services_select_workloads_and_target_their_ports() {
 fn referenced_config_and_secrets_exist() {
     let docs = every_doc();
     let defined: BTreeSet<(&str, &str)> = docs.iter().map(|d| (d.kind(), d.name())).collect();
-    let deploy_doc = std::fs::read_to_string(root().join("docs/deploy.md")).expect("docs/deploy.md");
+    let deploy_doc =
+        std::fs::read_to_string(root().join("docs/deploy.md")).expect("docs/deploy.md");
     let mut references = Vec::new();
     for doc in &docs {
         let pod = &doc.value["spec"]["template"]["spec"];
-        for container in seq(&pod["containers"]).iter().chain(seq(&pod["initContainers"])) {
+        for container in seq(&pod["containers"])
+            .iter()
+            .chain(seq(&pod["initContainers"]))
+        {
             for source in seq(&container["envFrom"]) {
                 if let Some(name) = source["configMapRef"]["name"].as_str() {
                     references.push(("ConfigMap", name.to_owned()));
@@ -206,9 +225,15 @@ fn referenced_config_and_secrets_exist() {
     assert!(!references.is_empty());
     for (kind, name) in references {
         if OPERATOR_SECRETS.contains(&name.as_str()) {
-            assert!(deploy_doc.contains(&name), "docs/deploy.md does not say how to create {name}");
+            assert!(
+                deploy_doc.contains(&name),
+                "docs/deploy.md does not say how to create {name}"
+            );
         } else {
-            assert!(defined.contains(&(kind, name.as_str())), "{kind} {name} is referenced but not defined");
+            assert!(
+                defined.contains(&(kind, name.as_str())),
+                "{kind} {name} is referenced but not defined"
+            );
         }
     }
 }
@@ -218,7 +243,10 @@ fn referenced_config_and_secrets_exist() {
 fn environment(docs: &[Doc], container: &Value) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for source in seq(&container["envFrom"]) {
-        let (kind, name) = match (source["configMapRef"]["name"].as_str(), source["secretRef"]["name"].as_str()) {
+        let (kind, name) = match (
+            source["configMapRef"]["name"].as_str(),
+            source["secretRef"]["name"].as_str(),
+        ) {
             (Some(name), _) => ("ConfigMap", name),
             (_, Some(name)) => ("Secret", name),
             _ => panic!("an envFrom of neither kind"),
@@ -253,22 +281,42 @@ fn each_zone_migrates_first_and_is_probed_on_its_health_path() {
             );
         }
         let env = environment(&docs, container);
-        for required in ["DATABASE_URL", "PUBLIC_ORIGIN", "LEPTOS_SITE_ADDR", "LEPTOS_SITE_ROOT", "LEPTOS_ENV"] {
+        for required in [
+            "DATABASE_URL",
+            "PUBLIC_ORIGIN",
+            "LEPTOS_SITE_ADDR",
+            "LEPTOS_SITE_ROOT",
+            "LEPTOS_ENV",
+        ] {
             assert!(env.contains_key(required), "{zone} lacks {required}");
         }
-        assert!(env["DATABASE_URL"].starts_with("postgres://"), "{zone}: several replicas need PostgreSQL");
-        let port: u64 = env["LEPTOS_SITE_ADDR"].rsplit(':').next().unwrap().parse().unwrap();
+        assert!(
+            env["DATABASE_URL"].starts_with("postgres://"),
+            "{zone}: several replicas need PostgreSQL"
+        );
+        let port: u64 = env["LEPTOS_SITE_ADDR"]
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(
             seq(&container["ports"])[0]["containerPort"].as_u64(),
             Some(port),
             "{zone}: listens on another port than it declares"
         );
         let migrate = &seq(&pod["initContainers"])[0];
-        assert_eq!(migrate["image"].as_str(), Some(image), "{zone}: migrates with another image");
+        assert_eq!(
+            migrate["image"].as_str(),
+            Some(image),
+            "{zone}: migrates with another image"
+        );
         assert_eq!(seq(&migrate["args"]), [Value::from("--migrate")]);
         assert!(environment(&docs, migrate).contains_key("DATABASE_URL"));
         if zone == Zone::Identity {
-            let key = env.get("MOCK_IDP_KEY_FILE").expect("identity replicas must share the mock IdP key");
+            let key = env
+                .get("MOCK_IDP_KEY_FILE")
+                .expect("identity replicas must share the mock IdP key");
             let mounted = seq(&container["volumeMounts"])
                 .iter()
                 .any(|m| key.starts_with(m["mountPath"].as_str().unwrap()));
@@ -283,8 +331,13 @@ fn service_addresses(docs: &[Doc]) -> BTreeMap<String, Zone> {
         .iter()
         .map(|&zone| {
             let service = find(docs, "Service", zone.name());
-            let port = seq(&service.value["spec"]["ports"])[0]["port"].as_u64().unwrap();
-            (format!("{}.{NAMESPACE}.svc.cluster.local:{port}", zone.name()), zone)
+            let port = seq(&service.value["spec"]["ports"])[0]["port"]
+                .as_u64()
+                .unwrap();
+            (
+                format!("{}.{NAMESPACE}.svc.cluster.local:{port}", zone.name()),
+                zone,
+            )
         })
         .collect()
 }
@@ -301,7 +354,12 @@ fn the_edge_route_table_parses_and_sends_each_zone_to_its_service() {
     for route in &manifest.routes {
         let zone: Zone = route.zone.parse().unwrap();
         for upstream in &route.upstreams {
-            assert_eq!(services.get(upstream), Some(&zone), "{}: upstream {upstream}", route.prefix);
+            assert_eq!(
+                services.get(upstream),
+                Some(&zone),
+                "{}: upstream {upstream}",
+                route.prefix
+            );
         }
         prefixes
             .entry(zone.name())
@@ -310,13 +368,19 @@ fn the_edge_route_table_parses_and_sends_each_zone_to_its_service() {
     }
     for zone in Zone::ALL {
         let expected: BTreeSet<String> = zone.prefixes().iter().map(|p| (*p).to_owned()).collect();
-        assert_eq!(prefixes.get(zone.name()), Some(&expected), "{zone}'s prefixes");
+        assert_eq!(
+            prefixes.get(zone.name()),
+            Some(&expected),
+            "{zone}'s prefixes"
+        );
     }
     // The edge reads the table where the ConfigMap is mounted.
     let edge = find(&docs, "Deployment", "edge");
     let container = &seq(&edge.value["spec"]["template"]["spec"]["containers"])[0];
     let env = environment(&docs, container);
-    let mount = seq(&container["volumeMounts"])[0]["mountPath"].as_str().unwrap();
+    let mount = seq(&container["volumeMounts"])[0]["mountPath"]
+        .as_str()
+        .unwrap();
     assert_eq!(env["EDGE_ROUTES"], format!("{mount}/routes.toml"));
     let listen: std::net::SocketAddr = env["EDGE_LISTEN"].parse().unwrap();
     assert_eq!(
@@ -343,7 +407,10 @@ fn the_ingress_alternative_has_the_edge_route_table() {
             assert_eq!(path["pathType"].as_str(), Some("Prefix"));
             let service = path["backend"]["service"]["name"].as_str().unwrap();
             find(&edge_docs, "Service", service);
-            paths.insert((path["path"].as_str().unwrap().to_owned(), service.to_owned()));
+            paths.insert((
+                path["path"].as_str().unwrap().to_owned(),
+                service.to_owned(),
+            ));
         }
     }
     assert_eq!(paths, table);

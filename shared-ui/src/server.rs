@@ -46,8 +46,9 @@ pub struct ZoneConfig<X: Args> {
     /// Set by `cargo leptos watch`: pages then carry the live-reload script.
     #[arg(long, env = "LEPTOS_WATCH", hide = true)]
     pub watch: Option<String>,
-    /// Apply the database migrations and exit (run once per deployment,
-    /// before the zones start).
+    /// Apply the database migrations (the shared schema and this zone's
+    /// tables) and exit. Run before the zones start; several processes
+    /// may run it at once (they take turns on a lock).
     #[arg(long)]
     pub migrate: bool,
     #[command(flatten)]

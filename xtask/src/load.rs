@@ -1,6 +1,6 @@
 //! A load generator for the whole app set through the edge: many virtual
 //! users, each signing in through the mock IdP, viewing signed-in pages of
-//! every zone, adding to the cart, signing out, and again, until the time
+//! every zone, writing to the cart, signing out, and again, until the time
 //! is up. Every answer is checked: a status of 400 or more or a transport
 //! error is a failure; a signed-in request answered as anonymous is a lost
 //! session; a session still valid after sign-out is a failure too.
@@ -94,7 +94,7 @@ impl Report {
         self.requests as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
 
-    /// Failures that happened within `window` of `since`, and after it.
+    /// Failures that happened in `from..to` (since the run started).
     pub fn failures_between(&self, from: Duration, to: Duration) -> usize {
         self.failures
             .iter()
@@ -207,7 +207,7 @@ impl VirtualUser {
                     break;
                 }
                 if view == views / 2 {
-                    self.add_to_cart(&token).await;
+                    self.set_cart_line(&token, 1 + (page % 5)).await;
                 }
                 let (path, kind) = PAGES[page % PAGES.len()];
                 page += 1;
@@ -277,14 +277,16 @@ impl VirtualUser {
         }
     }
 
-    async fn add_to_cart(&mut self, token: &str) {
+    /// A cart write (a bounded one: the line is set, not grown).
+    async fn set_cart_line(&mut self, token: &str, quantity: usize) {
+        let quantity = quantity.to_string();
         let request = self
-            .request(Method::POST, "/shop/api/cart/add")
+            .request(Method::POST, "/shop/api/cart/update")
             .header(COOKIE, cookie(token))
             .header(ORIGIN, &*self.base)
             .header("accept", "application/json")
-            .form(&[("slug", "enamel-mug"), ("quantity", "1")]);
-        self.send("add to cart", request).await;
+            .form(&[("slug", "enamel-mug"), ("quantity", quantity.as_str())]);
+        self.send("cart update", request).await;
     }
 
     /// Signs out, then checks that the session is gone.
