@@ -20,6 +20,13 @@ use tower::ServiceExt as _;
 
 use crate::server::{NoExtra, OUTPUT_NAME, ZoneApp, router};
 
+/// Leptos suppresses resource loading process-wide while it generates a
+/// route list (leptos-rs/leptos#4773), so a page rendering in another test
+/// at that moment would wait forever for its data. A server generates the
+/// list once before it serves; tests in one process must take turns the
+/// same way: no router is built while a request is being answered.
+static RENDERING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// The public origin the test zone believes it is served from.
 pub const ORIGIN: &str = "http://localhost:8080";
 
@@ -101,7 +108,10 @@ impl TestZone {
             .site_root(dir.path().to_string_lossy().into_owned())
             .site_pkg_dir(zone_app.zone.pkg_dir())
             .build();
-        let router = router(zone_app, options, auth.clone(), extra, false);
+        let router = {
+            let _building = RENDERING.write().await;
+            router(zone_app, options, auth.clone(), extra, false)
+        };
         Self {
             auth,
             router,
@@ -201,6 +211,7 @@ impl TestZone {
 
     /// Sends any request through the zone's router.
     pub async fn send(&self, request: Request<Body>) -> Reply {
+        let _rendering = RENDERING.read().await;
         let response = self
             .router
             .clone()

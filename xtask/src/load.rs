@@ -376,3 +376,51 @@ impl VirtualUser {
 fn cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(secs: f64) -> Failure {
+        Failure {
+            at: Duration::from_secs_f64(secs),
+            what: "GET /: 502".into(),
+        }
+    }
+
+    #[test]
+    fn reports_merge_and_sort_into_quantiles() {
+        let mut total = Report::default();
+        for latencies in [vec![3_000, 1_000], vec![2_000, 100_000]] {
+            let mut part = Report {
+                requests: latencies.len() as u64,
+                latencies,
+                ..Report::default()
+            };
+            part.statuses.insert("2xx", part.requests);
+            total.merge(part);
+        }
+        total.latencies.sort_unstable();
+        total.elapsed = Duration::from_secs(2);
+        assert_eq!(total.requests, 4);
+        assert_eq!(total.statuses["2xx"], 4);
+        assert!((total.latency_ms(0.0) - 1.0).abs() < f64::EPSILON);
+        assert!((total.latency_ms(1.0) - 100.0).abs() < f64::EPSILON);
+        assert!((total.per_second() - 2.0).abs() < f64::EPSILON);
+        assert!(Report::default().latency_ms(0.5).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn failures_are_counted_per_window() {
+        let report = Report {
+            failures: vec![failure(0.5), failure(1.2), failure(1.3), failure(4.0)],
+            ..Report::default()
+        };
+        let s = Duration::from_secs_f64;
+        assert_eq!(report.failures_between(s(0.0), s(1.0)), 1);
+        assert_eq!(report.failures_between(s(1.0), s(2.0)), 2);
+        assert_eq!(report.failures_between(s(2.0), Duration::MAX), 1);
+        assert_eq!(report.failed(), 4);
+        assert!(report.summary("t").contains("failures 4"));
+    }
+}
