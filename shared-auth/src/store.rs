@@ -77,8 +77,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: DbPool,
     backend: Backend,
-    /// The URL the pool was opened with (for SQLite, where the file is).
-    url: Arc<str>,
+    /// For a SQLite file, the lock file migrations take turns on.
+    migrate_lock: Option<Arc<str>>,
 }
 
 impl Store {
@@ -88,12 +88,14 @@ impl Store {
     /// [`Store::connect_patiently`] for servers that must wait.
     pub async fn connect(url: &str) -> Result<Self> {
         let backend = Backend::of_url(url)?;
-        let url = backend.prepare(url)?;
-        let pool = backend.pool_options().connect(&url).await?;
+        let prepared = backend.prepare(url)?;
+        let pool = backend.pool_options().connect(&prepared).await?;
+        let migrate_lock =
+            backend::sqlite_file(url).map(|file| format!("{file}.migrate-lock").into());
         Ok(Self {
             pool,
             backend,
-            url: url.into(),
+            migrate_lock,
         })
     }
 

@@ -13,7 +13,6 @@
 //! runs them long. Figures are printed as a table at the end.
 
 use std::fs;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
@@ -24,8 +23,8 @@ use crate::load::{self, Plan, Report};
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, step};
-use crate::stack::{self, Ports, Shared, local};
-use crate::supervisor::{Sink, Supervisor};
+use crate::stack::{self, FreshStack, local};
+use crate::supervisor::Sink;
 
 /// How hard and how long.
 #[derive(Clone, Copy, Debug)]
@@ -95,60 +94,33 @@ pub fn run(project: &Project, scale: Scale) -> anyhow::Result<()> {
     result
 }
 
-/// A stack on free ports whose logs go to `target/xtask/load-logs/<name>`.
-struct Stack {
-    supervisor: Supervisor,
-    ports: Ports,
-    shared: Shared,
-    logs: PathBuf,
-}
+/// Under load a log line per request would be the bottleneck.
+const QUIET: &[(&str, &str)] = &[("RUST_LOG", "warn")];
 
-impl Stack {
-    fn start(
-        project: &Project,
-        name: &str,
-        instances: usize,
-        database_url: String,
-    ) -> anyhow::Result<Self> {
-        let ports = Ports::free(instances)?;
-        let logs = project.xtask_dir().join("load-logs").join(name);
-        if logs.exists() {
-            fs::remove_dir_all(&logs)?;
-        }
-        fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-        let data = project.xtask_dir().join("load-data").join(name);
-        if data.exists() {
-            fs::remove_dir_all(&data)?;
-        }
-        fs::create_dir_all(&data)?;
-        let shared = Shared {
-            database_url,
-            public_origin: ports.edge_url(),
-            env: vec![
-                (
-                    "MOCK_IDP_KEY_FILE".to_owned(),
-                    data.join("mock-idp-ed25519.pem").display().to_string(),
-                ),
-                // Under load a log line per request would be the bottleneck.
-                ("RUST_LOG".to_owned(), "warn".to_owned()),
-            ],
-        };
-        crate::migrate::run(&shared.database_url)?;
-        let mut supervisor = Supervisor::new()?;
-        stack::spawn_release(&mut supervisor, project, &ports, &shared, |name| {
-            Sink::File(logs.join(format!("{name}.log")))
-        })?;
-        supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
-        Ok(Self {
-            supervisor,
-            ports,
-            shared,
-            logs,
-        })
-    }
-
+impl FreshStack {
     fn load(&self, runtime: &tokio::runtime::Runtime, plan: Plan) -> anyhow::Result<Report> {
         runtime.block_on(load::run(self.ports.edge_url(), plan, Instant::now()))
+    }
+
+    /// Runs `plan` and, `at` into it, `fault` (which may block while the
+    /// load goes on); returns the report and when the fault was over,
+    /// counted like the report's failures from the start of the load.
+    fn load_with_fault(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        plan: Plan,
+        at: Duration,
+        fault: impl FnOnce(&mut Self) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(Report, Duration)> {
+        let started = Instant::now();
+        runtime.block_on(async {
+            let load = tokio::spawn(load::run(self.ports.edge_url(), plan, started));
+            tokio::time::sleep(at).await;
+            tokio::task::block_in_place(|| fault(self))?;
+            let over = started.elapsed();
+            let report = load.await.context("the load task panicked")??;
+            Ok((report, over))
+        })
     }
 
     /// Starts instance `i` of `zone` again (after a kill) and waits for it.
@@ -156,11 +128,8 @@ impl Stack {
         let name = self.ports.instance_name(zone, i);
         let port = self.ports.instances(zone)[i];
         let command = stack::zone_command(project, zone, port, &self.shared)?;
-        self.supervisor.spawn(
-            &name,
-            command,
-            Sink::File(self.logs.join(format!("{name}.log"))),
-        )?;
+        self.supervisor
+            .spawn(&name, command, Sink::File(self.log(&name)))?;
         self.supervisor.wait_ready(
             &[(name, local(port), zone.health_path())],
             Duration::from_secs(30),
@@ -187,11 +156,7 @@ fn sqlite(
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Load on SQLite: one process per zone sharing one database file");
-    let file = project.xtask_dir().join("load-data/sqlite.sqlite");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{suffix}", file.display()));
-    }
-    let stack = Stack::start(project, "sqlite", 1, format!("sqlite://{}", file.display()))?;
+    let stack = FreshStack::start(project, "load-sqlite", 1, None, QUIET)?;
     let report = stack.load(runtime, scale.plan())?;
     println!("{}", report.summary("SQLite, 3 processes"));
     let clean = report.failed() == 0 && report.lost_sessions == 0 && report.logins > 0;
@@ -217,7 +182,13 @@ fn on_postgres(
         "Load on PostgreSQL: {} instances per zone",
         scale.instances
     ));
-    let mut stack = Stack::start(project, "postgres", scale.instances, pg.url())?;
+    let mut stack = FreshStack::start(
+        project,
+        "load-postgres",
+        scale.instances,
+        Some(pg.url()),
+        QUIET,
+    )?;
     let steady = stack.load(runtime, scale.plan())?;
     println!("{}", steady.summary("PostgreSQL, steady"));
     let clean = steady.failed() == 0 && steady.lost_sessions == 0 && steady.logins > 0;
@@ -245,18 +216,14 @@ fn one_instance_killed(
     project: &Project,
     scale: Scale,
     runtime: &tokio::runtime::Runtime,
-    stack: &mut Stack,
+    stack: &mut FreshStack,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Fault: one shop instance killed under load");
     let victim = stack.ports.instance_name(Zone::Shop, 0);
-    let started = Instant::now();
     let kill_at = scale.phase / 3;
-    let report = runtime.block_on(async {
-        let load = tokio::spawn(load::run(stack.ports.edge_url(), scale.plan(), started));
-        tokio::time::sleep(kill_at).await;
-        tokio::task::block_in_place(|| stack.supervisor.kill(&victim))?;
-        load.await.context("the load task panicked")?
+    let (report, _) = stack.load_with_fault(runtime, scale.plan(), kill_at, |stack| {
+        stack.supervisor.kill(&victim)
     })?;
     println!(
         "{}",
@@ -293,7 +260,7 @@ fn one_instance_killed(
 /// restarted, the shop is back through the same edge.
 fn every_shop_instance_killed(
     project: &Project,
-    stack: &mut Stack,
+    stack: &mut FreshStack,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Fault: every shop instance killed, then restarted");
@@ -345,23 +312,17 @@ fn every_shop_instance_killed(
 fn database_restarted(
     scale: Scale,
     runtime: &tokio::runtime::Runtime,
-    stack: &mut Stack,
+    stack: &mut FreshStack,
     pg: &mut Postgres,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Fault: PostgreSQL restarted under load");
-    let started = Instant::now();
     let stop_at = scale.phase / 3;
     let outage = Duration::from_secs(1);
-    let (report, resumed_at) = runtime.block_on(async {
-        let load = tokio::spawn(load::run(stack.ports.edge_url(), scale.plan(), started));
-        tokio::time::sleep(stop_at).await;
-        tokio::task::block_in_place(|| pg.pause());
-        tokio::time::sleep(outage).await;
-        tokio::task::block_in_place(|| pg.resume())?;
-        let resumed_at = started.elapsed();
-        let report = load.await.context("the load task panicked")??;
-        anyhow::Ok((report, resumed_at))
+    let (report, resumed_at) = stack.load_with_fault(runtime, scale.plan(), stop_at, |_| {
+        pg.pause();
+        std::thread::sleep(outage);
+        pg.resume()
     })?;
     println!(
         "{}",
@@ -405,13 +366,13 @@ fn database_restarted(
 /// with a clear error.
 fn database_unreachable_at_start(
     project: &Project,
-    stack: &mut Stack,
+    stack: &mut FreshStack,
     pg: &mut Postgres,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Fault: database unreachable when a zone starts");
     let port = probe::free_ports(1)?[0];
-    let log = stack.logs.join("public-late.log");
+    let log = stack.log("public-late");
     pg.pause();
     let mut command = stack::zone_command(project, Zone::Public, port, &stack.shared)?;
     command

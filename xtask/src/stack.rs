@@ -1,13 +1,16 @@
 //! The running app set: three zone servers and the edge, on known ports.
 
+use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use shared_auth::Zone;
 
 use crate::probe;
-use crate::project::Project;
+use crate::project::{Project, step};
 use crate::supervisor::{Sink, Supervisor};
 
 /// Health endpoint of the edge itself.
@@ -64,19 +67,25 @@ impl Ports {
         }
     }
 
+    /// Every zone instance: its zone, process name and port.
+    fn every_instance(&self) -> impl Iterator<Item = (Zone, String, u16)> + '_ {
+        Zone::ALL.into_iter().flat_map(move |zone| {
+            self.instances(zone)
+                .iter()
+                .enumerate()
+                .map(move |(i, &port)| (zone, self.instance_name(zone, i), port))
+        })
+    }
+
     pub fn edge_url(&self) -> String {
         format!("http://localhost:{}", self.edge)
     }
 
     /// Fails with a clear message when a port is taken.
     pub fn check_free(&self) -> anyhow::Result<()> {
-        let mut named = vec![("edge".to_owned(), self.edge)];
-        for zone in Zone::ALL {
-            for (i, &port) in self.instances(zone).iter().enumerate() {
-                named.push((self.instance_name(zone, i), port));
-            }
-        }
-        for (name, port) in named {
+        let edge = ("edge".to_owned(), self.edge);
+        let zones = self.every_instance().map(|(_, name, port)| (name, port));
+        for (name, port) in std::iter::once(edge).chain(zones) {
             if probe::in_use(local(port)) {
                 bail!(
                     "port {port} (for {name}) is already in use. Stop whatever listens there \
@@ -90,12 +99,10 @@ impl Ports {
     /// What must answer before the stack is ready: every zone instance's
     /// health endpoint directly, then each zone through the edge.
     pub fn readiness(&self) -> Vec<(String, SocketAddr, String)> {
-        let mut checks = Vec::new();
-        for zone in Zone::ALL {
-            for (i, &port) in self.instances(zone).iter().enumerate() {
-                checks.push((self.instance_name(zone, i), local(port), zone.health_path()));
-            }
-        }
+        let mut checks: Vec<_> = self
+            .every_instance()
+            .map(|(zone, name, port)| (name, local(port), zone.health_path()))
+            .collect();
         checks.push(("edge".to_owned(), local(self.edge), EDGE_HEALTH.to_owned()));
         checks.extend(Zone::ALL.iter().map(|&zone| {
             (
@@ -177,12 +184,9 @@ pub fn spawn_release(
     shared: &Shared,
     sink: impl Fn(&str) -> Sink,
 ) -> anyhow::Result<()> {
-    for zone in Zone::ALL {
-        for (i, &port) in ports.instances(zone).iter().enumerate() {
-            let name = ports.instance_name(zone, i);
-            let command = zone_command(project, zone, port, shared)?;
-            supervisor.spawn(&name, command, sink(&name))?;
-        }
+    for (zone, name, port) in ports.every_instance() {
+        let command = zone_command(project, zone, port, shared)?;
+        supervisor.spawn(&name, command, sink(&name))?;
     }
     let edge = edge_command(project, &project.release_binary("edge"), ports);
     supervisor.spawn("edge", edge, sink("edge"))
@@ -209,4 +213,76 @@ pub fn zone_command(
         .env("LEPTOS_ENV", "PROD");
     shared.apply(&mut command);
     Ok(command)
+}
+
+/// A release stack on free ports with fresh state, for one test run: logs
+/// in `target/xtask/<name>-logs`, data (the mock IdP key, and the SQLite
+/// file unless another database is given) in `<name>-data`, both emptied
+/// first. Stopped when dropped.
+pub struct FreshStack {
+    pub supervisor: Supervisor,
+    pub ports: Ports,
+    pub shared: Shared,
+    pub logs: PathBuf,
+}
+
+impl FreshStack {
+    /// Migrates the store, starts `instances` processes per zone and the
+    /// edge, and waits until every one answers. `env` goes to the zones.
+    pub fn start(
+        project: &Project,
+        name: &str,
+        instances: usize,
+        database_url: Option<String>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let ports = Ports::free(instances)?;
+        let logs = project.xtask_dir().join(format!("{name}-logs"));
+        let data = project.xtask_dir().join(format!("{name}-data"));
+        for dir in [&logs, &data] {
+            empty_dir(dir)?;
+        }
+        let mut shared = Shared {
+            database_url: database_url
+                .unwrap_or_else(|| format!("sqlite://{}", data.join("sessions.sqlite").display())),
+            public_origin: ports.edge_url(),
+            env: vec![(
+                "MOCK_IDP_KEY_FILE".to_owned(),
+                data.join("mock-idp-ed25519.pem").display().to_string(),
+            )],
+        };
+        shared
+            .env
+            .extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        crate::migrate::run(&shared.database_url)?;
+        step(&format!(
+            "Starting the {name} stack (edge on {})",
+            ports.edge_url()
+        ));
+        let mut supervisor = Supervisor::new()?;
+        spawn_release(&mut supervisor, project, &ports, &shared, |process| {
+            Sink::File(logs.join(format!("{process}.log")))
+        })?;
+        supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
+        println!("    server logs: {}", logs.display());
+        Ok(Self {
+            supervisor,
+            ports,
+            shared,
+            logs,
+        })
+    }
+
+    /// The log file of process `name`.
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
+    }
+}
+
+/// Creates `dir`, removing whatever was in it.
+fn empty_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }

@@ -14,9 +14,7 @@
 
 use std::fs;
 use std::process::Command;
-use std::time::Duration;
 
-use anyhow::Context as _;
 use shared_auth::Zone;
 use shared_auth::store::testing;
 
@@ -24,9 +22,8 @@ use crate::faults;
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, run_step, step};
-use crate::stack::{self, Ports};
+use crate::stack::FreshStack;
 use crate::start::build_release;
-use crate::supervisor::{Sink, Supervisor};
 use crate::tools;
 
 #[derive(clap::Args)]
@@ -154,37 +151,11 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
 }
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
-    let ports = Ports::free(1)?;
-    let logs = project.xtask_dir().join("e2e-logs");
-    fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-    // A fresh store and mock IdP key for every run.
-    let data = project.xtask_dir().join("e2e-data");
-    if data.exists() {
-        fs::remove_dir_all(&data).with_context(|| format!("cannot empty {}", data.display()))?;
-    }
-    fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let shared = stack::Shared {
-        database_url: format!("sqlite://{}", data.join("sessions.sqlite").display()),
-        public_origin: ports.edge_url(),
-        env: vec![(
-            "MOCK_IDP_KEY_FILE".to_owned(),
-            data.join("mock-idp-ed25519.pem").display().to_string(),
-        )],
-    };
-    crate::migrate::run(&shared.database_url)?;
-    step(&format!(
-        "Starting the stack (edge on {})",
-        ports.edge_url()
-    ));
-    let mut supervisor = Supervisor::new()?;
-    stack::spawn_release(&mut supervisor, project, &ports, &shared, |name| {
-        Sink::File(logs.join(format!("{name}.log")))
-    })?;
-    supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
-    println!("    server logs: {}", logs.display());
-    if let Err(err) = crate::verify_auth::run(&ports.edge_url()) {
-        supervisor.shutdown();
-        print_log_tails(&logs);
+    let mut stack = FreshStack::start(project, "e2e", 1, None, &[])?;
+    let edge = stack.ports.edge_url();
+    if let Err(err) = crate::verify_auth::run(&edge) {
+        stack.supervisor.shutdown();
+        print_log_tails(&stack.logs);
         return Err(err);
     }
     let mut playwright = project.command("npx");
@@ -196,16 +167,16 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
             "end2end/playwright.config.ts",
         ])
         .args(&args.playwright_args)
-        .env("E2E_BASE_URL", ports.edge_url())
+        .env("E2E_BASE_URL", &edge)
         .env("CHROMIUM_PATH", tools::CHROMIUM);
     let result = run_step(
         "Running the browser tests (Playwright, Chromium, through the edge)",
         &mut playwright,
         "See the failures above; traces are in end2end/test-results.",
     );
-    supervisor.shutdown();
+    stack.supervisor.shutdown();
     if result.is_err() {
-        print_log_tails(&logs);
+        print_log_tails(&stack.logs);
     }
     result
 }

@@ -45,14 +45,10 @@ impl Backend {
     /// and the file is opened read-write-create.
     pub(super) fn prepare(self, url: &str) -> Result<String> {
         sqlx::any::install_default_drivers();
-        if self == Self::Postgres {
+        let Some(file) = sqlite_file(url) else {
             return Ok(url.to_owned());
-        }
-        let path = sqlite_path(url);
-        if path == ":memory:" {
-            return Ok(url.to_owned());
-        }
-        if let Some(dir) = Path::new(path)
+        };
+        if let Some(dir) = Path::new(file)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
@@ -92,13 +88,14 @@ impl Backend {
     }
 }
 
-/// The file part of a SQLite URL (without the scheme or query).
-pub(super) fn sqlite_path(url: &str) -> &str {
+/// The file a SQLite URL names (without the scheme or query); `None` for
+/// other databases and for `:memory:`.
+pub(super) fn sqlite_file(url: &str) -> Option<&str> {
     let path = url
         .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    path.split('?').next().unwrap_or(path)
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (path != ":memory:" && !path.is_empty()).then_some(path)
 }
 
 /// Errors worth retrying at start: the server is not there (yet), is
@@ -181,6 +178,8 @@ mod tests {
         assert_eq!(prepared, format!("{url}?mode=rwc"));
         assert!(dir.join("a").is_dir());
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(sqlite_path("sqlite://x/y.db?mode=ro"), "x/y.db");
+        assert_eq!(sqlite_file("sqlite://x/y.db?mode=ro"), Some("x/y.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
     }
 }

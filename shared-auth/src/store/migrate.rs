@@ -5,8 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 
-use super::backend::sqlite_path;
-use super::{Backend, Migrator, Result, Store, StoreError, schema};
+use super::{Migrator, Result, Store, StoreError, schema};
 
 impl Store {
     /// Applies every pending migration of the shared schema.
@@ -52,14 +51,9 @@ impl Store {
     /// until the returned file is dropped. PostgreSQL needs none here: the
     /// migrator takes `pg_advisory_lock` itself.
     async fn migration_lock(&self) -> Result<Option<File>> {
-        let path = match self.backend {
-            Backend::Postgres => return Ok(None),
-            Backend::Sqlite => self.sqlite_file(),
-        };
-        let Some(path) = path else {
+        let Some(path) = self.migrate_lock.clone() else {
             return Ok(None);
         };
-        let path = format!("{path}.migrate-lock");
         let locked = tokio::task::spawn_blocking({
             let path = path.clone();
             move || {
@@ -67,7 +61,7 @@ impl Store {
                     .create(true)
                     .truncate(false)
                     .write(true)
-                    .open(&path)?;
+                    .open(&*path)?;
                 file.lock()?;
                 Ok::<_, std::io::Error>(file)
             }
@@ -75,14 +69,9 @@ impl Store {
         .await
         .map_err(|join| std::io::Error::other(join.to_string()))
         .and_then(|locked| locked);
-        locked
-            .map(Some)
-            .map_err(|source| StoreError::Lock { path, source })
-    }
-
-    /// The SQLite file this store opened (`None` for `:memory:`).
-    fn sqlite_file(&self) -> Option<String> {
-        let path = sqlite_path(&self.url);
-        (path != ":memory:" && !path.is_empty()).then(|| path.to_owned())
+        locked.map(Some).map_err(|source| StoreError::Lock {
+            path: path.to_string(),
+            source,
+        })
     }
 }
