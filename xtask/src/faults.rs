@@ -61,6 +61,7 @@ impl Scale {
             users: self.users,
             duration: self.phase,
             views_per_session: 12,
+            sign_out: true,
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Plan {
     pub duration: Duration,
     /// Page views between a sign-in and its sign-out.
     pub views_per_session: usize,
+    /// Whether each session ends with a sign-out (and the check that the
+    /// session is gone); without, users only sign in, again and again.
+    pub sign_out: bool,
 }
 
 /// Signed-in pages of every zone, visited in turn, and whether the answer
@@ -73,6 +76,8 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Latency of every answered request, in microseconds.
     latencies: Vec<u32>,
+    /// Wall time of every completed sign-in flow, in microseconds.
+    sign_ins: Vec<u32>,
 }
 
 impl Report {
@@ -83,11 +88,12 @@ impl Report {
 
     /// The latency at quantile `q` (0..=1) in milliseconds.
     pub fn latency_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((self.latencies.len() - 1) as f64 * q).round() as usize;
-        f64::from(self.latencies[i]) / 1000.0
+        quantile_ms(&self.latencies, q)
+    }
+
+    /// The wall time of a whole sign-in flow at quantile `q`, in ms.
+    pub fn sign_in_ms(&self, q: f64) -> f64 {
+        quantile_ms(&self.sign_ins, q)
     }
 
     pub fn per_second(&self) -> f64 {
@@ -148,7 +154,17 @@ impl Report {
         self.lost_sessions += other.lost_sessions;
         self.failures.extend(other.failures);
         self.latencies.extend(other.latencies);
+        self.sign_ins.extend(other.sign_ins);
     }
+}
+
+/// Quantile `q` (0..=1) of sorted microseconds, in milliseconds.
+fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    f64::from(sorted[i]) / 1000.0
 }
 
 /// Runs `plan` against the edge at `base` (e.g. `http://localhost:8080`);
@@ -171,7 +187,7 @@ pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<R
                 started,
                 report: Report::default(),
             };
-            tokio::spawn(user.run(n, plan.views_per_session, deadline))
+            tokio::spawn(user.run(n, plan, deadline))
         })
         .collect();
     let mut report = Report::default();
@@ -180,8 +196,31 @@ pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<R
     }
     report.elapsed = started.elapsed();
     report.latencies.sort_unstable();
+    report.sign_ins.sort_unstable();
     report.failures.sort_by_key(|f| f.at);
     Ok(report)
+}
+
+/// Signs `username` in through the mock IdP at `base`; their session token.
+pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
+    let mut user = VirtualUser {
+        http: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("cannot build the HTTP client")?,
+        base: Arc::from(base.trim_end_matches('/')),
+        name: username.to_owned(),
+        started: Instant::now(),
+        report: Report::default(),
+    };
+    match user.sign_in().await {
+        Some(token) => Ok(token),
+        None => anyhow::bail!(
+            "cannot sign {username} in at {base}:\n{}",
+            user.report.summary("sign-in")
+        ),
+    }
 }
 
 struct VirtualUser {
@@ -193,15 +232,19 @@ struct VirtualUser {
 }
 
 impl VirtualUser {
-    async fn run(mut self, n: usize, views: usize, deadline: Instant) -> Report {
+    async fn run(mut self, n: usize, plan: Plan, deadline: Instant) -> Report {
+        let views = plan.views_per_session;
         let mut page = n;
         while Instant::now() < deadline {
+            let began = Instant::now();
             let Some(token) = self.sign_in().await else {
                 // The failure is recorded; do not spin on a dead service.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
             self.report.logins += 1;
+            let micros = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
+            self.report.sign_ins.push(micros);
             for view in 0..views {
                 if Instant::now() >= deadline {
                     break;
@@ -213,7 +256,9 @@ impl VirtualUser {
                 page += 1;
                 self.view(path, kind, &token).await;
             }
-            self.sign_out(&token).await;
+            if plan.sign_out {
+                self.sign_out(&token).await;
+            }
         }
         self.report
     }
@@ -373,7 +418,7 @@ impl VirtualUser {
     }
 }
 
-fn cookie(token: &str) -> String {
+pub fn cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}")
 }
 

@@ -2,6 +2,7 @@
 //! remember. `dev` and `test` install what is missing first, so both work on
 //! a fresh machine.
 
+mod bench;
 mod dev;
 mod faults;
 mod load;
@@ -75,6 +76,11 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=9))]
         instances: u16,
     },
+    /// The performance suite: edge vs nginx, SSR per zone, session check,
+    /// login flows, payload sizes, dev-loop rebuild. Release builds over
+    /// loopback; prints a table, writes target/bench/results.{json,md} and
+    /// chart.png. Installs nginx and wrk when missing.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +97,7 @@ fn main() -> ExitCode {
         Command::Dev => dev::run(&project),
         Command::Start(args) => start::run(&project, &args),
         Command::Test(args) => test::run(&project, &args),
+        Command::Bench(args) => bench::run(&project, &args),
         Command::Soak {
             seconds,
             users,

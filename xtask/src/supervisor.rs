@@ -209,6 +209,11 @@ impl Supervisor {
         }
     }
 
+    /// The process id of child `name` (it leads its own process group).
+    pub fn pid(&self, name: &str) -> Option<Pid> {
+        self.running.get(name).copied()
+    }
+
     /// Whether child `name` is still running (as far as events have told).
     pub fn is_running(&mut self, name: &str) -> bool {
         while let Ok(event) = self.events.try_recv() {

@@ -1,0 +1,122 @@
+//! What the session check costs every request that carries a cookie:
+//!
+//! - `session_check/<backend>`: resolving a cookie token to its session
+//!   and user in the store (one indexed join), on a SQLite file and, when
+//!   `cargo xtask bench` provides a server, on PostgreSQL;
+//! - `layer/*`: a trivial axum route without the session layer, with it and
+//!   no cookie, and with it and a valid cookie: the layer's overhead.
+//!
+//! Run through `cargo xtask bench` (which reads criterion's estimates into
+//! its report) or alone: `cargo bench -p shared-auth --features server`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up failing is a bench failure
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{Request, StatusCode, header};
+use shared_auth::auth::{Auth, session_layer};
+use shared_auth::config::AuthConfig;
+use shared_auth::cookie::COOKIE_NAME;
+use shared_auth::store::testing::TestDb;
+use shared_auth::store::{SessionPolicy, Store};
+use tokio::runtime::Runtime;
+use tower::ServiceExt as _;
+
+/// Long enough that no lookup in a run extends the session (no writes):
+/// the read path every request takes.
+const POLICY: SessionPolicy = SessionPolicy {
+    ttl: Duration::from_secs(86_400),
+    max_age: Duration::from_secs(30 * 86_400),
+};
+
+/// A signed-in user's cookie token in `store`.
+async fn session_token(store: &Store) -> String {
+    let user = store
+        .find_or_create_user("bench#ada", "ada")
+        .await
+        .expect("create the bench user");
+    store
+        .create_session(&user.id, Some("bench"), POLICY)
+        .await
+        .expect("create the bench session")
+        .token
+}
+
+fn session_check(c: &mut Criterion) {
+    let runtime = Runtime::new().expect("tokio runtime");
+    let databases = [
+        Some(TestDb::sqlite()),
+        runtime.block_on(TestDb::postgres("session_check bench")),
+    ];
+    let mut group = c.benchmark_group("session_check");
+    for db in databases.into_iter().flatten() {
+        let store = runtime.block_on(db.migrated());
+        let token = runtime.block_on(session_token(&store));
+        group.bench_function(db.backend.name(), |b| {
+            b.to_async(&runtime).iter(|| async {
+                let found = store.validate_session(&token, POLICY).await;
+                assert!(matches!(found, Ok(Some(_))), "the session must resolve");
+            });
+        });
+        runtime.block_on(store.close());
+    }
+    group.finish();
+}
+
+fn layer(c: &mut Criterion) {
+    let runtime = Runtime::new().expect("tokio runtime");
+    let db = TestDb::sqlite();
+    let store = runtime.block_on(db.migrated());
+    let token = runtime.block_on(session_token(&store));
+    let config = AuthConfig {
+        database_url: db.url.clone(),
+        database_wait_secs: 0,
+        public_origin: "http://localhost:8080".into(),
+        session_ttl_secs: POLICY.ttl.as_secs(),
+        session_max_age_secs: POLICY.max_age.as_secs(),
+        cookie_secure: None,
+    };
+    let bare: Router = Router::new().route("/ping", get(|| async { "pong" }));
+    let layered = bare.clone().layer(axum::middleware::from_fn_with_state(
+        Auth::new(store, config),
+        session_layer,
+    ));
+    let cookie = format!("{COOKIE_NAME}={token}");
+    let cases = [
+        ("no_layer", &bare, None),
+        ("anonymous", &layered, None),
+        ("signed_in", &layered, Some(cookie.as_str())),
+    ];
+    let mut group = c.benchmark_group("layer");
+    for (name, router, cookie) in cases {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let mut request = Request::get("/ping");
+                if let Some(cookie) = cookie {
+                    request = request.header(header::COOKIE, cookie);
+                }
+                let response = router
+                    .clone()
+                    .oneshot(request.body(Body::empty()).expect("request"))
+                    .await
+                    .expect("infallible");
+                assert_eq!(response.status(), StatusCode::OK);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50);
+    targets = session_check, layer
+}
+criterion_main!(benches);

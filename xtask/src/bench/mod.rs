@@ -1,0 +1,255 @@
+//! `cargo xtask bench`: the performance suite, on release builds over
+//! loopback, in one bounded run that prints a table and leaves
+//! `target/bench/results.{json,md}` and `chart.png`:
+//!
+//! 1. edge overhead: a zone URL direct, through the edge, through nginx;
+//! 2. SSR throughput of each zone's main page through the edge,
+//!    anonymous and signed in, with CPU per request;
+//! 3. the session check (criterion micro-benchmark), SQLite and PostgreSQL;
+//! 4. login flows per second through the mock IdP;
+//! 5. payload: wasm / JS / CSS and main-page HTML, raw, gzip, brotli;
+//! 6. the dev loop: a debug rebuild after a shared-ui edit.
+//!
+//! Load comes from `wrk` (Debian's) and, for the login flows, from the
+//! load generator in `crate::load`. Every load figure is the median of
+//! `--repeats` runs with their range, the runs of compared targets
+//! interleaved.
+
+mod chart;
+mod cpu;
+mod devloop;
+mod login;
+mod machine;
+mod micro;
+mod nginx;
+mod payload;
+mod proxy;
+mod report;
+mod ssr;
+mod stats;
+mod wrk;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use shared_auth::Zone;
+
+use crate::project::{Project, elapsed, step};
+use crate::stack::FreshStack;
+use crate::start::build_release;
+use crate::{load, probe, tools};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Length of each load run, in seconds.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    seconds: u64,
+    /// Runs of every load measurement (median and range are reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    repeats: u64,
+    /// Skip the dev-loop measurement (two debug rebuilds of a zone).
+    #[arg(long)]
+    no_dev_loop: bool,
+}
+
+/// What one run measures, kept in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    pub seconds: u64,
+    pub repeats: usize,
+    /// Paths of the public zone compared direct / edge / nginx.
+    pub paths: Vec<String>,
+    /// Connection counts of the edge-vs-nginx runs.
+    pub concurrency: Vec<usize>,
+    /// Connections of the SSR runs.
+    pub ssr_concurrency: usize,
+    /// Concurrent clients signing in.
+    pub login_clients: usize,
+    /// Measurement time of each criterion benchmark, in seconds.
+    pub micro_seconds: u64,
+    pub dev_loop_repeats: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            seconds: 3,
+            repeats: 3,
+            paths: vec![Zone::Public.home().to_owned(), Zone::Public.health_path()],
+            concurrency: vec![1, 16, 64],
+            ssr_concurrency: 16,
+            login_clients: 16,
+            micro_seconds: 3,
+            dev_loop_repeats: 2,
+        }
+    }
+}
+
+impl Settings {
+    fn run_length(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+
+    fn warm_up(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
+/// Debian packages the bench runs on: the reference proxy, the load
+/// generator, and the chart's font.
+const PACKAGES: [(&str, &str); 3] = [
+    (nginx::BINARY, "nginx"),
+    ("/usr/bin/wrk", "wrk"),
+    (chart::FONT, "fonts-dejavu-core"),
+];
+
+pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    tools::ensure(project, tools::Need::default())?;
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|&(_, package)| package)
+        .collect();
+    if missing.is_empty() {
+        println!("    nginx, wrk, fonts: present");
+    } else {
+        tools::apt_install("the benchmark tools", &missing)?;
+    }
+    build_release(project)?;
+    let settings = Settings {
+        seconds: args.seconds,
+        repeats: usize::try_from(args.repeats)?,
+        ..Settings::default()
+    };
+    let out = project.root.join("target").join("bench");
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut results = report::Results {
+        machine: machine::Machine::describe(),
+        settings,
+        proxy: Vec::new(),
+        ssr: Vec::new(),
+        login: None,
+        payload: Vec::new(),
+        micro: Vec::new(),
+        dev_loop: None,
+        budgets: Vec::new(),
+        duration_secs: 0.0,
+    };
+    measure_stack(project, &mut results)?;
+    results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
+    if !args.no_dev_loop {
+        step("6. Dev loop: debug rebuild of a zone after a shared-ui edit");
+        results.dev_loop = Some(devloop::run(project, &results.settings, &out)?);
+    }
+    results.duration_secs = started.elapsed().as_secs_f64();
+    results.check_budgets();
+    let markdown = results.markdown();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(
+        "results.json",
+        serde_json::to_string_pretty(&results)?.as_bytes(),
+    )?;
+    write("results.md", markdown.as_bytes())?;
+    chart::draw(&results, &out.join("chart.png"))?;
+    println!("\n{markdown}");
+    step(&format!(
+        "Bench done in {}: {}/results.md, results.json, chart.png",
+        elapsed(started),
+        out.display()
+    ));
+    Ok(())
+}
+
+/// Sections 1, 2, 5 and 4 (in that order: the login runs leave many
+/// sessions behind) on one fresh release stack, nginx beside it.
+fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Result<()> {
+    let settings = results.settings.clone();
+    let mut stack = FreshStack::start(project, "bench", 1, None, &[])?;
+    let public = stack.ports.instances(Zone::Public)[0];
+    let nginx_port = probe::free_ports(1)?[0];
+    nginx::start(
+        &mut stack,
+        &project.xtask_dir().join("bench-nginx"),
+        nginx_port,
+        public,
+        &Zone::Public.health_path(),
+    )?;
+    let base = |port: u16| format!("http://127.0.0.1:{port}");
+    let edge = base(stack.ports.edge);
+
+    step("1. Edge overhead: the public zone direct, through the edge, through nginx");
+    let targets = [
+        proxy::Target {
+            name: "direct",
+            base: base(public),
+        },
+        proxy::Target {
+            name: "edge",
+            base: edge.clone(),
+        },
+        proxy::Target {
+            name: "nginx",
+            base: base(nginx_port),
+        },
+    ];
+    let paths: Vec<&str> = settings.paths.iter().map(String::as_str).collect();
+    results.proxy = proxy::run(&targets, &paths, &settings)?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let token = runtime.block_on(load::sign_in(&edge, "bench"))?;
+    let cookie = load::cookie(&token);
+    check_signed_in(&edge, &cookie)?;
+
+    step("2. Zone SSR through the edge, anonymous and signed in");
+    let pid = |name: &str| {
+        stack
+            .supervisor
+            .pid(name)
+            .with_context(|| format!("{name} is not running"))
+    };
+    let setup = ssr::Setup {
+        edge: edge.clone(),
+        edge_pid: pid("edge")?,
+        zone_pids: Zone::ALL
+            .into_iter()
+            .map(|zone| Ok((zone, pid(zone.name())?)))
+            .collect::<anyhow::Result<_>>()?,
+        cookie: cookie.clone(),
+    };
+    results.ssr = ssr::run(&setup, &settings)?;
+
+    step("5. Payload: assets and main pages, raw / gzip / brotli");
+    results.payload = payload::run(project, &edge, &cookie)?;
+
+    step("4. Login throughput through the mock IdP");
+    results.login = Some(login::run(&runtime, &edge, &settings)?);
+    stack.supervisor.shutdown();
+    Ok(())
+}
+
+/// The signed-in SSR runs mean nothing unless the cookie signs in: every
+/// zone's main page must render the account menu for it.
+fn check_signed_in(edge: &str, cookie: &str) -> anyhow::Result<()> {
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    for zone in Zone::ALL {
+        let url = format!("{edge}{}", zone.home());
+        let page = http
+            .get(&url)
+            .header(reqwest::header::COOKIE, cookie)
+            .send()?
+            .text()?;
+        if !page.contains(r#"data-signed-in="true""#) {
+            bail!("{url} does not render as signed in with the bench user's cookie");
+        }
+    }
+    Ok(())
+}

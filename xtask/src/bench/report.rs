@@ -1,0 +1,339 @@
+//! Everything one run measured, written as JSON and as a Markdown table.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::machine::Machine;
+use super::stats::ratio;
+use super::{Settings, devloop, login, micro, payload, proxy, ssr};
+
+/// Per-zone release wasm, brotli-compressed, at most (bytes; KB = 1000 B).
+pub const WASM_BROTLI_BUDGET: usize = 100_000;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub settings: Settings,
+    pub proxy: Vec<proxy::Row>,
+    pub ssr: Vec<ssr::Row>,
+    pub login: Option<login::Row>,
+    pub payload: Vec<payload::Row>,
+    pub micro: Vec<micro::Row>,
+    pub dev_loop: Option<devloop::Row>,
+    pub budgets: Vec<Budget>,
+    /// Wall time of the whole run, builds included.
+    pub duration_secs: f64,
+}
+
+/// A target from DESIGN.md or the performance issue, and how it went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Budget {
+    pub what: String,
+    pub limit: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+impl Results {
+    /// Checks the budgets against the measurements.
+    pub fn check_budgets(&mut self) {
+        let mut budgets = Vec::new();
+        for edge in self.proxy.iter().filter(|r| r.target == "edge") {
+            let Some(nginx) = self.find_proxy(&edge.path, edge.concurrency, "nginx") else {
+                continue;
+            };
+            let (ours, theirs) = (edge.requests_per_sec.median, nginx.requests_per_sec.median);
+            budgets.push(Budget {
+                what: format!(
+                    "edge throughput ≥ nginx: {} at {} connections",
+                    edge.path, edge.concurrency
+                ),
+                limit: format!("≥ {theirs:.0} req/s"),
+                measured: format!("{ours:.0} req/s ({:.2}×)", ratio(ours, theirs)),
+                met: ours >= theirs,
+            });
+        }
+        for wasm in self.payload.iter().filter(|r| r.what == "app.wasm") {
+            budgets.push(Budget {
+                what: format!("{} release wasm, brotli", wasm.zone),
+                limit: format!("≤ {}", kb(WASM_BROTLI_BUDGET)),
+                measured: kb(wasm.brotli),
+                met: wasm.brotli <= WASM_BROTLI_BUDGET,
+            });
+        }
+        self.budgets = budgets;
+    }
+
+    pub fn find_proxy(&self, path: &str, concurrency: usize, target: &str) -> Option<&proxy::Row> {
+        self.proxy
+            .iter()
+            .find(|r| r.path == path && r.concurrency == concurrency && r.target == target)
+    }
+
+    /// The whole report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let s = &self.settings;
+        let _ = writeln!(md, "# `cargo xtask bench` — {}\n", self.machine.date);
+        let _ = writeln!(md, "Machine: {}\n", self.machine.summary());
+        let _ = writeln!(
+            md,
+            "Load runs of {} s, each repeated {} times, interleaved; figures are the median \
+             ±half the range of the runs. Whole run: {:.0} s.\n",
+            s.seconds, s.repeats, self.duration_secs
+        );
+        self.proxy_table(&mut md);
+        self.ssr_table(&mut md);
+        self.micro_table(&mut md);
+        self.login_table(&mut md);
+        self.payload_table(&mut md);
+        self.dev_loop_table(&mut md);
+        let _ = writeln!(md, "## Budgets\n");
+        let _ = writeln!(md, "| budget | limit | measured | met |\n|---|---|---|---|");
+        for b in &self.budgets {
+            let met = if b.met { "yes" } else { "**no**" };
+            let _ = writeln!(md, "| {} | {} | {} | {met} |", b.what, b.limit, b.measured);
+        }
+        md
+    }
+
+    fn proxy_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## 1. Edge overhead vs nginx (same zone URL: direct, through the edge, through nginx)\n"
+        );
+        let _ = writeln!(
+            md,
+            "| path | conns | direct req/s | edge req/s | nginx req/s | edge/direct | edge/nginx \
+             | p50 ms direct / edge / nginx | p99 ms direct / edge / nginx |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for edge in self.proxy.iter().filter(|r| r.target == "edge") {
+            let (Some(direct), Some(nginx)) = (
+                self.find_proxy(&edge.path, edge.concurrency, "direct"),
+                self.find_proxy(&edge.path, edge.concurrency, "nginx"),
+            ) else {
+                continue;
+            };
+            let rps = |r: &proxy::Row| r.requests_per_sec.median;
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} |",
+                edge.path,
+                edge.concurrency,
+                direct.requests_per_sec.show(0),
+                edge.requests_per_sec.show(0),
+                nginx.requests_per_sec.show(0),
+                ratio(rps(edge), rps(direct)),
+                ratio(rps(edge), rps(nginx)),
+                direct.p50_ms.median,
+                edge.p50_ms.median,
+                nginx.p50_ms.median,
+                direct.p99_ms.median,
+                edge.p99_ms.median,
+                nginx.p99_ms.median,
+            );
+        }
+        let errors: u64 = self.proxy.iter().map(|r| r.errors).sum();
+        let _ = writeln!(
+            md,
+            "\nError answers and socket errors in all runs: {errors}.\n"
+        );
+    }
+
+    fn ssr_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## 2. Zone SSR through the edge ({} connections)\n",
+            self.settings.ssr_concurrency
+        );
+        let _ = writeln!(
+            md,
+            "| zone | page | session | req/s | p50 ms | p99 ms | zone CPU µs/req | edge CPU µs/req |\n\
+             |---|---|---|---:|---:|---:|---:|---:|"
+        );
+        for r in &self.ssr {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {} | {} | {} | {} | {} | {} |",
+                r.zone,
+                r.path,
+                if r.signed_in {
+                    "signed in"
+                } else {
+                    "anonymous"
+                },
+                r.requests_per_sec.show(0),
+                r.p50_ms.show(2),
+                r.p99_ms.show(2),
+                r.zone_cpu_us.show(0),
+                r.edge_cpu_us.show(0),
+            );
+        }
+        let errors: u64 = self.ssr.iter().map(|r| r.errors).sum();
+        let _ = writeln!(
+            md,
+            "\nError answers and socket errors in all runs: {errors}.\n"
+        );
+    }
+
+    fn micro_table(&self, md: &mut String) {
+        let _ = writeln!(md, "## 3. Session check (criterion, per call)\n");
+        let _ = writeln!(md, "| benchmark | median | 95% interval |\n|---|---:|---:|");
+        for r in &self.micro {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} – {} |",
+                r.name,
+                duration(r.median_ns),
+                duration(r.lower_ns),
+                duration(r.upper_ns)
+            );
+        }
+        md.push('\n');
+    }
+
+    fn login_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## 4. Login throughput (whole flows through the mock IdP)\n"
+        );
+        let Some(r) = &self.login else {
+            let _ = writeln!(md, "Not measured.\n");
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "| clients | sign-ins/s | flow p50 ms | flow p99 ms | failures |\n|---:|---:|---:|---:|---:|\n\
+             | {} | {} | {} | {} | {} |\n",
+            r.clients,
+            r.flows_per_sec.show(0),
+            r.flow_p50_ms.show(1),
+            r.flow_p99_ms.show(1),
+            r.failures
+        );
+    }
+
+    fn payload_table(&self, md: &mut String) {
+        let _ = writeln!(md, "## 5. Payload per zone\n");
+        let _ = writeln!(
+            md,
+            "| zone | what | raw | gzip -9 | brotli -q 11 |\n|---|---|---:|---:|---:|"
+        );
+        for r in &self.payload {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {} | {} | {} |",
+                r.zone,
+                r.what,
+                kb(r.raw),
+                kb(r.gzip),
+                kb(r.brotli)
+            );
+        }
+        md.push('\n');
+    }
+
+    fn dev_loop_table(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## 6. Dev loop (debug rebuild after a shared-ui edit)\n"
+        );
+        let Some(r) = &self.dev_loop else {
+            let _ = writeln!(md, "Not measured (`--no-dev-loop`).\n");
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "| zone | edited | first build | rebuild |\n|---|---|---:|---:|\n\
+             | {} | `{}` | {:.1} s | {} s |\n",
+            r.zone,
+            r.edited,
+            r.first_build_secs,
+            r.rebuild_secs.show(1)
+        );
+    }
+}
+
+/// `123.4 KB` (1 KB = 1000 bytes).
+pub fn kb(bytes: usize) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+/// `812 ns`, `58.2 µs`, `1.20 ms`.
+fn duration(ns: f64) -> String {
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.1} µs", ns / 1_000.0)
+    } else {
+        format!("{:.2} ms", ns / 1_000_000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::stats::Spread;
+    use super::*;
+
+    fn proxy_row(target: &'static str, rps: f64) -> proxy::Row {
+        proxy::Row {
+            path: "/".into(),
+            concurrency: 16,
+            target,
+            requests_per_sec: Spread::of([rps]),
+            p50_ms: Spread::of([1.0]),
+            p99_ms: Spread::of([2.0]),
+            errors: 0,
+        }
+    }
+
+    fn wasm(zone: &'static str, brotli: usize) -> payload::Row {
+        payload::Row {
+            zone,
+            what: "app.wasm".into(),
+            raw: brotli * 3,
+            gzip: brotli + brotli / 5,
+            brotli,
+        }
+    }
+
+    #[test]
+    fn budgets_compare_edge_with_nginx_and_wasm_with_the_limit() {
+        let mut results = Results {
+            machine: Machine::describe(),
+            settings: Settings::default(),
+            proxy: vec![
+                proxy_row("direct", 3000.0),
+                proxy_row("edge", 2500.0),
+                proxy_row("nginx", 2600.0),
+            ],
+            ssr: Vec::new(),
+            login: None,
+            payload: vec![wasm("public", 80_000), wasm("shop", 140_000)],
+            micro: Vec::new(),
+            dev_loop: None,
+            budgets: Vec::new(),
+            duration_secs: 1.0,
+        };
+        results.check_budgets();
+        let met: Vec<bool> = results.budgets.iter().map(|b| b.met).collect();
+        assert_eq!(met, [false, true, false]);
+        assert!(results.budgets[0].measured.contains("0.96×"));
+        let md = results.markdown();
+        assert!(
+            md.contains("| `/` | 16 | 3000 | 2500 | 2600 | 0.83 | 0.96 |"),
+            "{md}"
+        );
+        assert!(md.contains("| shop release wasm, brotli | ≤ 100.0 KB | 140.0 KB | **no** |"));
+    }
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(kb(99_950), "100.0 KB");
+        assert_eq!(duration(812.0), "812 ns");
+        assert_eq!(duration(58_194.0), "58.2 µs");
+        assert_eq!(duration(1_200_000.0), "1.20 ms");
+    }
+}
