@@ -9,9 +9,14 @@ use edge::serve::{ServeOptions, serve};
 use edge::{Config, Edge, EdgeOptions, RouteTable};
 use shared_auth::runtime::{init_tracing, shutdown_signal};
 
+// glibc's malloc showed as ~12% of the edge's CPU under load (per-request
+// header maps, buffers); mimalloc's thread-local free lists are cheaper.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let config = Config::parse();
-    init_tracing(&config.log);
+    let _log = init_tracing(&config.log);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

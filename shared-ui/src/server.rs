@@ -158,7 +158,7 @@ where
 {
     let zone = zone_app.zone;
     let config = ZoneConfig::<X>::from_env(zone);
-    init_tracing(&config.log);
+    let _log = init_tracing(&config.log);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

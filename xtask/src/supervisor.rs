@@ -25,7 +25,7 @@ use crate::project::elapsed;
 pub enum Sink {
     /// The terminal, each line prefixed with the child's name.
     Terminal,
-    /// A log file (truncated first).
+    /// A log file (truncated first), the child's stdout and stderr.
     File(PathBuf),
 }
 
@@ -79,24 +79,34 @@ impl Supervisor {
 
     /// Starts `command` as `name` in its own process group.
     pub fn spawn(&mut self, name: &str, mut command: Command, sink: Sink) -> anyhow::Result<()> {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.process_group(0);
+        command.stdin(Stdio::null()).process_group(0);
+        // A log file is the child's stdout and stderr itself: no pipe, no
+        // copying thread here competing with the child for the CPU.
+        let terminal = match sink {
+            Sink::File(path) => {
+                let file = File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                command.stdout(file.try_clone()?).stderr(file);
+                self.logs.insert(name.to_owned(), path);
+                false
+            }
+            Sink::Terminal => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                true
+            }
+        };
         let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
         let pid = Pid::from_raw(i32::try_from(child.id()).context("pid out of range")?);
         self.width = self.width.max(name.len());
-        if let Sink::File(path) = &sink {
-            self.logs.insert(name.to_owned(), path.clone());
+        if terminal {
+            let writer = LineWriter::new(name, self.width);
+            let stdout = child.stdout.take().context("child stdout")?;
+            let stderr = child.stderr.take().context("child stderr")?;
+            forward(stdout, writer.clone());
+            forward(stderr, writer);
         }
-        let writer = LineWriter::new(name, self.width, sink)?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let stderr = child.stderr.take().context("child stderr")?;
-        forward(stdout, writer.clone());
-        forward(stderr, writer);
         let sender = self.sender.clone();
         let owned = name.to_owned();
         thread::spawn(move || {
@@ -262,49 +272,28 @@ pub fn describe(status: Option<ExitStatus>) -> String {
     status.map_or_else(|| "status unknown".to_owned(), |s| s.to_string())
 }
 
-/// Writes whole lines for one child, to the terminal or its log file.
+/// Writes whole lines of one child to the terminal, prefixed with its name.
 #[derive(Clone)]
 struct LineWriter {
     prefix: Arc<str>,
-    file: Option<Arc<Mutex<File>>>,
 }
 
 impl LineWriter {
-    fn new(name: &str, width: usize, sink: Sink) -> anyhow::Result<Self> {
-        let (prefix, file) = match sink {
-            Sink::Terminal => {
-                let colour = 31 + (name.bytes().map(u32::from).sum::<u32>() % 6);
-                let prefix = if std::io::stdout().is_terminal() {
-                    format!("\x1b[{colour}m{name:>width$} │\x1b[0m ")
-                } else {
-                    format!("{name:>width$} │ ")
-                };
-                (prefix, None)
-            }
-            Sink::File(path) => {
-                let file = File::create(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
-                (String::new(), Some(Arc::new(Mutex::new(file))))
-            }
+    fn new(name: &str, width: usize) -> Self {
+        let colour = 31 + (name.bytes().map(u32::from).sum::<u32>() % 6);
+        let prefix = if std::io::stdout().is_terminal() {
+            format!("\x1b[{colour}m{name:>width$} │\x1b[0m ")
+        } else {
+            format!("{name:>width$} │ ")
         };
-        Ok(Self {
+        Self {
             prefix: prefix.into(),
-            file,
-        })
+        }
     }
 
     fn line(&self, line: &str) {
-        match &self.file {
-            Some(file) => {
-                if let Ok(mut file) = file.lock() {
-                    let _ = writeln!(file, "{line}");
-                }
-            }
-            None => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{}{line}", self.prefix);
-            }
-        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}{line}", self.prefix);
     }
 }
 

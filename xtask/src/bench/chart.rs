@@ -173,6 +173,7 @@ fn panel(
         .disable_x_mesh()
         .x_labels(groups)
         .x_label_formatter(&label)
+        .y_label_formatter(&|y: &f64| format!("{y:.0}"))
         .y_desc(bars.unit)
         .label_style(("sans-serif", 14))
         .draw()
