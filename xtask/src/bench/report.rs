@@ -46,7 +46,7 @@ impl Results {
             let (ours, theirs) = (edge.requests_per_sec.median, nginx.requests_per_sec.median);
             budgets.push(Budget {
                 what: format!(
-                    "edge throughput ≥ nginx: {} at {} connections",
+                    "edge throughput ≥ nginx: {} at {} conns",
                     edge.path, edge.concurrency
                 ),
                 limit: format!("≥ {theirs:.0} req/s"),
