@@ -3,6 +3,9 @@
 //! - `session_check/<backend>`: resolving a cookie token to its session
 //!   and user in the store (one indexed join), on a SQLite file and, when
 //!   `cargo xtask bench` provides a server, on PostgreSQL;
+//! - `session_check/sqlite_native_query`: the same SELECT on sqlx's own
+//!   SQLite pool instead of the store's `Any` pool, without the expiry
+//!   logic: what the driver costs and what `Any` adds;
 //! - `layer/*`: a trivial axum route without the session layer, with it and
 //!   no cookie, and with it and a valid cookie: the layer's overhead.
 //!
@@ -22,7 +25,8 @@ use shared_auth::auth::{Auth, session_layer};
 use shared_auth::config::AuthConfig;
 use shared_auth::cookie::COOKIE_NAME;
 use shared_auth::store::testing::TestDb;
-use shared_auth::store::{SessionPolicy, Store};
+use shared_auth::store::{Backend, SessionPolicy, Store};
+use shared_auth::token::hash;
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 
@@ -63,8 +67,66 @@ fn session_check(c: &mut Criterion) {
             });
         });
         runtime.block_on(store.close());
+        if db.backend == Backend::Sqlite {
+            native_sqlite_query(&mut group, &runtime, &db.url, &token);
+        }
     }
     group.finish();
+}
+
+/// Session columns, then the user's name and display name.
+type SessionRow = (
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+);
+
+/// The store's lookup query on a plain `SqlitePool` (same file, same
+/// journal mode), for comparison with the `Any` pool the store uses.
+fn native_sqlite_query(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &Runtime,
+    url: &str,
+    token: &str,
+) {
+    let pool = runtime
+        .block_on(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+                            .execute(conn)
+                            .await
+                            .map(|_| ())
+                    })
+                })
+                .connect(url),
+        )
+        .expect("open the SQLite file natively");
+    let token_hash = hash(token);
+    group.bench_function("sqlite_native_query", |b| {
+        b.to_async(runtime).iter(|| async {
+            let row: Option<SessionRow> = sqlx::query_as(
+                "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.absolute_expires_at,
+                            s.last_seen_at, s.user_agent, u.username, u.display_name
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = $1",
+            )
+            .bind(&token_hash)
+            .fetch_optional(&pool)
+            .await
+            .expect("query");
+            assert!(row.is_some(), "the session must be found");
+        });
+    });
+    runtime.block_on(pool.close());
 }
 
 fn layer(c: &mut Criterion) {

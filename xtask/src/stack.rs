@@ -280,7 +280,7 @@ impl FreshStack {
 }
 
 /// Creates `dir`, removing whatever was in it.
-fn empty_dir(dir: &Path) -> anyhow::Result<()> {
+pub fn empty_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }

@@ -227,3 +227,31 @@ fn panel(
 fn plot_error(err: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw the chart: {err}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_a_png() {
+        if !Path::new(FONT).exists() {
+            // Straight to stderr: the harness would swallow eprintln!.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("*** SKIPPED draws_a_png: {FONT} is missing ***\n").as_bytes(),
+            );
+            return;
+        }
+        let path = std::env::temp_dir().join(format!("xtask-chart-{}.png", std::process::id()));
+        let results = super::super::report::tests::sample();
+        draw(&results, &path).unwrap_or_else(|e| panic!("{e:#}"));
+        let png = std::fs::read(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+        assert!(
+            png.len() > 10_000,
+            "a 1500×540 chart with bars and text: {} bytes",
+            png.len()
+        );
+    }
+}

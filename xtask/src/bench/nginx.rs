@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::stack::{FreshStack, local};
+use crate::stack::{FreshStack, empty_dir, local};
 use crate::supervisor::Sink;
 
 /// Where Debian installs the binary.
@@ -66,10 +66,7 @@ pub fn start(
     upstream: u16,
     probe_path: &str,
 ) -> anyhow::Result<()> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
-    }
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    empty_dir(dir)?;
     let conf: PathBuf = dir.join("nginx.conf");
     fs::write(&conf, config(dir, listen, upstream))
         .with_context(|| format!("cannot write {}", conf.display()))?;

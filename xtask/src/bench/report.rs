@@ -273,7 +273,7 @@ fn duration(ns: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::stats::Spread;
     use super::*;
 
@@ -299,9 +299,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn budgets_compare_edge_with_nginx_and_wasm_with_the_limit() {
-        let mut results = Results {
+    /// A small report with every section filled, for tests.
+    pub(in crate::bench) fn sample() -> Results {
+        Results {
             machine: Machine::describe(),
             settings: Settings::default(),
             proxy: vec![
@@ -316,7 +316,12 @@ mod tests {
             dev_loop: None,
             budgets: Vec::new(),
             duration_secs: 1.0,
-        };
+        }
+    }
+
+    #[test]
+    fn budgets_compare_edge_with_nginx_and_wasm_with_the_limit() {
+        let mut results = sample();
         results.check_budgets();
         let met: Vec<bool> = results.budgets.iter().map(|b| b.met).collect();
         assert_eq!(met, [false, true, false]);
