@@ -1,6 +1,8 @@
 //! Header handling on the way through the edge.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -96,17 +98,30 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         .unwrap_or_else(new_request_id)
 }
 
+/// A new id: this process's random 48-bit prefix and a 48-bit counter, as
+/// 24 hex digits. Unique per process and, with the prefix, across restarts
+/// and replicas; no system call per request (ids need not be secret).
 fn new_request_id() -> HeaderValue {
-    let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Unique enough for log correlation even without randomness.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&hex).unwrap_or(HeaderValue::from_static("unknown"))
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            // Distinct enough for log correlation even without randomness.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes.copy_from_slice(&nanos.to_le_bytes()[..8]);
+        }
+        u64::from_le_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let id = format!(
+        "{:012x}{:012x}",
+        prefix & 0xffff_ffff_ffff,
+        n & 0xffff_ffff_ffff
+    );
+    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 /// Security headers on HTML responses, where the zone did not set them.
