@@ -8,7 +8,9 @@
 //! 6. the whole stack on free ports with Playwright driving Chromium through
 //!    the edge;
 //! 7. bounded load and fault tests (SQLite, then PostgreSQL with several
-//!    instances per zone), see `faults`.
+//!    instances per zone), see `faults`;
+//! 8. a smoke run of `cargo xtask bench` (every section but the dev loop,
+//!    one-second runs), so the performance suite keeps working.
 //!
 //! Everything started is stopped, also on failure.
 
@@ -63,6 +65,8 @@ pub fn run(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
         end_to_end(project, args)?;
         step("Load and fault tests (bounded)");
         faults::run(project, faults::Scale::bounded())?;
+        step("Performance suite, smoke run (1-second runs; figures printed, not judged)");
+        crate::bench::smoke(project)?;
     }
     step("All tests passed");
     Ok(())

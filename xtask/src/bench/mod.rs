@@ -109,16 +109,7 @@ const PACKAGES: [(&str, &str); 3] = [
 pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     tools::ensure(project, tools::Need::default())?;
-    let missing: Vec<&str> = PACKAGES
-        .iter()
-        .filter(|(path, _)| !Path::new(path).exists())
-        .map(|&(_, package)| package)
-        .collect();
-    if missing.is_empty() {
-        println!("    nginx, wrk, fonts: present");
-    } else {
-        tools::apt_install("the benchmark tools", &missing)?;
-    }
+    ensure_packages()?;
     build_release(project)?;
     let settings = Settings {
         seconds: args.seconds,
@@ -126,7 +117,50 @@ pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let out = project.root.join("target").join("bench");
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    measure(project, settings, !args.no_dev_loop, &out, started)
+}
+
+/// For `cargo xtask test`, after its release build: every section but
+/// the dev loop with one-second single runs, so the bench cannot rot
+/// unnoticed. The figures are printed, not judged; the report goes to
+/// `target/bench/smoke/`, leaving a real run's report alone.
+pub fn smoke(project: &Project) -> anyhow::Result<()> {
+    let started = Instant::now();
+    ensure_packages()?;
+    let settings = Settings {
+        seconds: 1,
+        repeats: 1,
+        micro_seconds: 1,
+        ..Settings::default()
+    };
+    let out = project.root.join("target").join("bench").join("smoke");
+    measure(project, settings, false, &out, started)
+}
+
+/// Installs the Debian packages of [`PACKAGES`] that are missing.
+fn ensure_packages() -> anyhow::Result<()> {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|&(_, package)| package)
+        .collect();
+    if missing.is_empty() {
+        println!("    nginx, wrk, fonts: present");
+        Ok(())
+    } else {
+        tools::apt_install("the benchmark tools", &missing)
+    }
+}
+
+/// Every section on the release build, then the report in `out`.
+fn measure(
+    project: &Project,
+    settings: Settings,
+    dev_loop: bool,
+    out: &Path,
+    started: Instant,
+) -> anyhow::Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut results = report::Results {
         machine: machine::Machine::describe(),
         settings,
@@ -141,9 +175,9 @@ pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
     };
     measure_stack(project, &mut results)?;
     results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
-    if !args.no_dev_loop {
+    if dev_loop {
         step("6. Dev loop: debug rebuild of a zone after a shared-ui edit");
-        results.dev_loop = Some(devloop::run(project, &results.settings, &out)?);
+        results.dev_loop = Some(devloop::run(project, &results.settings, out)?);
     }
     results.duration_secs = started.elapsed().as_secs_f64();
     results.check_budgets();
