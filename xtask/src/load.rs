@@ -170,12 +170,7 @@ fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
 /// Runs `plan` against the edge at `base` (e.g. `http://localhost:8080`);
 /// `started` is the clock failures are timed against.
 pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<Report> {
-    let http = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(plan.users)
-        .build()
-        .context("cannot build the HTTP client")?;
+    let http = client(plan.users)?;
     let base = Arc::<str>::from(base.trim_end_matches('/'));
     let deadline = Instant::now() + plan.duration;
     let tasks: Vec<_> = (0..plan.users)
@@ -201,14 +196,21 @@ pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<R
     Ok(report)
 }
 
+/// The virtual users' HTTP client: redirects are theirs to follow (and
+/// check), `idle` kept-alive connections.
+fn client(idle: usize) -> anyhow::Result<Client> {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(idle)
+        .build()
+        .context("cannot build the HTTP client")
+}
+
 /// Signs `username` in through the mock IdP at `base`; their session token.
 pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
     let mut user = VirtualUser {
-        http: Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("cannot build the HTTP client")?,
+        http: client(1)?,
         base: Arc::from(base.trim_end_matches('/')),
         name: username.to_owned(),
         started: Instant::now(),

@@ -65,7 +65,7 @@ fn proxy(results: &Results) -> Bars {
                 .map(|&c| {
                     results
                         .find_proxy(&path, c, target)
-                        .map(|r| r.requests_per_sec.clone())
+                        .map(|r| r.load.requests_per_sec.clone())
                         .unwrap_or_default()
                 })
                 .collect();
@@ -82,16 +82,13 @@ fn proxy(results: &Results) -> Bars {
 }
 
 fn ssr(results: &Results) -> Bars {
+    // One anonymous row per zone, in the order they were measured.
     let zones: Vec<&str> = results
         .ssr
         .iter()
+        .filter(|r| !r.signed_in)
         .map(|r| r.zone)
-        .fold(Vec::new(), |mut seen, z| {
-            if !seen.contains(&z) {
-                seen.push(z);
-            }
-            seen
-        });
+        .collect();
     let series = [("anonymous", false), ("signed in", true)]
         .into_iter()
         .map(|(name, signed_in)| {
@@ -102,7 +99,7 @@ fn ssr(results: &Results) -> Bars {
                         .ssr
                         .iter()
                         .find(|r| r.zone == *zone && r.signed_in == signed_in)
-                        .map(|r| r.requests_per_sec.clone())
+                        .map(|r| r.load.requests_per_sec.clone())
                         .unwrap_or_default()
                 })
                 .collect();

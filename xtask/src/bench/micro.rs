@@ -13,6 +13,7 @@ use super::Settings;
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, run_step};
+use crate::stack::empty_dir;
 
 /// One benchmark: criterion's median time per iteration and its 95%
 /// confidence interval, in nanoseconds.
@@ -26,9 +27,7 @@ pub struct Row {
 }
 
 pub fn run(project: &Project, settings: &Settings, home: &Path) -> anyhow::Result<Vec<Row>> {
-    if home.exists() {
-        fs::remove_dir_all(home).with_context(|| format!("cannot empty {}", home.display()))?;
-    }
+    empty_dir(home)?;
     let server = match postgres::binaries() {
         Ok(bin) => Some(Postgres::start(&bin, "bench", probe::free_ports(1)?[0])?),
         Err(why) => {

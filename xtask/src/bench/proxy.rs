@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::stats::Spread;
 use super::{Settings, wrk};
 
 /// One way to reach the zone: its name and base URL.
@@ -21,11 +20,8 @@ pub struct Row {
     pub path: String,
     pub concurrency: usize,
     pub target: &'static str,
-    pub requests_per_sec: Spread,
-    pub p50_ms: Spread,
-    pub p99_ms: Spread,
-    /// Error answers and socket errors over all runs (should be 0).
-    pub errors: u64,
+    #[serde(flatten)]
+    pub load: wrk::Summary,
 }
 
 pub fn run(targets: &[Target], paths: &[&str], settings: &Settings) -> anyhow::Result<Vec<Row>> {
@@ -55,8 +51,8 @@ pub fn run(targets: &[Target], paths: &[&str], settings: &Settings) -> anyhow::R
                 line.push_str(&format!(
                     "  {} {}/s p99 {} ms;",
                     target.name,
-                    row.requests_per_sec.show(0),
-                    row.p99_ms.show(2)
+                    row.load.requests_per_sec.show(0),
+                    row.load.p99_ms.show(2)
                 ));
                 rows.push(row);
             }
@@ -71,9 +67,6 @@ fn row(path: &str, concurrency: usize, target: &'static str, runs: &[wrk::Run]) 
         path: path.to_owned(),
         concurrency,
         target,
-        requests_per_sec: Spread::of(runs.iter().map(|r| r.requests_per_sec)),
-        p50_ms: Spread::of(runs.iter().map(|r| r.p50_ms)),
-        p99_ms: Spread::of(runs.iter().map(|r| r.p99_ms)),
-        errors: runs.iter().map(|r| r.errors).sum(),
+        load: wrk::Summary::of(runs),
     }
 }

@@ -43,7 +43,10 @@ impl Results {
             let Some(nginx) = self.find_proxy(&edge.path, edge.concurrency, "nginx") else {
                 continue;
             };
-            let (ours, theirs) = (edge.requests_per_sec.median, nginx.requests_per_sec.median);
+            let (ours, theirs) = (
+                edge.load.requests_per_sec.median,
+                nginx.load.requests_per_sec.median,
+            );
             budgets.push(Budget {
                 what: format!(
                     "edge throughput ≥ nginx: {} at {} conns",
@@ -116,26 +119,26 @@ impl Results {
             ) else {
                 continue;
             };
-            let rps = |r: &proxy::Row| r.requests_per_sec.median;
+            let rps = |r: &proxy::Row| r.load.requests_per_sec.median;
             let _ = writeln!(
                 md,
                 "| `{}` | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} |",
                 edge.path,
                 edge.concurrency,
-                direct.requests_per_sec.show(0),
-                edge.requests_per_sec.show(0),
-                nginx.requests_per_sec.show(0),
+                direct.load.requests_per_sec.show(0),
+                edge.load.requests_per_sec.show(0),
+                nginx.load.requests_per_sec.show(0),
                 ratio(rps(edge), rps(direct)),
                 ratio(rps(edge), rps(nginx)),
-                direct.p50_ms.median,
-                edge.p50_ms.median,
-                nginx.p50_ms.median,
-                direct.p99_ms.median,
-                edge.p99_ms.median,
-                nginx.p99_ms.median,
+                direct.load.p50_ms.median,
+                edge.load.p50_ms.median,
+                nginx.load.p50_ms.median,
+                direct.load.p99_ms.median,
+                edge.load.p99_ms.median,
+                nginx.load.p99_ms.median,
             );
         }
-        let errors: u64 = self.proxy.iter().map(|r| r.errors).sum();
+        let errors: u64 = self.proxy.iter().map(|r| r.load.errors).sum();
         let _ = writeln!(
             md,
             "\nError answers and socket errors in all runs: {errors}.\n"
@@ -164,14 +167,14 @@ impl Results {
                 } else {
                     "anonymous"
                 },
-                r.requests_per_sec.show(0),
-                r.p50_ms.show(2),
-                r.p99_ms.show(2),
+                r.load.requests_per_sec.show(0),
+                r.load.p50_ms.show(2),
+                r.load.p99_ms.show(2),
                 r.zone_cpu_us.show(0),
                 r.edge_cpu_us.show(0),
             );
         }
-        let errors: u64 = self.ssr.iter().map(|r| r.errors).sum();
+        let errors: u64 = self.ssr.iter().map(|r| r.load.errors).sum();
         let _ = writeln!(
             md,
             "\nError answers and socket errors in all runs: {errors}.\n"
@@ -275,6 +278,7 @@ fn duration(ns: f64) -> String {
 #[cfg(test)]
 pub(super) mod tests {
     use super::super::stats::Spread;
+    use super::super::wrk;
     use super::*;
 
     fn proxy_row(target: &'static str, rps: f64) -> proxy::Row {
@@ -282,10 +286,12 @@ pub(super) mod tests {
             path: "/".into(),
             concurrency: 16,
             target,
-            requests_per_sec: Spread::of([rps]),
-            p50_ms: Spread::of([1.0]),
-            p99_ms: Spread::of([2.0]),
-            errors: 0,
+            load: wrk::Summary {
+                requests_per_sec: Spread::of([rps]),
+                p50_ms: Spread::of([1.0]),
+                p99_ms: Spread::of([2.0]),
+                errors: 0,
+            },
         }
     }
 

@@ -15,14 +15,12 @@ pub struct Row {
     pub zone: &'static str,
     pub path: &'static str,
     pub signed_in: bool,
-    pub requests_per_sec: Spread,
-    pub p50_ms: Spread,
-    pub p99_ms: Spread,
+    #[serde(flatten)]
+    pub load: wrk::Summary,
     /// CPU time of the zone process per request, in microseconds.
     pub zone_cpu_us: Spread,
     /// CPU time of the edge per request, in microseconds.
     pub edge_cpu_us: Spread,
-    pub errors: u64,
 }
 
 /// What the runs need: the edge's URL, the processes to watch and a
@@ -62,21 +60,18 @@ pub fn run(setup: &Setup, settings: &Settings) -> anyhow::Result<Vec<Row>> {
                 zone: zone.name(),
                 path: zone.home(),
                 signed_in,
-                requests_per_sec: Spread::of(runs.iter().map(|r| r.requests_per_sec)),
-                p50_ms: Spread::of(runs.iter().map(|r| r.p50_ms)),
-                p99_ms: Spread::of(runs.iter().map(|r| r.p99_ms)),
+                load: wrk::Summary::of(&runs),
                 zone_cpu_us: Spread::of(zone_cpu),
                 edge_cpu_us: Spread::of(edge_cpu),
-                errors: runs.iter().map(|r| r.errors).sum(),
             };
             println!(
                 "    {:<8} {:<6} {:<9} {}/s  p50 {} ms  p99 {} ms  zone CPU {} µs/req",
                 row.zone,
                 row.path,
                 if signed_in { "signed in" } else { "anonymous" },
-                row.requests_per_sec.show(0),
-                row.p50_ms.show(2),
-                row.p99_ms.show(2),
+                row.load.requests_per_sec.show(0),
+                row.load.p50_ms.show(2),
+                row.load.p99_ms.show(2),
                 row.zone_cpu_us.show(0),
             );
             rows.push(row);

@@ -14,7 +14,7 @@ pub struct Spread {
 impl Spread {
     /// Spread of `runs` (any order; NaNs are dropped).
     pub fn of(runs: impl IntoIterator<Item = f64>) -> Self {
-        let mut runs: Vec<f64> = runs.into_iter().filter(|v| !v.is_nan()).collect();
+        let runs: Vec<f64> = runs.into_iter().filter(|v| !v.is_nan()).collect();
         let mut sorted = runs.clone();
         sorted.sort_by(f64::total_cmp);
         let median = match sorted.len() {
@@ -22,7 +22,6 @@ impl Spread {
             n if n % 2 == 1 => sorted[n / 2],
             n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
         };
-        runs.shrink_to_fit();
         Self {
             median,
             min: sorted.first().copied().unwrap_or_default(),

@@ -4,6 +4,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use super::stats::Spread;
 
 /// One wrk run's figures.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -15,6 +18,27 @@ pub struct Run {
     pub p99_ms: f64,
     /// Non-2xx/3xx answers plus socket errors.
     pub errors: u64,
+}
+
+/// Repeated runs of one measurement: the medians and ranges of their
+/// figures, and their errors added up (should be 0).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub requests_per_sec: Spread,
+    pub p50_ms: Spread,
+    pub p99_ms: Spread,
+    pub errors: u64,
+}
+
+impl Summary {
+    pub fn of(runs: &[Run]) -> Self {
+        Self {
+            requests_per_sec: Spread::of(runs.iter().map(|r| r.requests_per_sec)),
+            p50_ms: Spread::of(runs.iter().map(|r| r.p50_ms)),
+            p99_ms: Spread::of(runs.iter().map(|r| r.p99_ms)),
+            errors: runs.iter().map(|r| r.errors).sum(),
+        }
+    }
 }
 
 /// `wrk` against `url` with `connections` (over at most two threads, one
