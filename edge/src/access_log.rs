@@ -1,6 +1,8 @@
 //! The response body the edge hands to the client: it counts bytes, cuts
 //! off an upstream that goes silent mid-stream, and writes the access-log
-//! line when the body ends (or the client goes away).
+//! line when the body ends (or the client goes away). What came from the
+//! request is written escaped (`\r`, `\n`, `\u{1b}`), so a request can never
+//! start a line of its own in the log.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -105,16 +107,72 @@ impl Drop for LoggedBody {
     fn drop(&mut self) {
         let e = &self.entry;
         tracing::info!(
-            request_id = %e.request_id,
-            method = %e.method,
-            path = %e.path,
+            request_id = %e.request_id.escape_debug(),
+            method = %e.method.escape_debug(),
+            path = %e.path.escape_debug(),
             zone = e.zone,
-            upstream = %e.upstream,
+            upstream = %e.upstream.escape_debug(),
             status = e.status,
             bytes = self.bytes,
             ms = self.started.elapsed().as_millis() as u64,
             outcome = self.outcome,
             "request"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn request_values_cannot_forge_log_lines() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let entry = Entry {
+            request_id: "id-1".into(),
+            method: "GET\r\nX".into(),
+            path: "/auth/callback\r\n2025-01-01T00:00:00Z  INFO request path=/admin\u{1b}[2J"
+                .into(),
+            zone: "identity",
+            upstream: "127.0.0.1:3001".into(),
+            status: 302,
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            drop(LoggedBody::new(
+                Body::empty(),
+                entry,
+                Instant::now(),
+                Duration::from_secs(1),
+            ));
+        });
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(!log.trim_end_matches('\n').contains(['\r', '\n', '\u{1b}']), "{log}");
+        assert!(
+            log.contains(r"path=/auth/callback\r\n2025-01-01T00:00:00Z"),
+            "{log}"
         );
     }
 }

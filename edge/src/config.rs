@@ -14,10 +14,11 @@ use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 ///
 /// Environment variables (each also a flag): `EDGE_LISTEN`, `EDGE_ROUTES`,
 /// `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`, `EDGE_PUBLIC_UPSTREAM`,
-/// `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`, `EDGE_CONNECT_TIMEOUT_MS`,
+/// `EDGE_MOCK_IDP_UPSTREAM`, `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`,
+/// `EDGE_MAX_CONNECTIONS`, `EDGE_CONNECT_TIMEOUT_MS`,
 /// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
 /// `EDGE_HEALTH_INTERVAL_MS`, `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`,
-/// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
+/// `EDGE_RATE_LIMITS`, `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
@@ -37,12 +38,21 @@ pub struct Config {
     /// Instances of the public zone, comma-separated host:port (default 127.0.0.1:3003).
     #[arg(long, env = "EDGE_PUBLIC_UPSTREAM", value_delimiter = ',')]
     pub public_upstream: Vec<String>,
+    /// Development only: the mock OpenID provider (`mock-idp`) as host:port,
+    /// routed at `/mock-idp`. Unset (production), `/mock-idp` is not routed
+    /// to it. Also added to a `--routes` manifest.
+    #[arg(long, env = "EDGE_MOCK_IDP_UPSTREAM")]
+    pub mock_idp_upstream: Option<String>,
     /// Largest request body on the compiled-in routes (413 beyond).
     #[arg(long, env = "EDGE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
     /// Largest request head (request line + headers) accepted (431 beyond).
     #[arg(long, env = "EDGE_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u64).range(8192..))]
     pub max_header_bytes: u64,
+    /// Open client connections at most; past it new connections wait until
+    /// one closes.
+    #[arg(long, env = "EDGE_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// How long to wait for a zone to accept a connection before trying
     /// another instance or answering 502.
     #[arg(long, env = "EDGE_CONNECT_TIMEOUT_MS", default_value_t = 2_000)]
@@ -50,7 +60,8 @@ pub struct Config {
     /// How long to wait for a zone's response headers before answering 504.
     #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30)]
     pub response_timeout_secs: u64,
-    /// A response body that sends nothing for this long is cut off.
+    /// A response body, or an upgraded (WebSocket) connection, that sends
+    /// nothing for this long is cut off.
     #[arg(long, env = "EDGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
     /// How long an instance that refused a connection stays out of rotation.
@@ -66,6 +77,11 @@ pub struct Config {
     /// Scheme clients use to reach the edge (`https` when TLS ends in front of it).
     #[arg(long, env = "EDGE_PUBLIC_PROTO", default_value = "http", value_parser = ["http", "https"])]
     pub public_proto: String,
+    /// Apply the route manifest's per-client-IP rate limits (`[[limit]]`;
+    /// the compiled-in ones cover sign-in, add-to-cart and the mock's
+    /// authorize). `false` only for load tests from one address.
+    #[arg(long, env = "EDGE_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub rate_limits: bool,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
     #[arg(long, env = "EDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -94,15 +110,20 @@ impl Config {
         }
     }
 
-    /// The manifest: `--routes` if given, else the compiled-in one.
+    /// The manifest: `--routes` if given, else the compiled-in one; with
+    /// the mock provider's route when `--mock-idp-upstream` is given.
     pub fn manifest(&self) -> Result<Manifest, ManifestError> {
-        match &self.routes {
-            Some(path) => Manifest::load(path),
-            None => Ok(Manifest::standard(
-                |zone| self.upstreams(zone),
-                self.max_body_bytes,
-            )),
-        }
+        let mut manifest = match &self.routes {
+            Some(path) => Manifest::load(path)?,
+            None => Manifest::standard(|zone| self.upstreams(zone), self.max_body_bytes),
+        };
+        manifest.mock_idp_upstream = self
+            .mock_idp_upstream
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        Ok(manifest)
     }
 
     pub fn connect_timeout(&self) -> Duration {
@@ -143,6 +164,13 @@ mod tests {
     fn defaults_point_at_the_zone_ports() {
         let config = Config::try_parse_from(["edge"]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.rate_limits);
+        assert_eq!(config.max_connections, 10_000);
+        assert_eq!(
+            table(&config).resolve("/mock-idp/authorize").target,
+            crate::target::Target::Zone(Zone::Public),
+            "no mock provider unless asked"
+        );
         assert_eq!(config.upstreams(Zone::Shop), ["127.0.0.1:3002"]);
         assert_eq!(
             table(&config)
@@ -167,6 +195,41 @@ mod tests {
         .unwrap();
         assert_eq!(table(&config).resolve("/shop").upstreams.len(), 2);
         assert_eq!(config.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn the_mock_provider_and_rate_limits_are_switches() {
+        let config = Config::try_parse_from([
+            "edge",
+            "--mock-idp-upstream",
+            "127.0.0.1:3009",
+            "--rate-limits",
+            "false",
+        ])
+        .unwrap();
+        assert!(!config.rate_limits);
+        let routes = table(&config);
+        let route = routes.resolve("/mock-idp/token");
+        assert_eq!(route.target, crate::target::Target::MockIdp);
+        assert_eq!(route.upstreams.get(0).authority.as_str(), "127.0.0.1:3009");
+        // Also beside a manifest file.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("routes.toml");
+        std::fs::write(&file, include_str!("../routes.example.toml")).unwrap();
+        let config = Config::try_parse_from([
+            "edge",
+            "--routes",
+            file.to_str().unwrap(),
+            "--mock-idp-upstream",
+            "127.0.0.1:3009",
+        ])
+        .unwrap();
+        assert_eq!(
+            table(&config).resolve("/mock-idp").target,
+            crate::target::Target::MockIdp
+        );
+        assert!(Config::try_parse_from(["edge", "--rate-limits", "maybe"]).is_err());
+        assert!(Config::try_parse_from(["edge", "--max-connections", "0"]).is_err());
     }
 
     #[test]

@@ -13,7 +13,9 @@ use http::{StatusCode, Version};
 use shared_auth::Zone;
 
 use crate::error_page;
-use crate::proxy::{Edge, is_upgrade, splice};
+use crate::forward::strip_hop_by_hop;
+use crate::proxy::Edge;
+use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
 pub use shared_auth::zone::DEV_RELOAD_PREFIX as RELOAD_PREFIX;
 
@@ -58,7 +60,7 @@ pub async fn reload_socket(
     else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if !is_upgrade(&request) {
+    if !is_websocket_upgrade(request.headers()) {
         return error_page::bad_request(
             "The live-reload endpoint only takes WebSocket connections.",
         );
@@ -66,6 +68,8 @@ pub async fn reload_socket(
     let client_upgrade = hyper::upgrade::on(&mut request);
     let (mut parts, _) = request.into_parts();
     parts.version = Version::HTTP_11;
+    strip_hop_by_hop(&mut parts.headers);
+    set_websocket_upgrade(&mut parts.headers);
     parts.uri = match format!("http://{target}/live_reload").parse() {
         Ok(uri) => uri,
         Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
@@ -80,6 +84,7 @@ pub async fn reload_socket(
                 client_upgrade,
                 hyper::upgrade::on(&mut response),
                 target.to_string(),
+                edge.options().idle_timeout,
             );
             let (parts, _) = response.into_parts();
             Response::from_parts(parts, Body::empty())
@@ -87,7 +92,7 @@ pub async fn reload_socket(
         Ok(response) => response.map(Body::new),
         Err(err) => {
             tracing::debug!(upstream = %target, "live reload unavailable: {err}");
-            match zone.parse() {
+            match zone.parse::<Zone>() {
                 Ok(zone) => error_page::bad_gateway(zone),
                 Err(_) => StatusCode::BAD_GATEWAY.into_response(),
             }

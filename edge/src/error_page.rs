@@ -2,8 +2,10 @@
 //! so an outage still looks like the same site.
 
 use axum::response::{Html, IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 use shared_auth::Zone;
+
+use crate::target::Target;
 
 const TOKENS: &str = include_str!("../../style/tokens.css");
 
@@ -17,20 +19,20 @@ const PAGE_CSS: &str = "body{margin:0;min-height:100vh;display:grid;place-items:
     a{color:var(--color-brand)}";
 
 /// A zone did not answer (connection refused, reset, or a broken response).
-pub fn bad_gateway(zone: Zone) -> Response {
+pub fn bad_gateway(target: impl Into<Target>) -> Response {
     page(
         StatusCode::BAD_GATEWAY,
-        &format!("The {} zone is not answering", zone.name()),
+        &format!("The {} is not answering", target.into().label()),
         "This part of the site is down for a moment. The rest of the site keeps working; \
          try again in a few seconds.",
     )
 }
 
 /// A zone accepted the request but did not answer in time.
-pub fn gateway_timeout(zone: Zone) -> Response {
+pub fn gateway_timeout(target: impl Into<Target>) -> Response {
     page(
         StatusCode::GATEWAY_TIMEOUT,
-        &format!("The {} zone took too long to answer", zone.name()),
+        &format!("The {} took too long to answer", target.into().label()),
         "The request was cancelled so that it does not hang. Try again in a few seconds.",
     )
 }
@@ -56,6 +58,32 @@ pub fn payload_too_large(limit: u64) -> Response {
     )
 }
 
+/// A client over one of the manifest's rate limits.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        &format!(
+            "This address has been asked for too often from your network. \
+             Wait {retry_after_secs} second{} and try again.",
+            if retry_after_secs == 1 { "" } else { "s" }
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// The edge's own diagnostics, asked for by a client that may not see them.
+pub fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "Not available",
+        "This page is only shown to the operators of the site.",
+    )
+}
+
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let code = status.as_u16();
     let home = Zone::Public.home();
@@ -67,10 +95,9 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
          <p><a href=\"{home}\">Go to the home page</a></p></main></body></html>"
     );
     let mut response = (status, Html(html)).into_response();
-    response.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -84,5 +111,19 @@ mod tests {
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(response.headers()["cache-control"], "no-store");
         assert!(TOKENS.contains("--color-brand"));
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_come_back() {
+        let response = too_many_requests(3);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "3");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
     }
 }

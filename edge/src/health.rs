@@ -19,12 +19,12 @@ pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {
         for group in edge.routes().groups() {
             for index in 0..group.len() {
                 let authority = group.get(index).authority.clone();
-                let path = group.zone.health_path();
+                let path = group.target.health_path();
                 let result = probe(&edge, &format!("http://{authority}{path}"), interval).await;
                 if let Err(error) = &result
                     && group.is_up(index)
                 {
-                    tracing::warn!(zone = group.zone.name(), upstream = %authority, "health check failed: {error}");
+                    tracing::warn!(zone = group.target.name(), upstream = %authority, "health check failed: {error}");
                 }
                 group.record_probe(index, result);
             }

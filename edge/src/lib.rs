@@ -8,6 +8,10 @@
 //! * [`path`]: paths refused before routing (dot segments, encoded slashes).
 //! * [`forward`]: headers on the way through (hop-by-hop, forwarding,
 //!   request id, security headers).
+//! * [`client_ip`]: who the client is (peer, or behind trusted proxies).
+//! * [`rate_limit`]: per-client-IP token buckets from the manifest.
+//! * [`upgrade`]: WebSocket upgrades on the routes that allow them.
+//! * [`target`]: what a route sends to: a zone or the dev-only mock provider.
 //! * [`proxy`]: the handler: stream, retry, upgrade, limits.
 //! * [`access_log`]: the response body that counts bytes, enforces the
 //!   idle timeout and logs each request when it ends.
@@ -18,6 +22,7 @@
 //! * [`config`]: command-line and environment settings.
 
 pub mod access_log;
+pub mod client_ip;
 pub mod config;
 pub mod dev_reload;
 pub mod error_page;
@@ -26,9 +31,12 @@ pub mod health;
 pub mod manifest;
 pub mod path;
 pub mod proxy;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod status;
+pub mod target;
+pub mod upgrade;
 pub mod upstream;
 
 pub use config::Config;

@@ -47,6 +47,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
         idle_timeout: config.idle_timeout(),
         dev_reload: config.dev_reload.clone(),
+        rate_limits: config.rate_limits,
     };
     let edge = Arc::new(Edge::new(routes, options));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -57,6 +58,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 config.listen
             )
         })?;
+    if config.mock_idp_upstream.is_some() {
+        tracing::warn!("routing /mock-idp to the mock OpenID provider: development only");
+    }
+    if !config.rate_limits {
+        tracing::warn!("rate limits are off (--rate-limits false)");
+    }
     tracing::info!(listen = %config.listen, "edge listening; routes:\n{}", edge.routes());
     if let Some(interval) = config.health_interval() {
         tokio::spawn(edge::health::probe_forever(edge.clone(), interval));
@@ -64,6 +71,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let serve_options = ServeOptions {
         max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
         shutdown_grace: config.shutdown_grace(),
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
     };
     serve(listener, edge::app(edge), serve_options, shutdown_signal()).await;
     tracing::info!("edge stopped");

@@ -1,7 +1,8 @@
 //! The proxy handler: one request in, one streamed request to an instance
-//! of the owning zone, one streamed response back. WebSocket upgrades are
-//! spliced through; a failed connect is retried once on another instance
-//! when that is safe.
+//! of the owning zone, one streamed response back. Rate limits are applied
+//! first; WebSocket upgrades are spliced through on the routes that allow
+//! them; a failed connect is retried once on another instance when that is
+//! safe.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,17 +18,20 @@ use http::{HeaderValue, Method, StatusCode, Uri, Version, header};
 use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 
 use crate::access_log::{Entry, LoggedBody};
+use crate::client_ip::client_ip;
 use crate::dev_reload::{RELOAD_PREFIX, ReloadTarget, reload_socket};
 use crate::error_page;
 use crate::forward::{
     X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
 };
 use crate::path::check_path;
+use crate::rate_limit::{RateLimiter, retry_after_secs};
 use crate::routes::{Route, RouteTable};
 use crate::status;
+use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
 /// Path of the edge's own liveness endpoint (no zone owns `/_edge`).
 pub const HEALTH_PATH: &str = "/_edge/health";
@@ -42,11 +46,13 @@ pub struct EdgeOptions {
     pub trusted_proxies: Vec<IpAddr>,
     /// `https` when TLS ends in front of the edge.
     pub public_proto: &'static str,
-    /// A response body that stalls this long is cut off.
+    /// A response body or an upgraded connection that stalls this long is cut off.
     pub idle_timeout: Duration,
     /// Development: each zone's live-reload server, reached at
     /// `/_edge/reload/<zone>` (empty in production).
     pub dev_reload: Vec<ReloadTarget>,
+    /// Whether the route table's `[[limit]]`s apply (off only for load tests).
+    pub rate_limits: bool,
 }
 
 impl Default for EdgeOptions {
@@ -58,14 +64,17 @@ impl Default for EdgeOptions {
             public_proto: "http",
             idle_timeout: Duration::from_secs(60),
             dev_reload: Vec::new(),
+            rate_limits: true,
         }
     }
 }
 
-/// Shared state: the route table and one pooled client for every instance.
+/// Shared state: the route table, the rate limiter and one pooled client
+/// for every instance.
 pub struct Edge {
     routes: RouteTable,
     client: Client<HttpConnector, Body>,
+    limiter: Option<RateLimiter>,
     options: EdgeOptions,
 }
 
@@ -79,9 +88,12 @@ impl Edge {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .build(connector);
+        let limiter = (options.rate_limits && !routes.limits().is_empty())
+            .then(|| RateLimiter::new(routes.limits().to_vec()));
         Self {
             routes,
             client,
+            limiter,
             options,
         }
     }
@@ -96,6 +108,21 @@ impl Edge {
 
     pub fn options(&self) -> &EdgeOptions {
         &self.options
+    }
+
+    /// The client's address (see [`client_ip`]).
+    pub fn client_ip(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        client_ip(peer, headers, &self.options.trusted_proxies)
+    }
+
+    /// A 429 page when the request is over one of the limits.
+    fn rate_limited(&self, request: &Request, peer: IpAddr) -> Option<Response> {
+        let limiter = self.limiter.as_ref()?;
+        let client = self.client_ip(peer, request.headers());
+        let wait = limiter
+            .check(request.method(), request.uri().path(), client, Instant::now())
+            .err()?;
+        Some(error_page::too_many_requests(retry_after_secs(wait)))
     }
 }
 
@@ -119,12 +146,18 @@ async fn proxy(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let id = request_id(request.headers());
-    let (mut response, zone, upstream) = match check_path(&path) {
+    let (mut response, target, upstream) = match check_path(&path) {
         Err(problem) => (error_page::bad_request(problem), None, None),
         Ok(()) => {
             let route = edge.routes.resolve(&path);
-            let (response, upstream) = forward(&edge, route, peer, id.clone(), request).await;
-            (response, Some(route.zone), upstream)
+            match edge.rate_limited(&request, peer.ip()) {
+                Some(refusal) => (refusal, Some(route.target), None),
+                None => {
+                    let (response, upstream) =
+                        forward(&edge, route, peer, id.clone(), request).await;
+                    (response, Some(route.target), upstream)
+                }
+            }
         }
     };
     response
@@ -135,7 +168,7 @@ async fn proxy(
         request_id: id.to_str().unwrap_or("?").to_owned(),
         method: method.to_string(),
         path,
-        zone: zone.map_or("-", |z| z.name()),
+        zone: target.map_or("-", |t| t.name()),
         upstream: upstream.unwrap_or_else(|| "-".to_owned()),
         status: response.status().as_u16(),
     };
@@ -158,32 +191,22 @@ async fn forward(
     id: HeaderValue,
     mut request: Request,
 ) -> (Response, Option<String>) {
-    let zone = route.zone;
+    let target = route.target;
     if let Some(length) = content_length(&request)
         && length > route.max_body_bytes
     {
         return (error_page::payload_too_large(route.max_body_bytes), None);
     }
-    let upgrade = is_upgrade(&request);
+    // Only a WebSocket on a route that allows it switches; any other
+    // upgrade request (h2c, unknown tokens) goes on as a plain request,
+    // its Upgrade/Connection headers stripped with the hop-by-hop ones.
+    let upgrade = route.websocket && is_websocket_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     let trusted = edge.options.trusted_proxies.contains(&peer.ip());
     let (mut parts, body) = request.into_parts();
-    let upgrade_headers = upgrade.then(|| {
-        (
-            parts.headers.get(header::CONNECTION).cloned(),
-            parts.headers.get(header::UPGRADE).cloned(),
-        )
-    });
     strip_hop_by_hop(&mut parts.headers);
-    if let Some((connection, protocol)) = upgrade_headers {
-        // An upgrade is the one case where Connection/Upgrade must pass.
-        parts.headers.insert(
-            header::CONNECTION,
-            connection.unwrap_or(HeaderValue::from_static("upgrade")),
-        );
-        if let Some(protocol) = protocol {
-            parts.headers.insert(header::UPGRADE, protocol);
-        }
+    if upgrade {
+        set_websocket_upgrade(&mut parts.headers);
     }
     set_forwarded(
         &mut parts.headers,
@@ -203,7 +226,7 @@ async fn forward(
     let mut tried = None;
     loop {
         let Some(index) = group.pick(tried) else {
-            return (error_page::bad_gateway(zone), None);
+            return (error_page::bad_gateway(target), None);
         };
         let upstream = group.get(index);
         let address = upstream.authority.to_string();
@@ -215,13 +238,16 @@ async fn forward(
         match outcome {
             Ok(Ok(mut response)) => {
                 group.mark_ok(index);
-                if response.status() == StatusCode::SWITCHING_PROTOCOLS
-                    && let Some(client_upgrade) = client_upgrade
-                {
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    let Some(client_upgrade) = client_upgrade else {
+                        tracing::warn!(zone = target.name(), upstream = %address, "switched protocols without an allowed upgrade");
+                        return (error_page::bad_gateway(target), Some(address));
+                    };
                     splice(
                         client_upgrade,
                         hyper::upgrade::on(&mut response),
                         address.clone(),
+                        edge.options.idle_timeout,
                     );
                     let (parts, _) = response.into_parts();
                     return (Response::from_parts(parts, Body::empty()), Some(address));
@@ -230,13 +256,13 @@ async fn forward(
                 return (response.map(Body::new), Some(address));
             }
             Ok(Err(err)) if err.is_connect() => {
-                tracing::warn!(zone = zone.name(), upstream = %address, "connect failed: {err}");
+                tracing::warn!(zone = target.name(), upstream = %address, "connect failed: {err}");
                 group.mark_failed(index, &format!("connect failed: {err}"));
                 if replayable && tried.is_none() && group.len() > 1 {
                     tried = Some(index);
                     continue;
                 }
-                return (error_page::bad_gateway(zone), Some(address));
+                return (error_page::bad_gateway(target), Some(address));
             }
             Ok(Err(err)) => {
                 if body_too_large(&err) {
@@ -245,12 +271,12 @@ async fn forward(
                         Some(address),
                     );
                 }
-                tracing::warn!(zone = zone.name(), upstream = %address, "upstream failed: {err}");
-                return (error_page::bad_gateway(zone), Some(address));
+                tracing::warn!(zone = target.name(), upstream = %address, "upstream failed: {err}");
+                return (error_page::bad_gateway(target), Some(address));
             }
             Err(_) => {
-                tracing::warn!(zone = zone.name(), upstream = %address, "no response within {:?}", edge.options.response_timeout);
-                return (error_page::gateway_timeout(zone), Some(address));
+                tracing::warn!(zone = target.name(), upstream = %address, "no response within {:?}", edge.options.response_timeout);
+                return (error_page::gateway_timeout(target), Some(address));
             }
         }
     }
@@ -267,38 +293,6 @@ fn upstream_uri(authority: &http::uri::Authority, original: &Uri) -> Uri {
             .unwrap_or_else(|| PathAndQuery::from_static("/")),
     );
     Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
-}
-
-/// Copies bytes both ways between the client and the zone once both
-/// sides have switched protocols.
-pub(crate) fn splice(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    address: String,
-) {
-    tokio::spawn(async move {
-        match tokio::try_join!(client, upstream) {
-            Ok((client, upstream)) => {
-                let mut client = TokioIo::new(client);
-                let mut upstream = TokioIo::new(upstream);
-                if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-                    tracing::debug!(upstream = %address, "upgraded connection ended: {err}");
-                }
-            }
-            Err(err) => tracing::warn!(upstream = %address, "upgrade failed: {err}"),
-        }
-    });
-}
-
-pub(crate) fn is_upgrade(request: &Request) -> bool {
-    request.headers().contains_key(header::UPGRADE)
-        && request
-            .headers()
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
 }
 
 fn is_idempotent(method: &Method) -> bool {

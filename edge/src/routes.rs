@@ -1,5 +1,6 @@
-//! The route table: path prefix → zone → its instances. Built from the
-//! manifest (compiled-in default or `--routes FILE`), validated at start.
+//! The route table: path prefix → zone (or the dev-only mock provider) →
+//! its instances, and the rate limits. Built from the manifest
+//! (compiled-in default or `--routes FILE`), validated at start.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,18 +9,26 @@ use std::time::Duration;
 
 use http::uri::Authority;
 use shared_auth::Zone;
+use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use crate::manifest::{Manifest, RouteSpec};
+use crate::rate_limit::{LimitError, LimitRule};
+use crate::target::Target;
 use crate::upstream::UpstreamGroup;
+
+/// Largest request body on the mock provider's route (its forms are small).
+const MOCK_IDP_MAX_BODY_BYTES: u64 = 64 * 1024;
 
 /// One row of the table.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// A path prefix such as `/shop`; `/` is the default route.
     pub prefix: String,
-    pub zone: Zone,
+    pub target: Target,
     /// Largest request body accepted on this route (413 beyond).
     pub max_body_bytes: u64,
+    /// Whether `Upgrade: websocket` is switched here.
+    pub websocket: bool,
     pub upstreams: Arc<UpstreamGroup>,
 }
 
@@ -43,44 +52,66 @@ pub enum RouteError {
     #[error(
         "the {0} zone lists different upstreams on different routes; list the same instances on each"
     )]
-    InconsistentUpstreams(Zone),
+    InconsistentUpstreams(Target),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
-/// All routes, longest prefix first so the first match wins.
+/// All routes, longest prefix first so the first match wins, and the limits.
 #[derive(Clone, Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    limits: Vec<LimitRule>,
 }
 
 impl RouteTable {
     /// Validates `manifest` and builds the table. Instances of one zone are
-    /// shared by all its routes (one health state, one rotation).
+    /// shared by all its routes (one health state, one rotation). The mock
+    /// provider gets its route only from `manifest.mock_idp_upstream`.
     pub fn from_manifest(manifest: &Manifest, cool_down: Duration) -> Result<Self, RouteError> {
         let mut groups: BTreeMap<String, (Vec<Authority>, Arc<UpstreamGroup>)> = BTreeMap::new();
         let mut routes = Vec::new();
-        for spec in &manifest.routes {
+        let mock = manifest.mock_idp_upstream.as_ref().map(|upstream| RouteSpec {
+            max_body_bytes: MOCK_IDP_MAX_BODY_BYTES,
+            ..RouteSpec::new(MOCK_IDP_PREFIX, Target::MockIdp.name(), vec![upstream.clone()])
+        });
+        let specs = (manifest.routes.iter().map(|spec| (spec, false)))
+            .chain(mock.iter().map(|spec| (spec, true)));
+        for (spec, is_mock) in specs {
             check_prefix(&spec.prefix)?;
-            let zone: Zone = spec.zone.parse().map_err(|_| RouteError::UnknownZone {
-                prefix: spec.prefix.clone(),
-                zone: spec.zone.clone(),
-            })?;
+            let target = if is_mock {
+                Target::MockIdp
+            } else {
+                let zone: Zone = spec.zone.parse().map_err(|_| RouteError::UnknownZone {
+                    prefix: spec.prefix.clone(),
+                    zone: spec.zone.clone(),
+                })?;
+                Target::Zone(zone)
+            };
             let authorities = authorities(spec)?;
-            let group = match groups.get(zone.name()) {
+            let group = match groups.get(target.name()) {
                 Some((known, group)) if *known == authorities => group.clone(),
-                Some(_) => return Err(RouteError::InconsistentUpstreams(zone)),
+                Some(_) => return Err(RouteError::InconsistentUpstreams(target)),
                 None => {
-                    let group = Arc::new(UpstreamGroup::new(zone, authorities.clone(), cool_down));
-                    groups.insert(zone.name().to_owned(), (authorities, group.clone()));
+                    let group =
+                        Arc::new(UpstreamGroup::new(target, authorities.clone(), cool_down));
+                    groups.insert(target.name().to_owned(), (authorities, group.clone()));
                     group
                 }
             };
             routes.push(Route {
                 prefix: spec.prefix.clone(),
-                zone,
+                target,
                 max_body_bytes: spec.max_body_bytes,
+                websocket: spec.websocket,
                 upstreams: group,
             });
         }
+        let limits = manifest
+            .limits
+            .iter()
+            .map(LimitRule::from_spec)
+            .collect::<Result<_, _>>()?;
         routes.sort_by(|a, b| {
             b.prefix
                 .len()
@@ -93,7 +124,7 @@ impl RouteTable {
         if !routes.iter().any(|r| r.prefix == "/") {
             return Err(RouteError::NoDefault);
         }
-        Ok(Self { routes })
+        Ok(Self { routes, limits })
     }
 
     /// The route for `path`: the longest prefix that matches whole segments
@@ -110,11 +141,16 @@ impl RouteTable {
         &self.routes
     }
 
-    /// Each zone's instances, once per zone.
+    /// The `[[limit]]`s, validated.
+    pub fn limits(&self) -> &[LimitRule] {
+        &self.limits
+    }
+
+    /// Each target's instances, once per target.
     pub fn groups(&self) -> Vec<Arc<UpstreamGroup>> {
         let mut groups: Vec<Arc<UpstreamGroup>> = Vec::new();
         for route in &self.routes {
-            if !groups.iter().any(|g| g.zone == route.zone) {
+            if !groups.iter().any(|g| g.target == route.target) {
                 groups.push(route.upstreams.clone());
             }
         }
@@ -127,7 +163,7 @@ impl RouteTable {
     }
 }
 
-fn check_prefix(prefix: &str) -> Result<(), RouteError> {
+pub(crate) fn check_prefix(prefix: &str) -> Result<(), RouteError> {
     let bad = || RouteError::BadPrefix(prefix.to_owned());
     if prefix == "/" {
         return Ok(());
@@ -164,7 +200,7 @@ fn authorities(spec: &RouteSpec) -> Result<Vec<Authority>, RouteError> {
         .collect()
 }
 
-fn prefix_matches(prefix: &str, path: &str) -> bool {
+pub(crate) fn prefix_matches(prefix: &str, path: &str) -> bool {
     prefix == "/"
         || path
             .strip_prefix(prefix)
@@ -179,10 +215,26 @@ impl fmt::Display for RouteTable {
                 .collect();
             writeln!(
                 f,
-                "{:<12} → {:<9} {}",
+                "{:<12} → {:<9} {}{}",
                 route.prefix,
-                route.zone.name(),
-                upstreams.join(", ")
+                route.target.name(),
+                upstreams.join(", "),
+                if route.websocket { " (websocket)" } else { "" }
+            )?;
+        }
+        for limit in &self.limits {
+            let methods: Vec<&str> = limit.methods.iter().map(http::Method::as_str).collect();
+            writeln!(
+                f,
+                "limit {} {}: burst {}, {}/s per client",
+                if methods.is_empty() {
+                    "*".to_owned()
+                } else {
+                    methods.join(",")
+                },
+                limit.path,
+                limit.burst,
+                limit.per_second
             )?;
         }
         Ok(())
@@ -195,15 +247,23 @@ mod tests {
 
     fn spec(prefix: &str, zone: &str, upstreams: &[&str]) -> RouteSpec {
         RouteSpec {
-            prefix: prefix.into(),
-            zone: zone.into(),
-            upstreams: upstreams.iter().map(|s| (*s).to_owned()).collect(),
             max_body_bytes: 1024,
+            ..RouteSpec::new(
+                prefix,
+                zone,
+                upstreams.iter().map(|s| (*s).to_owned()).collect(),
+            )
         }
     }
 
     fn table(specs: Vec<RouteSpec>) -> Result<RouteTable, RouteError> {
-        RouteTable::from_manifest(&Manifest { routes: specs }, Duration::from_secs(1))
+        RouteTable::from_manifest(
+            &Manifest {
+                routes: specs,
+                ..Manifest::default()
+            },
+            Duration::from_secs(1),
+        )
     }
 
     fn standard() -> RouteTable {
@@ -217,27 +277,84 @@ mod tests {
     #[test]
     fn routes_by_whole_segments() {
         let table = standard();
-        let zone = |path: &str| table.resolve(path).zone;
-        assert_eq!(zone("/auth"), Zone::Identity);
-        assert_eq!(zone("/auth/login"), Zone::Identity);
-        assert_eq!(zone("/mock-idp/authorize"), Zone::Identity);
-        assert_eq!(zone("/shop"), Zone::Shop);
-        assert_eq!(zone("/shop/"), Zone::Shop);
-        assert_eq!(zone("/shop/pkg/app.wasm"), Zone::Shop);
-        assert_eq!(zone("/shopping"), Zone::Public);
-        assert_eq!(zone("/authority"), Zone::Public);
-        assert_eq!(zone("/"), Zone::Public);
-        assert_eq!(zone("/account-area"), Zone::Public);
-        assert_eq!(zone("/public/pkg/app.js"), Zone::Public);
-        assert_eq!(zone(""), Zone::Public);
+        let zone = |path: &str| table.resolve(path).target;
+        assert_eq!(zone("/auth"), Target::Zone(Zone::Identity));
+        assert_eq!(zone("/auth/login"), Target::Zone(Zone::Identity));
+        // No mock provider unless its address is given.
+        assert_eq!(zone("/mock-idp/authorize"), Target::Zone(Zone::Public));
+        assert_eq!(zone("/shop"), Target::Zone(Zone::Shop));
+        assert_eq!(zone("/shop/"), Target::Zone(Zone::Shop));
+        assert_eq!(zone("/shop/pkg/app.wasm"), Target::Zone(Zone::Shop));
+        assert_eq!(zone("/shopping"), Target::Zone(Zone::Public));
+        assert_eq!(zone("/authority"), Target::Zone(Zone::Public));
+        assert_eq!(zone("/"), Target::Zone(Zone::Public));
+        assert_eq!(zone("/account-area"), Target::Zone(Zone::Public));
+        assert_eq!(zone("/public/pkg/app.js"), Target::Zone(Zone::Public));
+        assert_eq!(zone(""), Target::Zone(Zone::Public));
+    }
+
+    #[test]
+    fn the_mock_provider_is_routed_only_when_given() {
+        let mut manifest = Manifest::standard(|z| vec![z.default_addr().to_string()], 1024);
+        manifest.mock_idp_upstream = Some("127.0.0.1:3009".into());
+        let table = RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap();
+        let route = table.resolve("/mock-idp/authorize");
+        assert_eq!(route.target, Target::MockIdp);
+        assert_eq!(route.upstreams.get(0).authority.as_str(), "127.0.0.1:3009");
+        assert_eq!(route.upstreams.target, Target::MockIdp);
+        assert_eq!(table.resolve("/mock-idpx").target, Target::Zone(Zone::Public));
+        assert_eq!(table.groups().len(), 4);
+        assert!(table.to_string().contains("/mock-idp"));
+        // A file naming the mock as a zone is refused like any unknown zone.
+        let err = |specs| table_err(specs);
+        assert_eq!(
+            err(vec![
+                spec("/mock-idp", "mock-idp", &["127.0.0.1:3009"]),
+                spec("/", "public", &["127.0.0.1:1"])
+            ]),
+            RouteError::UnknownZone {
+                prefix: "/mock-idp".into(),
+                zone: "mock-idp".into()
+            }
+        );
+        manifest.mock_idp_upstream = Some("nowhere".into());
+        assert!(matches!(
+            RouteTable::from_manifest(&manifest, Duration::from_secs(1)),
+            Err(RouteError::BadUpstream { .. })
+        ));
+    }
+
+    fn table_err(specs: Vec<RouteSpec>) -> RouteError {
+        table(specs).unwrap_err()
+    }
+
+    #[test]
+    fn limits_are_validated_with_the_routes() {
+        let mut manifest = Manifest::standard(|z| vec![z.default_addr().to_string()], 1024);
+        let table = RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap();
+        assert_eq!(table.limits().len(), 3);
+        assert!(table.to_string().contains("limit GET /auth/login"));
+        manifest.limits[0].burst = 0;
+        assert_eq!(
+            RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap_err(),
+            RouteError::Limit(LimitError::BadRate("/auth/login".into()))
+        );
     }
 
     #[test]
     fn a_zones_routes_share_one_upstream_group() {
-        let table = standard();
+        let up = &["127.0.0.1:3001"];
+        let table = table(vec![
+            spec("/auth", "identity", up),
+            spec("/account", "identity", up),
+            spec("/", "public", &["127.0.0.1:3003"]),
+        ])
+        .unwrap();
         let auth = table.resolve("/auth");
-        let idp = table.resolve("/mock-idp");
-        assert!(Arc::ptr_eq(&auth.upstreams, &idp.upstreams));
+        let account = table.resolve("/account");
+        assert!(Arc::ptr_eq(&auth.upstreams, &account.upstreams));
+        assert_eq!(table.groups().len(), 2);
+        let table = standard();
         assert_eq!(table.groups().len(), 3);
         assert_eq!(
             table
@@ -311,7 +428,7 @@ mod tests {
                 spec("/b", "shop", &["127.0.0.1:2"]),
                 def()
             ]),
-            RouteError::InconsistentUpstreams(Zone::Shop)
+            RouteError::InconsistentUpstreams(Target::Zone(Zone::Shop))
         );
     }
 
@@ -324,7 +441,7 @@ mod tests {
             spec("/shop/admin", "identity", up),
         ])
         .unwrap();
-        assert_eq!(table.resolve("/shop/admin/x").zone, Zone::Identity);
-        assert_eq!(table.resolve("/shop/administrator").zone, Zone::Shop);
+        assert_eq!(table.resolve("/shop/admin/x").target, Target::Zone(Zone::Identity));
+        assert_eq!(table.resolve("/shop/administrator").target, Target::Zone(Zone::Shop));
     }
 }

@@ -1,10 +1,12 @@
 //! The edge's accept loop: HTTP/1.1 and h2c on one port, a bound on the
-//! request head (431 beyond), upgrades passed through, and a graceful stop
-//! that lets in-flight requests finish within a deadline.
+//! request head (431 beyond), a cap on open connections, explicit HTTP/2
+//! limits, upgrades passed through, and a graceful stop that lets in-flight
+//! requests finish within a deadline.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,15 +16,43 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
+
+/// Streams one HTTP/2 connection may have open at once.
+pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
+/// Streams a client may open and reset before the connection is closed
+/// (the "rapid reset" flood).
+const H2_MAX_PENDING_RESET_STREAMS: usize = 32;
+/// An idle HTTP/2 connection is pinged this often, and closed when the
+/// ping is not answered in time.
+const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// A client has this long to send a request head (and, between requests
+/// on a kept-alive HTTP/1.1 connection, to start the next one).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Limits of the client side.
 #[derive(Clone, Copy, Debug)]
 pub struct ServeOptions {
-    /// Largest request head in bytes (at least 8 KiB).
+    /// Largest request head in bytes (at least 8 KiB); for HTTP/2 the
+    /// largest header list.
     pub max_header_bytes: usize,
     /// How long in-flight requests may run on after shutdown starts.
     pub shutdown_grace: Duration,
+    /// Open client connections at most; past it the edge stops accepting
+    /// (new connections wait in the listen backlog) until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            max_connections: 10_000,
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops
@@ -38,10 +68,27 @@ pub async fn serve(
         .http1()
         .max_buf_size(options.max_header_bytes.max(8192))
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
+        .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+    let connections = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // At the cap, wait for a connection to close before accepting more.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break, // never closed; nothing left to serve with
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -66,6 +113,7 @@ pub async fn serve(
                     if let Err(err) = connection.await {
                         tracing::debug!(%peer, "connection ended: {err}");
                     }
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,

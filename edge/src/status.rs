@@ -1,12 +1,19 @@
 //! `GET /_edge/status`: every zone, its prefixes and instances, up or
-//! down, and the last error seen for each.
+//! down, and the last error seen for each. Only for clients on loopback or
+//! listed in `--trusted-proxies` (the errors name internal addresses);
+//! everyone else gets 403.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse as _, Response};
+use http::HeaderMap;
 use serde::Serialize;
 
+use crate::client_ip::is_local_or_trusted;
+use crate::error_page;
 use crate::proxy::Edge;
 use crate::upstream::UpstreamStatus;
 
@@ -23,7 +30,15 @@ pub struct Status {
     zones: Vec<ZoneStatus>,
 }
 
-pub async fn status(State(edge): State<Arc<Edge>>) -> Json<Status> {
+pub async fn status(
+    State(edge): State<Arc<Edge>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let client = edge.client_ip(peer.ip(), &headers);
+    if !is_local_or_trusted(client, &edge.options().trusted_proxies) {
+        return error_page::forbidden();
+    }
     let routes = edge.routes();
     let zones = routes
         .groups()
@@ -31,11 +46,11 @@ pub async fn status(State(edge): State<Arc<Edge>>) -> Json<Status> {
         .map(|group| {
             let upstreams = group.status();
             ZoneStatus {
-                zone: group.zone.name(),
+                zone: group.target.name(),
                 prefixes: routes
                     .routes()
                     .iter()
-                    .filter(|r| r.zone == group.zone)
+                    .filter(|r| r.target == group.target)
                     .map(|r| r.prefix.clone())
                     .collect(),
                 up: upstreams.iter().any(|u| u.up),
@@ -43,5 +58,5 @@ pub async fn status(State(edge): State<Arc<Edge>>) -> Json<Status> {
             }
         })
         .collect();
-    Json(Status { zones })
+    Json(Status { zones }).into_response()
 }

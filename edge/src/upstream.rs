@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use http::uri::Authority;
 use serde::Serialize;
-use shared_auth::Zone;
+
+use crate::target::Target;
 
 /// One instance of a zone.
 #[derive(Debug)]
@@ -21,10 +22,10 @@ pub struct Upstream {
     last_error: Mutex<Option<String>>,
 }
 
-/// Every instance of one zone.
+/// Every instance of one zone (or of the mock provider).
 #[derive(Debug)]
 pub struct UpstreamGroup {
-    pub zone: Zone,
+    pub target: Target,
     upstreams: Vec<Upstream>,
     next: AtomicUsize,
     /// How long a failed instance stays out of rotation.
@@ -40,7 +41,7 @@ pub struct UpstreamStatus {
 }
 
 impl UpstreamGroup {
-    pub fn new(zone: Zone, authorities: Vec<Authority>, cool_down: Duration) -> Self {
+    pub fn new(target: Target, authorities: Vec<Authority>, cool_down: Duration) -> Self {
         let upstreams = authorities
             .into_iter()
             .map(|authority| Upstream {
@@ -51,7 +52,7 @@ impl UpstreamGroup {
             })
             .collect();
         Self {
-            zone,
+            target,
             upstreams,
             next: AtomicUsize::new(0),
             cool_down,
@@ -162,7 +163,11 @@ mod tests {
         let authorities = (0..n)
             .map(|i| format!("127.0.0.1:{}", 4000 + i).parse().unwrap())
             .collect();
-        UpstreamGroup::new(Zone::Shop, authorities, Duration::from_secs(60))
+        UpstreamGroup::new(
+            Target::Zone(shared_auth::Zone::Shop),
+            authorities,
+            Duration::from_secs(60),
+        )
     }
 
     #[test]

@@ -1,251 +1,38 @@
 //! The edge against real upstream servers on loopback: routing, headers,
-//! streaming, failover, timeouts, limits, WebSockets, status and drain.
+//! streaming, failover, timeouts, limits, WebSockets, status and drain;
+//! `hardening` covers the mock provider's route, rate limits, upgrades,
+//! the status check, the connection cap and HTTP/2 limits.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod hardening;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
 use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
-use axum::routing::{get, post};
-use edge::manifest::{Manifest, RouteSpec};
-use edge::serve::{ServeOptions, serve};
-use edge::{Edge, EdgeOptions, RouteTable, app};
+use axum::routing::get;
+use edge::EdgeOptions;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use http::StatusCode;
 use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use shared_auth::Zone;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::net::TcpStream;
 
-/// An upstream that says which zone and instance it is and echoes the
-/// path and headers; plus a streaming, a slow, an upload and a WebSocket route.
-fn upstream(name: String) -> Router {
-    let echo_name = name.clone();
-    Router::new()
-        .route(
-            "/shop/stream",
-            get(|| async {
-                // "first", a pause, "second": the edge must pass the first
-                // chunk on before the second exists.
-                let chunks = stream::unfold(0u8, |step| async move {
-                    match step {
-                        0 => Some((Ok::<_, std::io::Error>(Bytes::from_static(b"first")), 1)),
-                        1 => {
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                            Some((Ok(Bytes::from_static(b"second")), 2))
-                        }
-                        _ => None,
-                    }
-                });
-                Body::from_stream(chunks)
-            }),
-        )
-        .route(
-            "/shop/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                "late"
-            }),
-        )
-        .route(
-            "/shop/upload",
-            post(|body: Bytes| async move { format!("{} bytes", body.len()) }),
-        )
-        .route(
-            "/shop/ws",
-            get(|ws: WebSocketUpgrade| async move {
-                ws.on_upgrade(|mut socket| async move {
-                    while let Some(Ok(message)) = socket.recv().await {
-                        if let WsMessage::Text(text) = message {
-                            let _ = socket
-                                .send(WsMessage::Text(format!("echo: {text}").into()))
-                                .await;
-                        }
-                    }
-                })
-            }),
-        )
-        .fallback(move |request: Request| {
-            let name = echo_name.clone();
-            async move {
-                let headers: Vec<String> = request
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-                    .collect();
-                let body = format!("{name} {}\n{}", request.uri(), headers.join("\n"));
-                (
-                    [
-                        ("x-upstream", name),
-                        ("connection", "x-upstream-hop".to_owned()),
-                        ("x-upstream-hop", "1".to_owned()),
-                    ],
-                    body,
-                )
-            }
-        })
-}
-
-async fn serve_router(router: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
-/// A second edge over the same routes with other options; its address.
-async fn spawn_edge(routes: RouteTable, options: EdgeOptions) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serve_options = ServeOptions {
-        max_header_bytes: 16 * 1024,
-        shutdown_grace: Duration::from_secs(1),
-    };
-    let router = app(Arc::new(Edge::new(routes, options)));
-    tokio::spawn(serve(
-        listener,
-        router,
-        serve_options,
-        std::future::pending(),
-    ));
-    addr
-}
-
-/// A port nothing listens on.
-async fn dead_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-struct Stack {
-    edge: SocketAddr,
-    client: Client<HttpConnector, Body>,
-    edge_state: Arc<Edge>,
-    stop: Option<oneshot::Sender<()>>,
-    stopped: Option<tokio::task::JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct Setup {
-    /// Instances per zone: `true` = running, `false` = down.
-    shop: Vec<bool>,
-    response_timeout: Option<Duration>,
-    max_body_bytes: Option<u64>,
-}
-
-impl Stack {
-    async fn start() -> Self {
-        Self::with(Setup::default()).await
-    }
-
-    async fn with(setup: Setup) -> Self {
-        let shop = if setup.shop.is_empty() {
-            vec![true]
-        } else {
-            setup.shop
-        };
-        let mut manifest = Manifest { routes: Vec::new() };
-        for zone in Zone::ALL {
-            let alive: Vec<bool> = if zone == Zone::Shop {
-                shop.clone()
-            } else {
-                vec![true]
-            };
-            let mut upstreams = Vec::new();
-            for (i, up) in alive.iter().enumerate() {
-                let addr = if *up {
-                    serve_router(upstream(format!("{zone}-{i}"))).await
-                } else {
-                    dead_port().await
-                };
-                upstreams.push(addr.to_string());
-            }
-            for prefix in zone.prefixes() {
-                manifest.routes.push(RouteSpec {
-                    prefix: (*prefix).into(),
-                    zone: zone.name().into(),
-                    upstreams: upstreams.clone(),
-                    max_body_bytes: setup.max_body_bytes.unwrap_or(1 << 20),
-                });
-            }
-        }
-        let routes = RouteTable::from_manifest(&manifest, Duration::from_secs(30)).unwrap();
-        let options = EdgeOptions {
-            connect_timeout: Duration::from_secs(1),
-            response_timeout: setup.response_timeout.unwrap_or(Duration::from_secs(5)),
-            ..EdgeOptions::default()
-        };
-        let edge_state = Arc::new(Edge::new(routes, options));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let edge = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(edge_state.clone());
-        let serve_options = ServeOptions {
-            max_header_bytes: 16 * 1024,
-            shutdown_grace: Duration::from_secs(5),
-        };
-        let task = tokio::spawn(async move {
-            serve(listener, router, serve_options, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
-        let client = Client::builder(TokioExecutor::new()).build_http();
-        Self {
-            edge,
-            client,
-            edge_state,
-            stop: Some(stop),
-            stopped: Some(task),
-        }
-    }
-
-    fn request(&self, path: &str) -> http::request::Builder {
-        http::Request::get(format!("http://{}{path}", self.edge)).header("host", "localhost:8080")
-    }
-
-    async fn send(&self, request: http::Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-        let response = self.client.request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        (
-            parts.status,
-            parts.headers,
-            String::from_utf8_lossy(&body).into_owned(),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, http::HeaderMap, String) {
-        self.send(self.request(path).body(Body::empty()).unwrap())
-            .await
-    }
-}
+use support::{Setup, Stack, serve_router, spawn_edge};
 
 #[tokio::test]
 async fn routes_each_prefix_to_its_zone() {
     let stack = Stack::start().await;
     for (path, zone) in [
         ("/auth/login?return_to=%2Fshop", "identity"),
-        ("/mock-idp/authorize", "identity"),
+        // No mock provider configured: its prefix is an ordinary public path.
+        ("/mock-idp/authorize", "public"),
         ("/shop", "shop"),
         ("/shop/pkg/app.wasm", "shop"),
         ("/shopping", "public"),

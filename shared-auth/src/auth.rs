@@ -12,7 +12,7 @@ use http::request::Parts;
 use http::{StatusCode, Uri, header};
 
 use crate::config::AuthConfig;
-use crate::cookie::{clear_cookie, is_session_cookie, session_cookie, token_from_headers};
+use crate::cookie::Cookies;
 use crate::return_to::login_href;
 use crate::store::{NewSession, SessionPolicy, Store, StoreError, Validated};
 use crate::{MeResponse, User, Zone};
@@ -58,19 +58,25 @@ impl Auth {
             .store
             .create_session(&user.id, user_agent, self.policy())
             .await?;
-        let cookie = session_cookie(
-            &new.token,
-            new.session.remaining_secs(),
-            self.config.cookie_secure(),
-        );
+        let cookie = self
+            .cookies()
+            .session(&new.token, new.session.remaining_secs());
         Ok((new, cookie))
+    }
+
+    /// The cookies of this deployment (names follow the public origin).
+    pub fn cookies(&self) -> Cookies {
+        self.config.cookies()
     }
 
     /// `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self) -> header::HeaderValue {
-        clear_cookie(self.config.cookie_secure())
+        self.cookies().clear_session()
     }
 }
+
+/// `Cache-Control` of every response to a signed-in request.
+pub const PRIVATE_NO_STORE: &str = "private, no-store";
 
 /// What the session layer found for this request, in its extensions.
 #[derive(Clone, Debug, Default)]
@@ -92,20 +98,22 @@ impl CurrentSession {
 /// Resolves the cookie once, stores [`CurrentSession`] in the request
 /// extensions, re-issues the cookie when the session was extended, and
 /// clears a cookie whose session is gone (expired, signed out, forged).
+/// A request carrying the cookie twice is anonymous and nothing is cleared
+/// (see [`crate::cookie::unique_token`]). Every response to a signed-in
+/// request is `Cache-Control: private, no-store`: no shared cache and no
+/// back/forward cache may show it to anyone else, or after sign-out.
 /// A store failure answers 503 rather than treating the user as anonymous.
 pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
-    let token = token_from_headers(request.headers()).map(str::to_owned);
+    let cookies = auth.cookies();
+    let token = cookies.session_token(request.headers()).map(str::to_owned);
     let mut set_cookie = None;
     let current = match token {
         None => None,
         Some(token) => match auth.store.validate_session(&token, auth.policy()).await {
             Ok(Some(validated)) => {
                 if validated.renewed {
-                    set_cookie = Some(session_cookie(
-                        &token,
-                        validated.session.remaining_secs(),
-                        auth.config.cookie_secure(),
-                    ));
+                    set_cookie =
+                        Some(cookies.session(&token, validated.session.remaining_secs()));
                 }
                 Some(validated)
             }
@@ -124,14 +132,20 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
             }
         },
     };
+    let signed_in = current.is_some();
     request.extensions_mut().insert(CurrentSession(current));
     let mut response = next.run(request).await;
+    if signed_in {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static(PRIVATE_NO_STORE));
+    }
     if let Some(cookie) = set_cookie {
         let already = response
             .headers()
             .get_all(header::SET_COOKIE)
             .iter()
-            .any(is_session_cookie);
+            .any(|value| cookies.is_session(value));
         if !already {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -224,6 +238,23 @@ pub fn found(location: &str) -> Response {
         Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
         Err(_) => Redirect::to("/").into_response(),
     }
+}
+
+/// Marks a response whose `Location` may leave the origin (identity's
+/// redirects to the OpenID provider). Every other off-origin `Location`
+/// is rewritten to `/` by [`crate::guard::keep_location_on_origin`].
+#[derive(Clone, Copy, Debug)]
+pub struct ExternalRedirect;
+
+/// A `302 Found` to an absolute URL on another origin (the identity
+/// provider), marked so the Location guard lets it through.
+pub fn found_external(url: &str) -> Response {
+    let mut response = match header::HeaderValue::from_str(url) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => return Redirect::to("/").into_response(),
+    };
+    response.extensions_mut().insert(ExternalRedirect);
+    response
 }
 
 /// `GET /…/me` for `zone`: the shared JSON shape.

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use http::Uri;
 
+use crate::cookie::Cookies;
+
 /// Session and store settings. Flattened into each zone's `--help`.
 ///
 /// Environment variables: `DATABASE_URL`, `DATABASE_WAIT_SECS`,
@@ -56,10 +58,19 @@ impl AuthConfig {
         Duration::from_secs(self.session_max_age_secs.max(self.session_ttl_secs))
     }
 
-    /// Whether the session cookie carries `Secure`.
+    /// Whether the cookies carry `Secure` (and the `__Host-` names).
     pub fn cookie_secure(&self) -> bool {
-        self.cookie_secure
-            .unwrap_or_else(|| self.public_origin.starts_with("https://"))
+        self.cookie_secure.unwrap_or_else(|| self.is_https())
+    }
+
+    /// The cookies of this deployment (names and flags).
+    pub fn cookies(&self) -> Cookies {
+        Cookies::new(self.cookie_secure())
+    }
+
+    /// Whether the public origin is https (a production deployment).
+    pub fn is_https(&self) -> bool {
+        self.public_origin.starts_with("https://")
     }
 
     /// An absolute URL on the public origin: `url("/auth/callback")`.
@@ -68,19 +79,34 @@ impl AuthConfig {
     }
 }
 
-/// Accepts `scheme://host[:port]` (http or https, no path), without a
-/// trailing slash.
-fn parse_origin(value: &str) -> Result<String, String> {
-    let trimmed = value.trim_end_matches('/');
+/// Accepts `scheme://host[:port]` (http or https, no user, path, query or
+/// fragment) and returns its canonical form, the one browsers send in
+/// `Origin`: lower-case scheme and host, no default port, no trailing slash.
+/// `HTTPS://Shop.Example:443/` becomes `https://shop.example`.
+pub fn parse_origin(value: &str) -> Result<String, String> {
+    const SHAPE: &str = "expected scheme://host[:port], e.g. http://localhost:8080";
+    let trimmed = value.trim();
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
     let uri: Uri = trimmed.parse().map_err(|e| format!("not a URL: {e}"))?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let default_port = match scheme.as_deref() {
+        Some("http") => 80,
+        Some("https") => 443,
+        _ => return Err(SHAPE.into()),
+    };
+    let authority = uri.authority().ok_or(SHAPE)?;
     let bare = uri
         .path_and_query()
         .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/");
-    if !scheme_ok || uri.host().is_none() || !bare {
-        return Err("expected scheme://host[:port], e.g. http://localhost:8080".into());
+    if !bare || authority.as_str().contains('@') || authority.host().is_empty() {
+        return Err(SHAPE.into());
     }
-    Ok(trimmed.to_owned())
+    let host = authority.host().to_ascii_lowercase();
+    let scheme = scheme.unwrap_or_default();
+    Ok(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +130,21 @@ mod tests {
             parse_origin("https://shop.example").unwrap(),
             "https://shop.example"
         );
+        assert_eq!(
+            parse_origin("HTTPS://Shop.Example:443/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            parse_origin("http://LOCALHOST:80").unwrap(),
+            "http://localhost"
+        );
+        assert_eq!(
+            parse_origin("http://[::1]:8080").unwrap(),
+            "http://[::1]:8080"
+        );
         assert!(parse_origin("localhost:8080").is_err());
+        assert!(parse_origin("http://user@x").is_err());
+        assert!(parse_origin("http://x?q=1").is_err());
         assert!(parse_origin("ftp://x").is_err());
         assert!(parse_origin("http://x/path").is_err());
     }
@@ -113,6 +153,9 @@ mod tests {
     fn secure_follows_the_origin_unless_forced() {
         let cli = Cli::try_parse_from(["z", "--public-origin", "https://a.example"]).unwrap();
         assert!(cli.auth.cookie_secure());
+        let cli = Cli::try_parse_from(["z", "--public-origin", "HTTPS://A.example"]).unwrap();
+        assert!(cli.auth.cookie_secure(), "the scheme is canonicalised first");
+        assert_eq!(cli.auth.cookies().session_name(), "__Host-auth.session-token");
         let cli = Cli::try_parse_from(["z", "--public-origin", "http://a.example"]).unwrap();
         assert!(!cli.auth.cookie_secure());
         let cli = Cli::try_parse_from([

@@ -1,69 +1,142 @@
-//! The session cookie `auth.session-token`: the one cookie every zone reads
-//! and only identity sets.
+//! The cookies of the app set: the session cookie every zone reads and only
+//! identity sets, identity's short-lived login cookie, and a zone's own
+//! token cookies. Names and attributes are written here and nowhere else.
 
 use http::HeaderValue;
 use http::header::{COOKIE, HeaderMap};
 
-/// Name of the session cookie.
+/// Name of the session cookie on a plain-http origin (development).
 pub const COOKIE_NAME: &str = "auth.session-token";
+/// Name of the session cookie on an https origin. `__Host-` makes the
+/// browser refuse it unless it is `Secure`, `Path=/` and has no `Domain`,
+/// so a sibling subdomain cannot toss one in.
+pub const SECURE_COOKIE_NAME: &str = "__Host-auth.session-token";
 
-/// `Set-Cookie` for a session token: `Path=/`, `HttpOnly`, `SameSite=Lax`,
-/// no `Domain` (host-only, so it reaches every zone on the origin and no
-/// other host), `Max-Age` = the session's remaining life, `Secure` when asked.
-pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    let value = token_cookie(COOKIE_NAME, token, "/", max_age_secs, secure);
-    // Tokens are base64url; nothing else is interpolated.
-    HeaderValue::from_str(&value).unwrap_or_else(|_| clear_cookie(false))
+/// Name of identity's login cookie on a plain-http origin: it binds one
+/// sign-in attempt (its OIDC `state`) to the browser that started it.
+pub const LOGIN_COOKIE_NAME: &str = "auth.login";
+/// Name of the login cookie on an https origin.
+pub const SECURE_LOGIN_COOKIE_NAME: &str = "__Host-auth.login";
+
+/// The cookies of one deployment. `secure` (from `PUBLIC_ORIGIN` or
+/// `COOKIE_SECURE`) picks the `__Host-` names and the `Secure` flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cookies {
+    pub secure: bool,
 }
 
-/// `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie(secure: bool) -> HeaderValue {
-    if secure {
-        HeaderValue::from_static(
-            "auth.session-token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure",
-        )
-    } else {
-        HeaderValue::from_static("auth.session-token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+impl Cookies {
+    pub const fn new(secure: bool) -> Self {
+        Self { secure }
+    }
+
+    /// The session cookie's name.
+    pub const fn session_name(self) -> &'static str {
+        if self.secure {
+            SECURE_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        }
+    }
+
+    /// The login cookie's name.
+    pub const fn login_name(self) -> &'static str {
+        if self.secure {
+            SECURE_LOGIN_COOKIE_NAME
+        } else {
+            LOGIN_COOKIE_NAME
+        }
+    }
+
+    /// `Set-Cookie` for a session token: `Path=/`, `HttpOnly`,
+    /// `SameSite=Lax`, no `Domain` (host-only, so it reaches every zone on
+    /// the origin and no other host), `Max-Age` = the session's remaining
+    /// life, `Secure` on https.
+    pub fn session(self, token: &str, max_age_secs: i64) -> HeaderValue {
+        header(&token_cookie(
+            self.session_name(),
+            token,
+            "/",
+            max_age_secs,
+            self.secure,
+        ))
+    }
+
+    /// `Set-Cookie` that removes the session cookie.
+    pub fn clear_session(self) -> HeaderValue {
+        header(&token_cookie(self.session_name(), "", "/", 0, self.secure))
+    }
+
+    /// `Set-Cookie` for the login cookie (same attributes as the session
+    /// cookie, `Max-Age` = the time allowed to finish signing in).
+    pub fn login(self, token: &str, max_age_secs: i64) -> HeaderValue {
+        header(&token_cookie(
+            self.login_name(),
+            token,
+            "/",
+            max_age_secs,
+            self.secure,
+        ))
+    }
+
+    /// `Set-Cookie` that removes the login cookie.
+    pub fn clear_login(self) -> HeaderValue {
+        header(&token_cookie(self.login_name(), "", "/", 0, self.secure))
+    }
+
+    /// True when `value` (a `Set-Cookie` header) sets or clears the session cookie.
+    pub fn is_session(self, value: &HeaderValue) -> bool {
+        let name = self.session_name().as_bytes();
+        let bytes = value.as_bytes();
+        bytes.starts_with(name) && bytes.get(name.len()) == Some(&b'=')
+    }
+
+    /// The session token of the request (see [`unique_token`]).
+    pub fn session_token(self, headers: &HeaderMap) -> Option<&str> {
+        unique_token(headers, self.session_name())
+    }
+
+    /// The login token of the request (see [`unique_token`]).
+    pub fn login_token(self, headers: &HeaderMap) -> Option<&str> {
+        unique_token(headers, self.login_name())
     }
 }
 
-/// True when `value` (a `Set-Cookie` header) sets or clears the session cookie.
-pub fn is_session_cookie(value: &HeaderValue) -> bool {
-    value
-        .as_bytes()
-        .starts_with(format!("{COOKIE_NAME}=").as_bytes())
+/// Cookie values are base64url tokens; nothing else is interpolated, so a
+/// value that is not a valid header can only come from a bug.
+fn header(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-/// The session token from the request's `Cookie` headers, if one is
-/// present and well-formed (base64url, sane length). Anything else is
-/// treated as no cookie.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<&str> {
-    cookie_token(headers, COOKIE_NAME)
-}
-
-/// The value of cookie `name` when it is a well-formed random token
-/// (base64url, 16 to 128 characters); anything else counts as absent.
-pub fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
+/// The value of cookie `name` when the request carries it exactly once and
+/// it is a well-formed random token (base64url, 16 to 128 characters).
+/// Anything else counts as absent: a malformed value, and a cookie sent
+/// twice (one may have been tossed in by another site; the request is then
+/// anonymous, and nothing is cleared, so the real cookie survives).
+pub fn unique_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut found = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(found, _)| *found == name)
-        .map(|(_, token)| token)
-        .filter(|token| {
-            (16..=128).contains(&token.len())
-                && token
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        .filter(|(found, _)| *found == name)
+        .map(|(_, token)| token);
+    let token = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let well_formed = (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then_some(token)
 }
 
 /// `Set-Cookie` for a token cookie: `HttpOnly`, `SameSite=Lax`, limited to
-/// `path`, no `Domain`. The session cookie is one (`Path=/`); a zone may
-/// set its own short-lived ones under its prefix. A `max_age_secs` of 0
-/// removes it.
+/// `path`, no `Domain`. The session and login cookies are ones (`Path=/`);
+/// a zone may set its own short-lived ones under its prefix. A
+/// `max_age_secs` of 0 removes it.
 pub fn token_cookie(
     name: &str,
     token: &str,
@@ -82,6 +155,12 @@ pub fn token_cookie(
 mod tests {
     use super::*;
 
+    fn with_cookie(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static(value));
+        headers
+    }
+
     #[test]
     fn zone_token_cookies_are_scoped_and_read_back() {
         let cookie = token_cookie(
@@ -95,46 +174,78 @@ mod tests {
             cookie,
             "shop.pending-add=tok_0123456789abcdef; Path=/shop; HttpOnly; SameSite=Lax; Max-Age=900; Secure"
         );
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static(
-                "a=1; shop.pending-add=tok_0123456789abcdef; auth.session-token=x",
-            ),
-        );
+        let headers =
+            with_cookie("a=1; shop.pending-add=tok_0123456789abcdef; auth.session-token=x");
         assert_eq!(
-            cookie_token(&headers, "shop.pending-add"),
+            unique_token(&headers, "shop.pending-add"),
             Some("tok_0123456789abcdef")
         );
-        assert_eq!(cookie_token(&headers, "a"), None, "too short to be a token");
-        assert_eq!(cookie_token(&headers, "missing"), None);
+        assert_eq!(unique_token(&headers, "a"), None, "too short to be a token");
+        assert_eq!(unique_token(&headers, "missing"), None);
     }
 
     #[test]
     fn cookie_attributes_match_the_contract() {
-        let cookie = session_cookie("abc_DEF-123", 3600, false);
+        let plain = Cookies::new(false);
+        let cookie = plain.session("abc_DEF-123", 3600);
         assert_eq!(
             cookie,
             "auth.session-token=abc_DEF-123; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600"
         );
         assert!(!cookie.to_str().unwrap().contains("Domain"));
-        let secure = session_cookie("abc", 10, true);
-        assert!(secure.to_str().unwrap().ends_with("; Secure"));
-        assert!(clear_cookie(false).to_str().unwrap().contains("Max-Age=0"));
-        assert!(is_session_cookie(&cookie) && is_session_cookie(&clear_cookie(true)));
-        assert!(!is_session_cookie(&HeaderValue::from_static("other=1")));
+        assert!(plain.clear_session().to_str().unwrap().contains("Max-Age=0"));
+        assert!(plain.is_session(&cookie) && plain.is_session(&plain.clear_session()));
+        assert!(!plain.is_session(&HeaderValue::from_static("other=1")));
+        assert!(!plain.is_session(&HeaderValue::from_static("auth.session-tokenx=1")));
+    }
+
+    #[test]
+    fn https_cookies_are_host_prefixed_and_secure() {
+        let secure = Cookies::new(true);
+        let cookie = secure.session("abc", 10).to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("__Host-auth.session-token=abc; Path=/;"));
+        assert!(cookie.ends_with("; Secure"));
+        let login = secure.login("tok", 600).to_str().unwrap().to_owned();
+        assert_eq!(
+            login,
+            "__Host-auth.login=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=600; Secure"
+        );
+        // A cookie without the prefix (tossed by a sibling host) is not read.
+        let headers = with_cookie("auth.session-token=abcdefghijklmnopqrstuv");
+        assert_eq!(secure.session_token(&headers), None);
+        let headers = with_cookie("__Host-auth.session-token=abcdefghijklmnopqrstuv");
+        assert_eq!(
+            secure.session_token(&headers),
+            Some("abcdefghijklmnopqrstuv")
+        );
     }
 
     #[test]
     fn reads_the_token_among_other_cookies() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            COOKIE,
-            "theme=dark; auth.session-token=abcdefghijklmnopqrstuv"
-                .parse()
-                .unwrap(),
+        let headers = with_cookie("theme=dark; auth.session-token=abcdefghijklmnopqrstuv");
+        assert_eq!(
+            Cookies::new(false).session_token(&headers),
+            Some("abcdefghijklmnopqrstuv")
         );
-        assert_eq!(token_from_headers(&headers), Some("abcdefghijklmnopqrstuv"));
+    }
+
+    #[test]
+    fn a_cookie_sent_twice_counts_as_absent() {
+        let once = "auth.session-token=abcdefghijklmnopqrstuv";
+        for twice in [
+            "auth.session-token=abcdefghijklmnopqrstuv; auth.session-token=zzzzzzzzzzzzzzzzzzzzzz",
+            "auth.session-token=abcdefghijklmnopqrstuv; auth.session-token=abcdefghijklmnopqrstuv",
+        ] {
+            assert_eq!(
+                Cookies::new(false).session_token(&with_cookie(twice)),
+                None,
+                "{twice}"
+            );
+        }
+        // Also across two Cookie headers (HTTP/2 sends one per cookie).
+        let mut headers = with_cookie(once);
+        headers.append(COOKIE, HeaderValue::from_static(once));
+        assert_eq!(Cookies::new(false).session_token(&headers), None);
     }
 
     #[test]
@@ -144,9 +255,8 @@ mod tests {
             "auth.session-token=abc%20defghijklmnopqrstu",
             "xauth.session-token=abcdefghijklmnopqrstuv",
         ] {
-            let mut headers = HeaderMap::new();
-            headers.insert(COOKIE, bad.parse().unwrap());
-            assert_eq!(token_from_headers(&headers), None, "{bad}");
+            let headers = with_cookie(bad);
+            assert_eq!(Cookies::new(false).session_token(&headers), None, "{bad}");
         }
     }
 }

@@ -18,7 +18,8 @@ pub enum AuthError {
     /// No signed-in user.
     #[error("Please sign in to continue.")]
     Unauthenticated,
-    /// A mutation whose `Origin` is not the site's own.
+    /// A mutation whose `Origin` is not the site's own (refused by
+    /// [`crate::guard::refuse_cross_site`] before any handler runs).
     #[error("This request did not come from this site and was refused.")]
     CrossOrigin,
     /// The session store failed (details are logged, not shown).
@@ -89,7 +90,6 @@ mod server {
 
     use super::AuthError;
     use crate::auth::{Auth, CurrentSession};
-    use crate::origin::is_same_origin;
 
     /// What the session layer found for the request being rendered.
     pub fn current_session() -> Option<CurrentSession> {
@@ -169,18 +169,6 @@ mod server {
             && let Ok(value) = http::HeaderValue::from_str(cookie)
         {
             response.append_header(http::header::SET_COOKIE, value);
-        }
-    }
-
-    /// Refuses a mutation that a browser did not send from this site
-    /// (`Origin` / `Sec-Fetch-Site`, against `PUBLIC_ORIGIN`).
-    pub fn require_same_origin() -> Result<(), AuthError> {
-        let auth = auth()?;
-        let parts = use_context::<Parts>().ok_or(AuthError::CrossOrigin)?;
-        if is_same_origin(&parts.headers, &auth.config().public_origin) {
-            Ok(())
-        } else {
-            Err(AuthError::CrossOrigin)
         }
     }
 }

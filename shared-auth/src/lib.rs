@@ -13,7 +13,8 @@
 //! migrations) and [`token`].
 //!
 //! Feature `server` (zones): [`config`], [`cookie`], [`origin`], [`auth`]
-//! (the axum session layer, extractors, redirects, `/…/me`).
+//! (the axum session layer, extractors, redirects, `/…/me`), [`guard`]
+//! (the cross-site and off-origin-redirect layers).
 //!
 //! Feature `runtime` (every server binary): logging and shutdown signal.
 
@@ -23,6 +24,8 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod cookie;
+#[cfg(feature = "server")]
+pub mod guard;
 #[cfg(feature = "leptos")]
 pub mod leptos;
 pub mod me;

@@ -12,25 +12,41 @@ pub const DEFAULT_RETURN_TO: &str = "/";
 /// relative paths), backslashes anywhere, control characters and
 /// whitespace, and percent-encoded slashes, backslashes, dots or control
 /// characters (which some servers or browsers decode into the above).
-/// Length is capped at 2 KiB.
+/// Length is capped at 2 KiB. A page is the only acceptable target: paths
+/// under a zone's API prefix or `/…/me` (JSON, server functions) are refused.
 pub fn normalize_return_to(target: &str) -> Option<String> {
-    if target.is_empty() || target.len() > 2048 {
+    if target.len() > 2048 || !is_same_origin_path(target) {
         return None;
     }
-    let bytes = target.as_bytes();
-    if bytes[0] != b'/' || bytes.get(1).is_some_and(|b| *b == b'/' || *b == b'\\') {
-        return None;
-    }
-    if target
-        .chars()
-        .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
-    {
-        return None;
-    }
-    if has_dangerous_escape(target) {
+    if has_dangerous_escape(target) || is_api_path(target) {
         return None;
     }
     Some(target.to_owned())
+}
+
+/// True when `target` is a path on this origin as a browser reads a
+/// `Location`: one leading `/` not followed by `/` or `\`, no backslash,
+/// control character or whitespace anywhere.
+pub fn is_same_origin_path(target: &str) -> bool {
+    let bytes = target.as_bytes();
+    bytes.first() == Some(&b'/')
+        && !bytes.get(1).is_some_and(|b| *b == b'/' || *b == b'\\')
+        && !target
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+}
+
+/// True when `target`'s path lies under a zone's API prefix or is a `/…/me`
+/// endpoint (whole segments: `/apiary` is a page).
+fn is_api_path(target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    let path = path.trim_end_matches('/');
+    Zone::ALL.iter().any(|zone| {
+        let api = zone.api_prefix();
+        path == zone.me_path()
+            || path == api
+            || path.strip_prefix(api).is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// [`normalize_return_to`], falling back to `/`.
@@ -92,6 +108,8 @@ mod tests {
             "/auth/profile#name",
             "/a%20b",
             "/caf%C3%A9",
+            "/apiary",
+            "/shop/apis",
         ] {
             assert_eq!(normalize_return_to(ok).as_deref(), Some(ok), "{ok}");
         }
@@ -129,6 +147,14 @@ mod tests {
             "/%zz",
             "/%2",
             long.as_str(),
+            "/shop/api/products",
+            "/shop/api/cart/checkout?x=1",
+            "/api",
+            "/api/",
+            "/api/me",
+            "/auth/api/sessions/revoke",
+            "/auth/me",
+            "/shop/api",
         ];
         for bad in hostile {
             assert_eq!(normalize_return_to(bad), None, "{bad:?} was accepted");

@@ -9,11 +9,19 @@ use serde::{Deserialize, Serialize};
 /// The edge's path for development live-reload sockets (no zone owns `/_edge`).
 pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
 
+/// Development only: where the mock OpenID provider (`zones/mock-idp`, not a
+/// zone) is served. The edge routes it only when given the mock's address
+/// (`--mock-idp-upstream`); production configurations never route it.
+pub const MOCK_IDP_PREFIX: &str = "/mock-idp";
+
+/// Development only: the mock provider's port when nothing else is configured.
+pub const MOCK_IDP_DEFAULT_PORT: u16 = 3009;
+
 /// One independently built and deployed Leptos app behind the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Zone {
-    /// Sign-in, sign-out, account pages and the mock identity provider.
+    /// Sign-in, sign-out and account pages.
     Identity,
     /// Catalogue, cart and orders.
     Shop,
@@ -56,7 +64,7 @@ impl Zone {
     /// no other zone owns" (the default zone).
     pub const fn prefixes(self) -> &'static [&'static str] {
         match self {
-            Zone::Identity => &["/auth", "/mock-idp"],
+            Zone::Identity => &["/auth"],
             Zone::Shop => &["/shop"],
             Zone::Public => &["/"],
         }

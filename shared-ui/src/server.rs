@@ -15,6 +15,7 @@ use leptos::prelude::{IntoView, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::AuthConfig;
+use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::runtime::{init_tracing, shutdown_signal};
 use shared_auth::store::{Migrator, Store, redact_url};
 
@@ -176,7 +177,8 @@ where
 
 /// The zone's router: extra routes, `/…/me`, health, Leptos pages and
 /// server functions (with [`Auth`] in their context), static assets and
-/// the not-found fallback, all behind the session layer.
+/// the not-found fallback, all behind the cross-site refusal, the session
+/// layer and the Location guard (`shared_auth::guard`).
 pub fn router<S, SV, A, AV>(
     zone_app: ZoneApp<S, A>,
     options: LeptosOptions,
@@ -213,27 +215,20 @@ where
         })
         .fallback(file_and_error_handler_with_context(context, shell))
         .with_state(options);
+    // Outermost first: cross-site writes are refused before the store is
+    // read; the session layer marks signed-in responses private; no
+    // redirect leaves the origin.
     extra
         .merge(pages)
-        .layer(axum::middleware::map_response(tidy_location))
-        .layer(axum::middleware::from_fn_with_state(auth, session_layer))
-}
-
-/// A plain form post to a server function is redirected back to its page
-/// with leptos' error parameters removed, which can leave an empty `?`
-/// behind; drop it so the address bar shows the page's own URL.
-async fn tidy_location(mut response: axum::response::Response) -> axum::response::Response {
-    use axum::http::{HeaderValue, header::LOCATION};
-    let tidy = response
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_suffix('?'))
-        .and_then(|v| HeaderValue::from_str(v).ok());
-    if let Some(location) = tidy {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    response
+        .layer(axum::middleware::map_response_with_state(
+            auth.clone(),
+            keep_location_on_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            session_layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(auth, refuse_cross_site))
 }
 
 async fn serve<X, S, SV, A, AV>(

@@ -13,7 +13,6 @@ use leptos::prelude::IntoView;
 use serde::de::DeserializeOwned;
 use shared_auth::auth::Auth;
 use shared_auth::config::AuthConfig;
-use shared_auth::cookie::COOKIE_NAME;
 use shared_auth::store::Store;
 use shared_auth::store::testing::TestDb;
 use tower::ServiceExt as _;
@@ -142,7 +141,7 @@ impl TestZone {
             .create_session(&user.id, Some(user_agent), self.auth.policy())
             .await
             .expect("session");
-        format!("{COOKIE_NAME}={}", session.token)
+        format!("{}={}", self.auth.cookies().session_name(), session.token)
     }
 
     /// `GET path` as a browser would (optionally signed in).

@@ -1,6 +1,7 @@
 //! The identity zone's server functions, under `/auth/api/`: the profile
 //! and the user's sessions. They read the shared session through
-//! shared-auth; mutations check that the request came from this site.
+//! shared-auth; cross-site mutations never reach them (the zone runtime's
+//! `shared_auth::guard` refuses them).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -27,8 +28,7 @@ pub async fn set_display_name(
     #[server(default)] display_name: String,
 ) -> Result<String, AccountError> {
     shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, require_same_origin, require_user};
-        require_same_origin()?;
+        use shared_auth::leptos::{auth, require_user};
         let user = require_user().await?;
         let name = shared_auth::user::validate_display_name(&display_name)
             .map_err(AccountError::InvalidName)?;
@@ -57,8 +57,7 @@ pub async fn revoke_session(
     #[server(default)] id: String,
 ) -> Result<Vec<SessionInfo>, AccountError> {
     shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, require_same_origin, require_user};
-        require_same_origin()?;
+        use shared_auth::leptos::{auth, require_user};
         let user = require_user().await?;
         if !auth()?.store().delete_user_session(&user.id, &id).await? {
             return Err(AccountError::UnknownSession);
@@ -72,8 +71,7 @@ pub async fn revoke_session(
 #[server(prefix = "/auth/api", endpoint = "sessions/revoke-others")]
 pub async fn revoke_other_sessions() -> Result<Vec<SessionInfo>, AccountError> {
     shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, current_session, require_same_origin, require_user};
-        require_same_origin()?;
+        use shared_auth::leptos::{auth, current_session, require_user};
         let user = require_user().await?;
         let current = current_session().and_then(|s| s.session_id().map(str::to_owned));
         auth()?

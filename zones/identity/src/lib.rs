@@ -1,4 +1,4 @@
-//! The identity zone: everything under `/auth` and `/mock-idp`.
+//! The identity zone: everything under `/auth`.
 //!
 //! `lib.rs` holds only the shell, the route table and the browser entry
 //! point; each page lives in `pages/` with its islands.
@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/auth") view=pages::overview::OverviewPage />
                 <Route path=path!("/auth/logout") view=pages::logout::LogoutPage />
                 <Route path=path!("/auth/error") view=pages::error::SignInErrorPage />
+                <Route path=path!("/auth/signed-out") view=pages::signed_out::SignedOutPage />
                 <Route path=path!("/auth/profile") view=pages::profile::ProfilePage ssr=SsrMode::Async />
                 <Route path=path!("/auth/sessions") view=pages::sessions::SessionsPage ssr=SsrMode::Async />
             </Routes>

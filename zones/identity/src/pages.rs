@@ -5,3 +5,4 @@ pub mod logout;
 pub mod overview;
 pub mod profile;
 pub mod sessions;
+pub mod signed_out;

@@ -1,12 +1,10 @@
 //! Identity's server-only routes: the OIDC client (`/auth/login`,
-//! `/auth/callback`), sign-out (`POST /auth/logout`) and the mock identity
-//! provider (`/mock-idp/*`).
+//! `/auth/callback`) and sign-out (`POST /auth/logout`).
 
 mod callback;
 mod config;
 mod login;
 mod logout;
-mod mock_idp;
 mod oidc;
 
 use axum::Router;
@@ -14,22 +12,16 @@ use axum::routing::{get, post};
 use shared_auth::auth::Auth;
 
 pub use config::IdentityConfig;
+pub use logout::SIGNED_OUT_PATH;
 
 /// The routes identity adds to the zone runtime's router.
 pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
     let oidc = oidc::Oidc::new(config, auth)?;
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/auth/login", get(login::start))
         .route("/auth/callback", get(callback::finish))
-        .with_state(oidc)
-        .merge(
-            Router::new()
-                .route("/auth/logout", post(logout::sign_out))
-                .with_state(auth.clone()),
-        );
-    if config.mock_idp {
-        router = router.merge(mock_idp::routes(config, auth)?);
-    }
+        .route("/auth/logout", post(logout::sign_out))
+        .with_state(oidc);
     Ok(router)
 }
 

@@ -1,4 +1,5 @@
-//! `GET /auth/callback`: checks the one-time `state`, exchanges the code
+//! `GET /auth/callback`: checks the one-time `state` and that it was
+//! started by this browser (the login cookie), exchanges the code
 //! (with the PKCE verifier), validates the id_token (signature via JWKS,
 //! issuer, audience, nonce, expiry), finds or creates the user, starts a
 //! fresh session and redirects to the remembered `return_to`.
@@ -9,10 +10,10 @@ use http::{HeaderMap, HeaderValue, header};
 use openidconnect::{AuthorizationCode, Nonce, PkceCodeVerifier, TokenResponse as _};
 use serde::Deserialize;
 use shared_auth::auth::found;
-use shared_auth::cookie::token_from_headers;
+use shared_auth::token::{constant_time_eq, hash};
 
 use super::fail;
-use super::oidc::{LOGIN_GRANT, Oidc, PendingLogin};
+use super::oidc::{ID_TOKEN_GRANT, LOGIN_GRANT, Oidc, PendingLogin};
 use crate::pages::error::Reason;
 
 #[derive(Deserialize)]
@@ -27,10 +28,15 @@ pub async fn finish(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    match sign_in(&oidc, &headers, query).await {
+    let mut response = match sign_in(&oidc, &headers, query).await {
         Ok(response) => response,
         Err(reason) => fail(reason),
-    }
+    };
+    // The login cookie is single-use too: cleared whatever the outcome.
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, oidc.auth.cookies().clear_login());
+    response
 }
 
 async fn sign_in(
@@ -51,7 +57,10 @@ async fn sign_in(
         None => None,
     };
     if let Some(error) = &query.error {
-        tracing::info!(%error, "the identity provider refused the sign-in");
+        // Debug-formatted: a value from the query string never puts a line
+        // break (or anything else unescaped) into the log.
+        let error: String = error.chars().take(64).collect();
+        tracing::info!(error = ?error, "the identity provider refused the sign-in");
         return Err(if error == "access_denied" {
             Reason::Denied
         } else {
@@ -59,6 +68,14 @@ async fn sign_in(
         });
     }
     let pending = pending.ok_or(Reason::StateMismatch)?;
+    // Login CSRF: the state must have been started by this very browser.
+    // Someone else's callback link (their state, their code) finds no
+    // matching login cookie here and signs no one in.
+    let browser = oidc.auth.cookies().login_token(headers).map(hash);
+    if !browser.is_some_and(|browser| constant_time_eq(&browser, &pending.browser)) {
+        tracing::warn!("refused a callback from a browser that did not start the sign-in");
+        return Err(Reason::StateMismatch);
+    }
     let code = query.code.ok_or(Reason::BadCallback)?;
 
     let metadata = oidc.metadata().await.map_err(|err| {
@@ -112,7 +129,7 @@ async fn sign_in(
         .await
         .map_err(unavailable)?;
     // No fixation: whatever session the browser had is ended; a new one starts.
-    if let Some(old) = token_from_headers(headers) {
+    if let Some(old) = oidc.auth.cookies().session_token(headers) {
         store
             .delete_session_by_token(old)
             .await
@@ -121,11 +138,25 @@ async fn sign_in(
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|ua| ua.to_str().ok());
-    let (_, cookie) = oidc
+    let (new, cookie) = oidc
         .auth
         .sign_in(&user, user_agent)
         .await
         .map_err(unavailable)?;
+    // Kept for sign-out's `id_token_hint`, as long as the session may live.
+    let id_token = id_token.to_string();
+    if let Err(err) = store
+        .put_grant(
+            ID_TOKEN_GRANT,
+            &new.session.id,
+            &id_token,
+            oidc.auth.policy().max_age,
+        )
+        .await
+    {
+        // Sign-out then goes to the provider without a hint: not fatal.
+        tracing::warn!("cannot keep the id_token for sign-out: {err}");
+    }
     tracing::info!(user = %user.id, "signed in");
     let mut response = found(&pending.return_to);
     response.headers_mut().append(header::SET_COOKIE, cookie);

@@ -1,41 +1,155 @@
 //! Identity's own settings, flattened into `zone-identity --help`.
 
-use std::path::PathBuf;
+use clap::Args;
+use http::Uri;
 
-use clap::{ArgAction, Args};
-
-/// The identity provider identity signs users in with.
+/// The OpenID provider identity signs users in with. There is no default
+/// provider: development commands (`cargo xtask dev|start|test`) point it
+/// at the mock provider (`zones/mock-idp`), a deployment at a real one.
 ///
 /// Environment variables: `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`,
-/// `OIDC_CLIENT_SECRET`, `MOCK_IDP`, `MOCK_IDP_KEY_FILE`.
+/// `OIDC_CLIENT_SECRET`, `ALLOW_INSECURE_ISSUER`.
 #[derive(Debug, Clone, Args)]
 pub struct IdentityConfig {
     /// OpenID Connect issuer URL (discovery is fetched from
-    /// `<issuer>/.well-known/openid-configuration`). Default: the built-in
-    /// mock provider at `<PUBLIC_ORIGIN>/mock-idp`.
+    /// `<issuer>/.well-known/openid-configuration`), e.g.
+    /// `https://login.example.com/realms/meridian`. Required.
     #[arg(long, env = "OIDC_ISSUER_URL")]
-    pub oidc_issuer_url: Option<String>,
+    pub oidc_issuer_url: String,
     /// Client id registered at the provider.
     #[arg(long, env = "OIDC_CLIENT_ID", default_value = "meridian")]
     pub oidc_client_id: String,
-    /// Client secret registered at the provider.
-    #[arg(
-        long,
-        env = "OIDC_CLIENT_SECRET",
-        default_value = "meridian-dev-secret",
-        hide_default_value = true
-    )]
+    /// Client secret registered at the provider. Required.
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
     pub oidc_client_secret: String,
-    /// Serve the mock identity provider at `/mock-idp` (any username signs
-    /// in). Turn it off when a real provider is configured.
-    #[arg(long, env = "MOCK_IDP", default_value_t = true, action = ArgAction::Set)]
-    pub mock_idp: bool,
-    /// The mock provider's Ed25519 signing key (PKCS#8 PEM); created on
-    /// first start so every identity instance signs with the same key.
-    #[arg(
-        long,
-        env = "MOCK_IDP_KEY_FILE",
-        default_value = "data/mock-idp-ed25519.pem"
-    )]
-    pub mock_idp_key_file: PathBuf,
+    /// Accept an issuer on a loopback address, on plain http, or named
+    /// `mock-idp` even though `PUBLIC_ORIGIN` is https. Refused by default:
+    /// such an issuer is a development provider, and any username signs in
+    /// there.
+    #[arg(long, env = "ALLOW_INSECURE_ISSUER")]
+    pub allow_insecure_issuer: bool,
+}
+
+impl IdentityConfig {
+    /// Refuses a development issuer for a production origin (see
+    /// [`insecure_issuer`]) unless `--allow-insecure-issuer` is given.
+    pub fn check_issuer(&self, public_origin_is_https: bool) -> anyhow::Result<()> {
+        if !public_origin_is_https || self.allow_insecure_issuer {
+            return Ok(());
+        }
+        match insecure_issuer(&self.oidc_issuer_url) {
+            Some(why) => anyhow::bail!(
+                "refusing OIDC_ISSUER_URL {}: {why}, but PUBLIC_ORIGIN is https. Point identity \
+                 at your real OpenID provider, or pass --allow-insecure-issuer if you really mean it",
+                self.oidc_issuer_url
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why `issuer` looks like a development provider, if it does: not https,
+/// a loopback or unspecified host (`localhost`, `*.localhost`, 127.0.0.0/8,
+/// `::1`, `0.0.0.0`), or the mock provider (`mock-idp` in the host or path).
+pub fn insecure_issuer(issuer: &str) -> Option<&'static str> {
+    let Ok(uri) = issuer.parse::<Uri>() else {
+        return Some("it is not a URL");
+    };
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    if loopback {
+        Some("it is on a loopback address")
+    } else if host.contains("mock-idp") || uri.path().contains("mock-idp") {
+        Some("it is the development mock provider")
+    } else if !uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("https"))
+    {
+        Some("it is not https")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        identity: IdentityConfig,
+    }
+
+    #[test]
+    fn issuer_and_secret_are_required() {
+        let err = Cli::try_parse_from(["identity"]).err().unwrap().to_string();
+        assert!(err.contains("--oidc-issuer-url"), "{err}");
+        assert!(
+            Cli::try_parse_from(["identity", "--oidc-issuer-url", "https://idp.example"]).is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "identity",
+            "--oidc-issuer-url",
+            "https://idp.example",
+            "--oidc-client-secret",
+            "s",
+        ])
+        .unwrap();
+        assert_eq!(cli.identity.oidc_client_id, "meridian");
+    }
+
+    #[test]
+    fn development_issuers_are_recognised() {
+        for dev in [
+            "http://localhost:8080/mock-idp",
+            "https://127.0.0.1/realms/x",
+            "https://[::1]:8443",
+            "https://app.localhost/idp",
+            "https://0.0.0.0",
+            "https://mock-idp.internal",
+            "https://meridian.example/mock-idp",
+            "http://login.example.com",
+            "not a url",
+        ] {
+            assert!(insecure_issuer(dev).is_some(), "{dev}");
+        }
+        for real in [
+            "https://login.example.com/realms/meridian",
+            "https://dev-123.okta.com/oauth2/default",
+            "https://login.microsoftonline.com/tenant/v2.0",
+        ] {
+            assert_eq!(insecure_issuer(real), None, "{real}");
+        }
+    }
+
+    #[test]
+    fn an_https_origin_refuses_a_development_issuer_unless_allowed() {
+        let config = |issuer: &str, allow: bool| IdentityConfig {
+            oidc_issuer_url: issuer.into(),
+            oidc_client_id: "meridian".into(),
+            oidc_client_secret: "s".into(),
+            allow_insecure_issuer: allow,
+        };
+        let mock = "http://localhost:8080/mock-idp";
+        assert!(config(mock, false).check_issuer(false).is_ok(), "http origin");
+        let err = config(mock, false).check_issuer(true).unwrap_err();
+        assert!(err.to_string().contains("--allow-insecure-issuer"), "{err}");
+        assert!(config(mock, true).check_issuer(true).is_ok());
+        assert!(
+            config("https://login.example.com", false)
+                .check_issuer(true)
+                .is_ok()
+        );
+    }
 }

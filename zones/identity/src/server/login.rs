@@ -1,13 +1,17 @@
 //! `GET /auth/login?return_to=…`: starts the authorization-code flow with a
-//! one-time `state`, a `nonce` and PKCE S256.
+//! one-time `state`, a `nonce` and PKCE S256, and binds the attempt to this
+//! browser with a short-lived login cookie (only its hash is stored with the
+//! state), so a callback link made in another browser signs no one in.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 use serde::Deserialize;
-use shared_auth::auth::found;
+use http::header;
+use shared_auth::auth::found_external;
 use shared_auth::return_to::return_to_or_home;
+use shared_auth::token::{hash, random_token};
 
 use super::fail;
 use super::oidc::{LOGIN_GRANT, LOGIN_TTL, Oidc, PendingLogin};
@@ -38,10 +42,12 @@ pub async fn start(State(oidc): State<Oidc>, Query(query): Query<LoginQuery>) ->
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
+    let browser = random_token(32);
     let pending = PendingLogin {
         nonce: nonce.secret().clone(),
         pkce_verifier: verifier.secret().clone(),
         return_to,
+        browser: hash(&browser),
     };
     if let Err(err) = oidc
         .auth
@@ -52,5 +58,15 @@ pub async fn start(State(oidc): State<Oidc>, Query(query): Query<LoginQuery>) ->
         tracing::error!("cannot store the login attempt: {err}");
         return fail(Reason::Unavailable);
     }
-    found(url.as_str())
+    let mut response = found_external(url.as_str());
+    let cookie = oidc
+        .auth
+        .cookies()
+        .login(&browser, LOGIN_TTL.as_secs() as i64);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
 }

@@ -1,24 +1,43 @@
 //! `POST /auth/logout`: ends the session (the row is deleted, so every zone
-//! sees it at once) and clears the cookie. Only same-origin posts count;
-//! `GET /auth/logout` is the confirm page (`pages::logout`).
+//! sees it at once), clears the cookie, and when the provider supports
+//! RP-initiated logout (`end_session_endpoint` in its discovery document)
+//! sends the browser there too, so the provider's own single sign-on ends
+//! as well and the next "Sign in" asks who you are. The provider sends the
+//! browser back to `/auth/signed-out`. Cross-site posts never get here
+//! (`shared_auth::guard::refuse_cross_site`); `GET /auth/logout` is the
+//! confirm page (`pages::logout`).
 
+use axum::Extension;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse as _, Response};
+use axum::response::{IntoResponse as _, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use shared_auth::auth::{Auth, found};
-use shared_auth::cookie::token_from_headers;
-use shared_auth::origin::is_same_origin;
+use openidconnect::core::CoreIdToken;
+use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
+use shared_auth::auth::{CurrentSession, found, found_external};
 
-pub async fn sign_out(State(auth): State<Auth>, headers: HeaderMap) -> Response {
-    if !is_same_origin(&headers, &auth.config().public_origin) {
-        tracing::warn!("refused a cross-origin sign-out");
-        return (
-            StatusCode::FORBIDDEN,
-            Html("<!DOCTYPE html><title>Refused</title><p>This sign-out request did not come from this site and was refused. <a href=\"/auth/logout\">Sign out here</a>.</p>"),
-        )
-            .into_response();
-    }
-    if let Some(token) = token_from_headers(&headers)
+use super::oidc::{ID_TOKEN_GRANT, Oidc};
+
+/// Where the provider sends the browser after its own sign-out.
+pub const SIGNED_OUT_PATH: &str = "/auth/signed-out";
+
+pub async fn sign_out(
+    State(oidc): State<Oidc>,
+    Extension(current): Extension<CurrentSession>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = &oidc.auth;
+    let id_token = match current.session_id() {
+        Some(id) => auth
+            .store()
+            .take_grant::<String>(ID_TOKEN_GRANT, id)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!("cannot read the id_token for sign-out: {err}");
+                None
+            }),
+        None => None,
+    };
+    if let Some(token) = auth.cookies().session_token(&headers)
         && let Err(err) = auth.store().delete_session_by_token(token).await
     {
         tracing::error!("sign-out failed: {err}");
@@ -28,7 +47,10 @@ pub async fn sign_out(State(auth): State<Auth>, headers: HeaderMap) -> Response 
         )
             .into_response();
     }
-    let mut response = found("/");
+    let mut response = match provider_logout(&oidc, id_token.as_deref()).await {
+        Some(url) => found_external(&url),
+        None => found("/"),
+    };
     response
         .headers_mut()
         .append(header::SET_COOKIE, auth.clear_cookie());
@@ -36,4 +58,27 @@ pub async fn sign_out(State(auth): State<Auth>, headers: HeaderMap) -> Response 
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The provider's end-session URL for this sign-out, if it has one:
+/// `id_token_hint` (when the session kept one), `client_id` and
+/// `post_logout_redirect_uri` = `<PUBLIC_ORIGIN>/auth/signed-out`.
+async fn provider_logout(oidc: &Oidc, id_token: Option<&str>) -> Option<String> {
+    let metadata = match oidc.metadata().await {
+        Ok(metadata) => metadata,
+        Err(err) => {
+            // The local session is gone either way; say so and go home.
+            tracing::warn!("no provider sign-out: {err:#}");
+            return None;
+        }
+    };
+    let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
+    let back = PostLogoutRedirectUrl::new(oidc.auth.config().url(SIGNED_OUT_PATH)).ok()?;
+    let mut request = LogoutRequest::from(endpoint)
+        .set_client_id(oidc.client_id().clone())
+        .set_post_logout_redirect_uri(back);
+    if let Some(token) = id_token.and_then(|t| t.parse::<CoreIdToken>().ok()) {
+        request = request.set_id_token_hint(&token);
+    }
+    Some(request.http_get_url().to_string())
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use openidconnect::core::{CoreClient, CoreProviderMetadata};
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl, reqwest};
+use openidconnect::core::CoreClient;
+use openidconnect::{
+    ClientId, ClientSecret, IssuerUrl, ProviderMetadataWithLogout, RedirectUrl, reqwest,
+};
 use serde::{Deserialize, Serialize};
 use shared_auth::auth::Auth;
 use tokio::sync::RwLock;
@@ -19,6 +21,10 @@ pub const LOGIN_GRANT: &str = "oidc-login";
 /// How long a user has to finish signing in at the provider.
 pub const LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
 
+/// Grant kind of a session's id_token (keyed by the session id), kept for
+/// the `id_token_hint` of RP-initiated logout.
+pub const ID_TOKEN_GRANT: &str = "oidc-id-token";
+
 /// What `/auth/login` remembers for `/auth/callback`, under the one-time
 /// `state` (only its hash is stored).
 #[derive(Debug, Serialize, Deserialize)]
@@ -26,7 +32,14 @@ pub struct PendingLogin {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+    /// SHA-256 of the login cookie set on the browser that started the
+    /// sign-in: the callback must come from that browser (login CSRF).
+    pub browser: String,
 }
+
+/// The provider's discovery document, with `end_session_endpoint` when it
+/// supports RP-initiated logout.
+pub type Metadata = ProviderMetadataWithLogout;
 
 /// Shared state of the login routes.
 #[derive(Clone)]
@@ -37,16 +50,14 @@ pub struct Oidc {
     client_secret: ClientSecret,
     redirect: RedirectUrl,
     pub http: reqwest::Client,
-    metadata: Arc<RwLock<Option<CoreProviderMetadata>>>,
+    metadata: Arc<RwLock<Option<Metadata>>>,
 }
 
 impl Oidc {
     pub fn new(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Self> {
         let public = &auth.config().public_origin;
-        let issuer = config
-            .oidc_issuer_url
-            .clone()
-            .unwrap_or_else(|| format!("{public}/mock-idp"));
+        config.check_issuer(auth.config().is_https())?;
+        let issuer = config.oidc_issuer_url.clone();
         let http = reqwest::ClientBuilder::new()
             // Never follow redirects from the provider (SSRF defence).
             .redirect(reqwest::redirect::Policy::none())
@@ -67,11 +78,11 @@ impl Oidc {
 
     /// The provider's metadata: discovered on first use (the provider may
     /// start after identity), then cached.
-    pub async fn metadata(&self) -> anyhow::Result<CoreProviderMetadata> {
+    pub async fn metadata(&self) -> anyhow::Result<Metadata> {
         if let Some(metadata) = self.metadata.read().await.as_ref() {
             return Ok(metadata.clone());
         }
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+        let metadata = Metadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .with_context(|| format!("OIDC discovery at {} failed", self.issuer.as_str()))?;
         *self.metadata.write().await = Some(metadata.clone());
@@ -87,7 +98,7 @@ impl Oidc {
     /// A client for `metadata`, with this app's credentials and callback.
     pub fn client(
         &self,
-        metadata: CoreProviderMetadata,
+        metadata: Metadata,
     ) -> openidconnect::core::CoreClient<
         openidconnect::EndpointSet,
         openidconnect::EndpointNotSet,
@@ -102,5 +113,10 @@ impl Oidc {
             Some(self.client_secret.clone()),
         )
         .set_redirect_uri(self.redirect.clone())
+    }
+
+    /// This app's client id at the provider.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
     }
 }

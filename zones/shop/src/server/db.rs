@@ -123,7 +123,8 @@ pub async fn remove_from_cart(pool: &DbPool, user_id: &str, slug: &str) -> Resul
 /// Turns the cart into an order, once per `checkout_key`: a retry or a
 /// double click with the same key returns the order the first one made,
 /// and a second checkout of an emptied cart is refused. One transaction:
-/// the order, its lines and the emptied cart commit together or not at all.
+/// the order, its lines and the emptied cart commit together or not at all,
+/// and the order holds exactly the lines its DELETE removed.
 pub async fn checkout(pool: &DbPool, user_id: &str, checkout_key: &str) -> Result<String> {
     let key = checkout_key.trim();
     if key.is_empty() || key.len() > 64 {
@@ -156,16 +157,26 @@ pub async fn checkout(pool: &DbPool, user_id: &str, checkout_key: &str) -> Resul
         .await?
         .ok_or(ShopError::Unavailable);
     }
-    sqlx::query(
-        "INSERT INTO order_items (order_id, product_id, slug, name, unit_price_cents, quantity)
-         SELECT $1, p.id, p.slug, p.name, p.price_cents, c.quantity
-         FROM cart_items c JOIN products p ON p.id = c.product_id
-         WHERE c.user_id = $2",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    // Take the cart lines out first and order exactly those: a line added
+    // by a concurrent request after this DELETE stays in the cart for the
+    // next checkout (PostgreSQL's READ COMMITTED would otherwise let an
+    // INSERT … SELECT and a later DELETE see different lines).
+    let lines: Vec<(i64, i64)> =
+        sqlx::query_as("DELETE FROM cart_items WHERE user_id = $1 RETURNING product_id, quantity")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (product_id, quantity) in lines {
+        sqlx::query(
+            "INSERT INTO order_items (order_id, product_id, slug, name, unit_price_cents, quantity)
+             SELECT $1, p.id, p.slug, p.name, p.price_cents, $2 FROM products p WHERE p.id = $3",
+        )
+        .bind(&id)
+        .bind(quantity)
+        .bind(product_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     let (item_count, total_cents): (i64, i64) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT),
                 CAST(COALESCE(SUM(quantity * unit_price_cents), 0) AS BIGINT)
@@ -182,10 +193,6 @@ pub async fn checkout(pool: &DbPool, user_id: &str, checkout_key: &str) -> Resul
         .bind(item_count)
         .bind(total_cents)
         .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM cart_items WHERE user_id = $1")
-        .bind(user_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse as _, Response};
 use http::header::{HeaderMap, SET_COOKIE};
 use serde::{Deserialize, Serialize};
 use shared_auth::auth::{Auth, MaybeUser, found, login_redirect};
-use shared_auth::cookie::{cookie_token, token_cookie};
+use shared_auth::cookie::{token_cookie, unique_token};
 use shared_auth::return_to::login_href;
 use shared_auth::token::random_token;
 
@@ -66,7 +66,7 @@ pub async fn resume(
     let Some(user) = user else {
         return login_redirect(&uri);
     };
-    let Some(token) = cookie_token(&headers, COOKIE) else {
+    let Some(token) = unique_token(&headers, COOKIE) else {
         return found("/shop/cart");
     };
     let location = match auth.store().take_grant::<PendingAdd>(GRANT, token).await {

@@ -4,13 +4,13 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse as _, Response};
+use axum::response::Response;
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
-use shared_auth::auth::found;
-use shared_auth::token::random_token;
+use serde::Deserialize;
+use shared_auth::zone::MOCK_IDP_PREFIX;
 
-use super::{CODE_GRANT, CODE_TTL, MockIdp, escape};
+use crate::MockIdp;
+use crate::page::{escape, found, page, with_query};
 
 /// The authorization request, as query (GET) or form (POST, plus the
 /// username or a cancel).
@@ -37,7 +37,7 @@ pub struct AuthorizeRequest {
 }
 
 /// What a code stands for, until the token endpoint redeems it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CodeGrant {
     pub client_id: String,
     pub redirect_uri: String,
@@ -49,7 +49,7 @@ pub struct CodeGrant {
 pub async fn form(State(idp): State<MockIdp>, Query(request): Query<AuthorizeRequest>) -> Response {
     match refusal(&idp, &request) {
         Some(response) => response,
-        None => page(&request, None, StatusCode::OK),
+        None => form_page(&request, None, StatusCode::OK),
     }
 }
 
@@ -62,9 +62,8 @@ pub async fn submit(State(idp): State<MockIdp>, Form(request): Form<AuthorizeReq
     }
     let username = request.username.as_deref().unwrap_or("").trim();
     if let Err(problem) = check_username(username) {
-        return page(&request, Some(problem), StatusCode::BAD_REQUEST);
+        return form_page(&request, Some(problem), StatusCode::BAD_REQUEST);
     }
-    let code = random_token(32);
     let grant = CodeGrant {
         client_id: request.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
@@ -72,16 +71,16 @@ pub async fn submit(State(idp): State<MockIdp>, Form(request): Form<AuthorizeReq
         nonce: request.nonce.clone(),
         username: username.to_owned(),
     };
-    if let Err(err) = idp
-        .auth
-        .store()
-        .put_grant(CODE_GRANT, &code, &grant, CODE_TTL)
-        .await
-    {
-        tracing::error!("mock IdP cannot store a code: {err}");
-        return back(&request, &[("error", "temporarily_unavailable")]);
+    match idp.codes.put(grant) {
+        Ok(code) => {
+            tracing::info!(username, "mock IdP: signed in, code issued");
+            back(&request, &[("code", &code)])
+        }
+        Err(err) => {
+            tracing::warn!("mock IdP cannot issue a code: {err}");
+            back(&request, &[("error", "temporarily_unavailable")])
+        }
     }
-    back(&request, &[("code", &code)])
 }
 
 /// The response refusing an invalid request, if it is one. The client and
@@ -89,14 +88,11 @@ pub async fn submit(State(idp): State<MockIdp>, Form(request): Form<AuthorizeReq
 /// redirected to), then the rest (reported to the client).
 fn refusal(idp: &MockIdp, request: &AuthorizeRequest) -> Option<Response> {
     if request.client_id != idp.client.id || request.redirect_uri != idp.client.redirect_uri {
-        return Some((
+        return Some(page(
             StatusCode::BAD_REQUEST,
-            Html(shell(
-                "Unknown application",
-                "<p>The application or its return address is not registered with this provider.</p>",
-            )),
-        )
-            .into_response());
+            "Unknown application",
+            "<p>The application or its return address is not registered with this provider.</p>",
+        ));
     }
     let problem = if request.response_type != "code" {
         Some("unsupported_response_type")
@@ -123,28 +119,16 @@ fn check_username(username: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// 302 to the client's redirect URI with `params` and the client's state.
+/// 302 to the (registered) redirect URI with `params` and the client's state.
 fn back(request: &AuthorizeRequest, params: &[(&str, &str)]) -> Response {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in params {
-        query.append_pair(key, value);
-    }
+    let mut params = params.to_vec();
     if !request.state.is_empty() {
-        query.append_pair("state", &request.state);
+        params.push(("state", &request.state));
     }
-    let separator = if request.redirect_uri.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    found(&format!(
-        "{}{separator}{}",
-        request.redirect_uri,
-        query.finish()
-    ))
+    found(&with_query(&request.redirect_uri, &params))
 }
 
-fn page(request: &AuthorizeRequest, problem: Option<&str>, status: StatusCode) -> Response {
+fn form_page(request: &AuthorizeRequest, problem: Option<&str>, status: StatusCode) -> Response {
     let hidden: String = [
         ("response_type", &request.response_type),
         ("client_id", &request.client_id),
@@ -168,9 +152,9 @@ fn page(request: &AuthorizeRequest, problem: Option<&str>, status: StatusCode) -
         .unwrap_or_default();
     let value = escape(request.username.as_deref().unwrap_or(""));
     let body = format!(
-        "<p class=\"lead\">Mock identity provider: any username signs in. A real deployment \
-         points identity at Okta, Entra ID or Keycloak instead.</p>{problem}\
-         <form method=\"post\" action=\"/mock-idp/authorize\" class=\"idp-form\">{hidden}\
+        "<p class=\"lead\">Mock identity provider for development: any username signs in. \
+         A real deployment points identity at Okta, Entra ID or Keycloak instead.</p>{problem}\
+         <form method=\"post\" action=\"{MOCK_IDP_PREFIX}/authorize\" class=\"idp-form\">{hidden}\
          <label for=\"username\">Username</label>\
          <input id=\"username\" name=\"username\" value=\"{value}\" autocomplete=\"username\" \
          required maxlength=\"32\" pattern=\"[A-Za-z0-9._\\-]+\" autofocus>\
@@ -178,20 +162,7 @@ fn page(request: &AuthorizeRequest, problem: Option<&str>, status: StatusCode) -
          <button type=\"submit\" name=\"cancel\" value=\"1\" class=\"button button--ghost\" \
          formnovalidate>Cancel</button></div></form>"
     );
-    (status, Html(shell("Sign in to Meridian ID", &body))).into_response()
-}
-
-/// The provider's own minimal page (it is not a zone: no site header).
-fn shell(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"icon\" href=\"{icon}\">\
-         <link rel=\"stylesheet\" href=\"/auth/pkg/app.css\"></head>\
-         <body class=\"idp\"><main class=\"page idp-card\"><p class=\"eyebrow\">Meridian ID (mock)</p>\
-         <h1>{title}</h1>{body}</main></body></html>",
-        icon = shared_ui::document::FAVICON
-    )
+    page(status, "Sign in to Meridian ID", &body)
 }
 
 #[cfg(test)]
@@ -202,7 +173,7 @@ mod tests {
     fn usernames_are_checked() {
         assert!(check_username("alice").is_ok());
         assert!(check_username("a.b-c_d9").is_ok());
-        for bad in ["", "a b", "<script>", "ä", &"x".repeat(33)] {
+        for bad in ["", "a b", "<script>", "ä", "a\r\nb", &"x".repeat(33)] {
             assert!(check_username(bad).is_err(), "{bad}");
         }
     }

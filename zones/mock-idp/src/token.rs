@@ -4,7 +4,7 @@
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
@@ -17,13 +17,13 @@ use openidconnect::{
     AccessToken, Audience, EmptyAdditionalClaims, EmptyExtraTokenFields, EndUserName,
     EndUserUsername, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
 };
-use serde::{Deserialize, Serialize};
-use shared_auth::token::{pkce_challenge, random_token};
+use serde::Deserialize;
 
-use super::authorize::CodeGrant;
-use super::{ACCESS_GRANT, CODE_GRANT, MockIdp, TOKEN_TTL};
+use crate::MockIdp;
+use crate::grants::GrantError;
+use crate::secret::{pkce_challenge, secrets_equal};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
     grant_type: Option<String>,
     code: Option<String>,
@@ -33,8 +33,9 @@ pub struct TokenRequest {
     client_secret: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct AccessGrant {
+/// Who an access token stands for, until it expires.
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
     subject: String,
     username: String,
 }
@@ -44,13 +45,13 @@ pub async fn exchange(
     headers: HeaderMap,
     Form(request): Form<TokenRequest>,
 ) -> Response {
-    match issue(&idp, &headers, request).await {
+    match issue(&idp, &headers, request) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn issue(
+fn issue(
     idp: &MockIdp,
     headers: &HeaderMap,
     request: TokenRequest,
@@ -63,22 +64,21 @@ async fn issue(
     }
     let (client_id, client_secret) = client_credentials(headers, &request)
         .ok_or(OAuthError::client("client authentication is required"))?;
-    if client_id != idp.client.id || client_secret != idp.client.secret {
+    // Both compared in full (no early return between them), the secret in
+    // constant time.
+    let known_id = client_id == idp.client.id;
+    let right_secret = secrets_equal(&client_secret, &idp.client.secret);
+    if !(known_id & right_secret) {
+        tracing::warn!(client_id = ?client_id, "mock IdP: client authentication failed");
         return Err(OAuthError::client("unknown client or wrong secret"));
     }
     let code = request
         .code
         .ok_or(OAuthError::bad("invalid_request", "code is missing"))?;
-    // Redeeming deletes the code: a replay finds nothing.
-    let grant: CodeGrant = idp
-        .auth
-        .store()
-        .take_grant(CODE_GRANT, &code)
-        .await
-        .map_err(|err| OAuthError::unavailable(&err))?
-        .ok_or(OAuthError::grant(
-            "the code is invalid, expired or already used",
-        ))?;
+    // Redeeming removes the code: a replay finds nothing.
+    let grant = idp.codes.take(&code).ok_or(OAuthError::grant(
+        "the code is invalid, expired or already used",
+    ))?;
     if grant.client_id != client_id {
         return Err(OAuthError::grant("the code was issued to another client"));
     }
@@ -91,29 +91,28 @@ async fn issue(
         "invalid_request",
         "code_verifier is missing",
     ))?;
-    if pkce_challenge(&verifier) != grant.code_challenge {
+    if !secrets_equal(&pkce_challenge(&verifier), &grant.code_challenge) {
         return Err(OAuthError::grant(
             "code_verifier does not match the code challenge",
         ));
     }
 
-    let access = random_token(32);
     let subject = grant.username.clone();
-    let access_grant = AccessGrant {
-        subject: subject.clone(),
-        username: grant.username.clone(),
-    };
-    idp.auth
-        .store()
-        .put_grant(ACCESS_GRANT, &access, &access_grant, TOKEN_TTL)
-        .await
+    let access = idp
+        .access_tokens
+        .put(AccessGrant {
+            subject: subject.clone(),
+            username: grant.username.clone(),
+        })
         .map_err(|err| OAuthError::unavailable(&err))?;
     let now = Utc::now();
+    let lifetime = idp.access_tokens.ttl();
+    let ttl = chrono::Duration::from_std(lifetime).map_err(|e| OAuthError::internal(&e))?;
     let issuer = IssuerUrl::new(idp.issuer.clone()).map_err(|e| OAuthError::internal(&e))?;
     let claims = CoreIdTokenClaims::new(
         issuer,
         vec![Audience::new(client_id)],
-        now + chrono::Duration::seconds(TOKEN_TTL.as_secs() as i64),
+        now + ttl,
         now,
         StandardClaims::new(SubjectIdentifier::new(subject))
             .set_preferred_username(Some(EndUserUsername::new(grant.username.clone())))
@@ -135,42 +134,33 @@ async fn issue(
         CoreTokenType::Bearer,
         CoreIdTokenFields::new(Some(id_token), EmptyExtraTokenFields {}),
     );
-    body.set_expires_in(Some(&TOKEN_TTL));
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    body.set_expires_in(Some(&lifetime));
+    Ok(no_store(Json(body).into_response()))
 }
 
 pub async fn userinfo(State(idp): State<MockIdp>, headers: HeaderMap) -> Response {
-    let token = headers
+    let grant = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let grant = match token {
-        Some(token) => {
-            idp.auth
-                .store()
-                .peek_grant::<AccessGrant>(ACCESS_GRANT, token)
-                .await
-        }
-        None => Ok(None),
-    };
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| idp.access_tokens.peek(token.trim()));
     match grant {
-        Ok(Some(grant)) => Json(serde_json::json!({
-            "sub": grant.subject,
-            "preferred_username": grant.username,
-            "name": grant.username,
-        }))
-        .into_response(),
-        Ok(None) => (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
-            Json(serde_json::json!({ "error": "invalid_token" })),
-        )
+        Some(grant) => no_store(
+            Json(serde_json::json!({
+                "sub": grant.subject,
+                "preferred_username": grant.username,
+                "name": grant.username,
+            }))
             .into_response(),
-        Err(err) => OAuthError::unavailable(&err).into_response(),
+        ),
+        None => no_store(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+                Json(serde_json::json!({ "error": "invalid_token" })),
+            )
+                .into_response(),
+        ),
     }
 }
 
@@ -196,7 +186,15 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// An OAuth error response (RFC 6749 §5.2).
+#[derive(Debug)]
 struct OAuthError {
     status: StatusCode,
     error: &'static str,
@@ -211,9 +209,11 @@ impl OAuthError {
             description: description.into(),
         }
     }
+
     fn grant(description: &str) -> Self {
         Self::bad("invalid_grant", description)
     }
+
     fn client(description: &str) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
@@ -221,14 +221,16 @@ impl OAuthError {
             description: description.into(),
         }
     }
-    fn unavailable(err: &dyn std::fmt::Display) -> Self {
-        tracing::error!("mock IdP store failure: {err}");
+
+    fn unavailable(err: &GrantError) -> Self {
+        tracing::warn!("mock IdP cannot issue an access token: {err}");
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             error: "temporarily_unavailable",
             description: "try again later".into(),
         }
     }
+
     fn internal(err: &dyn std::fmt::Display) -> Self {
         tracing::error!("mock IdP failure: {err}");
         Self {
@@ -239,14 +241,11 @@ impl OAuthError {
     }
 }
 
-impl axum::response::IntoResponse for OAuthError {
+impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body =
             Json(serde_json::json!({ "error": self.error, "error_description": self.description }));
-        let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = no_store((self.status, body).into_response());
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -268,17 +267,26 @@ mod tests {
             header::AUTHORIZATION,
             format!("Basic {encoded}").parse().unwrap(),
         );
+        assert_eq!(
+            client_credentials(&headers, &TokenRequest::default()),
+            Some(("my app".into(), "s:cret".into()))
+        );
+    }
+
+    #[test]
+    fn form_credentials_are_used_without_basic() {
         let request = TokenRequest {
-            grant_type: None,
-            code: None,
-            redirect_uri: None,
-            code_verifier: None,
-            client_id: None,
-            client_secret: None,
+            client_id: Some("meridian".into()),
+            client_secret: Some("s".into()),
+            ..TokenRequest::default()
         };
         assert_eq!(
-            client_credentials(&headers, &request),
-            Some(("my app".into(), "s:cret".into()))
+            client_credentials(&HeaderMap::new(), &request),
+            Some(("meridian".into(), "s".into()))
+        );
+        assert_eq!(
+            client_credentials(&HeaderMap::new(), &TokenRequest::default()),
+            None
         );
     }
 }
