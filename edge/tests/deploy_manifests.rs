@@ -4,7 +4,10 @@
 //! ConfigMap/Secret is defined (or documented as the operator's to create),
 //! each zone's probes hit its real health path and it migrates before it
 //! starts, and the edge's route table parses with the edge's own parser and
-//! sends each zone's prefixes to that zone's Service.
+//! sends each zone's prefixes to that zone's Service. And a deployment is a
+//! production one: identity signs in with a real (https, not loopback)
+//! provider whose client secret comes from a Secret, and nothing routes to
+//! or configures the development-only mock provider.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is the report
 
@@ -12,15 +15,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use edge::manifest::Manifest;
+use edge::manifest::{Manifest, standard_limits};
 use edge::routes::RouteTable;
+use edge::target::Target;
 use serde::Deserialize as _;
 use serde_yaml::Value;
 use shared_auth::Zone;
+use shared_auth::zone::MOCK_IDP_PREFIX;
 
 const NAMESPACE: &str = "meridian";
 /// Secrets the manifests use that the operator creates (docs/deploy.md says how).
-const OPERATOR_SECRETS: &[&str] = &["meridian-mock-idp-key", "meridian-tls"];
+const OPERATOR_SECRETS: &[&str] = &["meridian-oidc-client", "meridian-tls"];
 
 struct Doc {
     file: String,
@@ -209,6 +214,15 @@ fn referenced_config_and_secrets_exist() {
                     references.push(("Secret", name.to_owned()));
                 }
             }
+            for var in seq(&container["env"]) {
+                let from = &var["valueFrom"];
+                if let Some(name) = from["configMapKeyRef"]["name"].as_str() {
+                    references.push(("ConfigMap", name.to_owned()));
+                }
+                if let Some(name) = from["secretKeyRef"]["name"].as_str() {
+                    references.push(("Secret", name.to_owned()));
+                }
+            }
         }
         for volume in seq(&pod["volumes"]) {
             if let Some(name) = volume["configMap"]["name"].as_str() {
@@ -239,7 +253,8 @@ fn referenced_config_and_secrets_exist() {
 }
 
 /// Every variable a container gets: its `env` plus the keys of the
-/// ConfigMaps and Secrets in its `envFrom`.
+/// ConfigMaps and Secrets in its `envFrom`. A variable taken from a key
+/// (`valueFrom`) reads `<secretKeyRef|configMapKeyRef>:<name>/<key>`.
 fn environment(docs: &[Doc], container: &Value) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for source in seq(&container["envFrom"]) {
@@ -256,10 +271,19 @@ fn environment(docs: &[Doc], container: &Value) -> BTreeMap<String, String> {
         env.extend(str_map(&data["stringData"]));
     }
     for var in seq(&container["env"]) {
-        env.insert(
-            var["name"].as_str().unwrap().to_owned(),
-            var["value"].as_str().unwrap_or_default().to_owned(),
-        );
+        let from = &var["valueFrom"];
+        let value = ["secretKeyRef", "configMapKeyRef"]
+            .into_iter()
+            .find_map(|kind| {
+                let reference = &from[kind];
+                Some(format!(
+                    "{kind}:{}/{}",
+                    reference["name"].as_str()?,
+                    reference["key"].as_str()?
+                ))
+            })
+            .unwrap_or_else(|| var["value"].as_str().unwrap_or_default().to_owned());
+        env.insert(var["name"].as_str().unwrap().to_owned(), value);
     }
     env
 }
@@ -313,14 +337,126 @@ fn each_zone_migrates_first_and_is_probed_on_its_health_path() {
         );
         assert_eq!(seq(&migrate["args"]), [Value::from("--migrate")]);
         assert!(environment(&docs, migrate).contains_key("DATABASE_URL"));
-        if zone == Zone::Identity {
-            let key = env
-                .get("MOCK_IDP_KEY_FILE")
-                .expect("identity replicas must share the mock IdP key");
-            let mounted = seq(&container["volumeMounts"])
-                .iter()
-                .any(|m| key.starts_with(m["mountPath"].as_str().unwrap()));
-            assert!(mounted, "the mock IdP key file is not on a mounted volume");
+    }
+}
+
+#[test]
+fn identity_signs_in_with_a_real_provider() {
+    let docs = load("deploy/k8s");
+    let deployment = find(&docs, "Deployment", "identity");
+    let pod = &deployment.value["spec"]["template"]["spec"];
+    for container in seq(&pod["containers"])
+        .iter()
+        .chain(seq(&pod["initContainers"]))
+    {
+        let name = container["name"].as_str().unwrap();
+        let env = environment(&docs, container);
+        let issuer = env
+            .get("OIDC_ISSUER_URL")
+            .unwrap_or_else(|| panic!("{name}: no OIDC_ISSUER_URL"));
+        let uri: http::Uri = issuer.parse().expect("OIDC_ISSUER_URL is a URL");
+        assert_eq!(uri.scheme_str(), Some("https"), "{name}: {issuer}");
+        let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        assert!(!loopback, "{name}: issuer on a loopback address: {issuer}");
+        assert!(
+            !issuer.contains("mock-idp"),
+            "{name}: issuer is the mock: {issuer}"
+        );
+        assert!(
+            !env.get("OIDC_CLIENT_ID").is_none_or(String::is_empty),
+            "{name}: no OIDC_CLIENT_ID"
+        );
+        // The secret comes from a Secret's key, never a plain value or a ConfigMap.
+        let secret = env
+            .get("OIDC_CLIENT_SECRET")
+            .unwrap_or_else(|| panic!("{name}: no OIDC_CLIENT_SECRET"));
+        assert!(
+            secret.starts_with("secretKeyRef:"),
+            "{name}: OIDC_CLIENT_SECRET is not from a secretKeyRef: {secret}"
+        );
+        assert!(
+            !env.contains_key("ALLOW_INSECURE_ISSUER"),
+            "{name}: the issuer check is switched off"
+        );
+    }
+}
+
+/// Every string in a document, keys and values, depth first.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Sequence(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                strings(k, out);
+                strings(v, out);
+            }
+        }
+        Value::Tagged(tagged) => strings(&tagged.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn nothing_routes_to_or_configures_the_mock_provider() {
+    let docs = every_doc();
+    for doc in &docs {
+        let mut all = Vec::new();
+        strings(&doc.value, &mut all);
+        for s in all {
+            let lower = s.to_ascii_lowercase();
+            assert!(
+                !lower.contains("mock-idp") && !lower.contains("mock_idp"),
+                "{}: {} {} mentions the mock provider: {s:?}",
+                doc.file,
+                doc.kind(),
+                doc.name()
+            );
+        }
+    }
+    // The edge's table: no route for the prefix, so it falls to the public zone.
+    let routes = find(&docs, "ConfigMap", "edge-routes");
+    let manifest = Manifest::parse(routes.value["data"]["routes.toml"].as_str().unwrap()).unwrap();
+    assert!(
+        manifest
+            .routes
+            .iter()
+            .all(|r| !r.prefix.starts_with(MOCK_IDP_PREFIX))
+    );
+    let table = RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        table.resolve("/mock-idp/authorize").target,
+        Target::Zone(Zone::Public)
+    );
+    // No Ingress path for it either.
+    for ingress in docs.iter().filter(|d| d.kind() == "Ingress") {
+        for rule in seq(&ingress.value["spec"]["rules"]) {
+            for path in seq(&rule["http"]["paths"]) {
+                let path = path["path"].as_str().unwrap();
+                assert!(!path.starts_with(MOCK_IDP_PREFIX), "Ingress path {path}");
+            }
+        }
+    }
+    // No MOCK_IDP* variable reaches any container.
+    for doc in &docs {
+        let pod = &doc.value["spec"]["template"]["spec"];
+        for container in seq(&pod["containers"])
+            .iter()
+            .chain(seq(&pod["initContainers"]))
+        {
+            let env = environment(&docs, container);
+            assert!(
+                env.keys().all(|k| !k.contains("MOCK_IDP")),
+                "{}: {:?}",
+                doc.name(),
+                env.keys()
+            );
         }
     }
 }
@@ -374,10 +510,27 @@ fn the_edge_route_table_parses_and_sends_each_zone_to_its_service() {
             "{zone}'s prefixes"
         );
     }
+    // The deployed edge limits the same anonymous writes as the compiled-in
+    // table (the mock's authorize aside: it is not deployed), and keeps
+    // limits on.
+    for limit in standard_limits()
+        .into_iter()
+        .filter(|l| !l.path.starts_with(MOCK_IDP_PREFIX))
+    {
+        assert!(
+            manifest.limits.contains(&limit),
+            "routes.toml does not limit {limit:?}"
+        );
+    }
     // The edge reads the table where the ConfigMap is mounted.
     let edge = find(&docs, "Deployment", "edge");
     let container = &seq(&edge.value["spec"]["template"]["spec"]["containers"])[0];
     let env = environment(&docs, container);
+    assert!(
+        env.get("EDGE_RATE_LIMITS")
+            .is_none_or(|v| !matches!(v.as_str(), "false" | "0" | "no" | "off")),
+        "rate limits switched off in production"
+    );
     let mount = seq(&container["volumeMounts"])[0]["mountPath"]
         .as_str()
         .unwrap();

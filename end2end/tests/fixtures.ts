@@ -68,8 +68,32 @@ export function accountName(page: Page) {
   return page.locator('.account .menu__label');
 }
 
-/** Opens the user menu and presses "Sign out". */
+/**
+ * Where a whole sign-out ends: identity's page, after the provider's own
+ * sign-out (RP-initiated logout) sent the browser back, maybe with `state`.
+ */
+export const signedOutUrl = /\/auth\/signed-out(\?[^#]*)?$/;
+
+/** Opens the user menu, presses "Sign out" and waits for the signed-out page. */
 export async function signOut(page: Page) {
   await page.locator('.account .menu__button').click();
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(signedOutUrl);
+}
+
+/** Asserts the signed-out page: identity's shell, anonymous, a way back in. */
+export async function expectSignedOutPage(page: Page) {
+  await expect(page).toHaveURL(signedOutUrl);
+  await expect(page.locator('h1')).toHaveText(/signed out/i);
+  await expectShell(page, 'identity');
+  await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(page.locator('main').getByRole('link', { name: /sign in/i })).toBeVisible();
+}
+
+/** The `/auth/me` answer for the page's browser context (its cookies). */
+export async function whoAmI(page: Page): Promise<string | null> {
+  const response = await page.request.get('/auth/me');
+  expect(response.status()).toBe(200);
+  const me = (await response.json()) as { authenticated: boolean; user: { username: string } | null };
+  return me.authenticated ? (me.user?.username ?? null) : null;
 }

@@ -3,6 +3,7 @@ import {
   expect,
   hydrated,
   expectShell,
+  expectSignedOutPage,
   accountName,
   signIn,
   signInAtProvider,
@@ -160,9 +161,11 @@ test.describe('without JavaScript', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(accountName(page)).toHaveText('Plain Form');
 
-    // The user menu is open without JavaScript; sign out from it.
+    // The user menu is open without JavaScript; sign out from it: the
+    // provider's sign-out too, back on the signed-out page.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await expect(page).toHaveURL(/\/$/);
+    await expectSignedOutPage(page);
+    await page.goto('/shop');
     await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
   });
 });

@@ -1,15 +1,18 @@
 //! The session layer and extractors on a real router (no socket): cookie
-//! resolution, 401 JSON for APIs, renewal and clearing of the cookie, and
-//! the `/…/me` contract.
+//! resolution, 401 JSON for APIs, renewal and clearing of the cookie,
+//! duplicate cookies, private caching of signed-in responses, the `/…/me`
+//! contract, and the guard layers (cross-site writes, off-origin redirects).
 
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
+use axum::response::IntoResponse as _;
+use axum::routing::{get, post};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use shared_auth::auth::{Auth, MaybeUser, RequireUser, me, session_layer};
+use shared_auth::auth::{Auth, MaybeUser, RequireUser, found_external, me, session_layer};
+use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::config::AuthConfig;
 use shared_auth::store::Store;
 use shared_auth::{User, Zone};
@@ -57,9 +60,32 @@ impl App {
                     user.map_or("anonymous".to_owned(), |u| u.username)
                 }),
             )
+            .route("/api/write", post(|| async { "written" }))
+            .route(
+                "/api/referer-redirect",
+                get(|| async {
+                    (
+                        StatusCode::FOUND,
+                        [(header::LOCATION, "https://evil.example/phish")],
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/to-provider",
+                get(|| async { found_external("https://idp.example/authorize?x=1") }),
+            )
+            .layer(axum::middleware::map_response_with_state(
+                self.auth.clone(),
+                keep_location_on_origin,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.auth.clone(),
                 session_layer,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                self.auth.clone(),
+                refuse_cross_site,
             ))
     }
 
@@ -75,9 +101,17 @@ impl App {
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, http::HeaderMap, String) {
-        let mut request = Request::get(path);
-        if let Some(token) = token {
-            request = request.header(header::COOKIE, format!("auth.session-token={token}"));
+        let cookie = token.map(|token| format!("auth.session-token={token}"));
+        self.send(Request::get(path), cookie.as_deref()).await
+    }
+
+    async fn send(
+        &self,
+        mut request: http::request::Builder,
+        cookie: Option<&str>,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
         }
         let response = self
             .router()
@@ -116,7 +150,7 @@ async fn a_valid_cookie_is_the_user_everywhere() {
         "no renewal needed yet"
     );
     let (_, headers, body) = app.get("/api/me", Some(&token)).await;
-    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
     assert_eq!(
         body,
         format!(
@@ -173,4 +207,78 @@ async fn a_session_past_half_life_gets_a_fresh_cookie() {
         .parse()
         .unwrap();
     assert!(max_age > 9_000, "{cookie}");
+}
+
+#[tokio::test]
+async fn signed_in_responses_are_private_and_anonymous_ones_are_not() {
+    let app = App::new(3600).await;
+    let (_, token) = app.signed_in("alice").await;
+    let (_, headers, _) = app.get("/maybe", Some(&token)).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    let (_, headers, _) = app.get("/maybe", None).await;
+    assert!(headers.get(header::CACHE_CONTROL).is_none(), "{headers:?}");
+}
+
+#[tokio::test]
+async fn a_session_cookie_sent_twice_is_anonymous_and_not_cleared() {
+    let app = App::new(3600).await;
+    let (_, token) = app.signed_in("alice").await;
+    for cookie in [
+        format!("auth.session-token={token}; auth.session-token=abcdefghijklmnopqrstuvwxyz"),
+        format!("auth.session-token=abcdefghijklmnopqrstuvwxyz; auth.session-token={token}"),
+        format!("auth.session-token={token}; auth.session-token={token}"),
+    ] {
+        let (_, headers, body) = app.send(Request::get("/maybe"), Some(&cookie)).await;
+        assert_eq!(body, "anonymous", "{cookie}");
+        assert!(headers.get(header::SET_COOKIE).is_none(), "{cookie}: {headers:?}");
+    }
+    // The real session survived the tossed cookie.
+    assert_eq!(app.get("/maybe", Some(&token)).await.2, "alice");
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_whatever_the_content_type() {
+    let app = App::new(3600).await;
+    for content_type in [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        for origin in [Some("https://evil.example"), Some("null"), None] {
+            let mut request = Request::post("/api/write").header(header::CONTENT_TYPE, content_type);
+            if let Some(origin) = origin {
+                request = request.header(header::ORIGIN, origin);
+            }
+            let (status, _, body) = app.send(request, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{content_type} {origin:?}");
+            assert_eq!(body, r#""CrossOrigin""#);
+        }
+    }
+    let (status, _, body) = app
+        .send(
+            Request::post("/api/write")
+                .header(header::ORIGIN, "https://evil.example")
+                .header(header::ACCEPT, "text/html"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("did not come from this site"), "{body}");
+    let same_origin = Request::post("/api/write").header(header::ORIGIN, "http://localhost:8080");
+    assert_eq!(app.send(same_origin, None).await.2, "written");
+    let fetch_metadata = Request::post("/api/write").header("sec-fetch-site", "same-origin");
+    assert_eq!(app.send(fetch_metadata, None).await.2, "written");
+    let cross_get = Request::get("/maybe").header(header::ORIGIN, "https://evil.example");
+    assert_eq!(app.send(cross_get, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn redirects_stay_on_the_origin_unless_marked_for_the_provider() {
+    let app = App::new(3600).await;
+    let (status, headers, _) = app.get("/api/referer-redirect", None).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(headers[header::LOCATION], "/");
+    let (_, headers, _) = app.get("/to-provider", None).await;
+    assert_eq!(headers[header::LOCATION], "https://idp.example/authorize?x=1");
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask dev`: every zone under `cargo leptos watch` (rebuild and
-//! live-reload on change, shared-ui included) plus the edge on :8080.
+//! live-reload on change, shared-ui included), the mock OpenID provider on
+//! :3009 and the edge on :8080.
 
 use std::time::Duration;
 
@@ -17,16 +18,25 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     let shared = stack::Shared::standard(&ports);
     crate::migrate::run(&shared.database_url)?;
     run_step(
-        "Building the edge",
-        project.cargo().args(["build", "--package", "edge"]),
+        "Building the edge and the mock OpenID provider",
+        project
+            .cargo()
+            .args(["build", "--package", "edge", "--package", stack::MOCK_IDP]),
         "See the compiler output above.",
     )?;
-    step("Starting the edge and one `cargo leptos watch` per zone");
+    step("Starting the mock provider, the edge and one `cargo leptos watch` per zone");
     println!(
         "    The first build of each zone takes a few minutes; later edits rebuild in seconds."
     );
     let mut supervisor = Supervisor::new()?;
-    let mut edge = stack::edge_command(project, &project.debug_binary("edge"), &ports);
+    let mock = stack::mock_idp_command(
+        project,
+        &project.debug_binary(stack::MOCK_IDP),
+        &ports,
+        &shared,
+    );
+    supervisor.spawn(stack::MOCK_IDP, mock, Sink::Terminal)?;
+    let mut edge = stack::edge_command(project, &project.debug_binary("edge"), &ports, &shared);
     let reload: Vec<String> = Zone::ALL
         .iter()
         .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
@@ -36,7 +46,7 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     for zone in Zone::ALL {
         let mut watch = project.cargo();
         watch.args(["leptos", "watch", "--project", zone.name()]);
-        shared.apply(&mut watch);
+        shared.apply(zone, &mut watch);
         supervisor.spawn(zone.name(), watch, Sink::Terminal)?;
     }
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60 * 60))?;

@@ -1,20 +1,31 @@
 //! A load generator for the whole app set through the edge: many virtual
-//! users, each signing in through the mock IdP, viewing signed-in pages of
-//! every zone, writing to the cart, signing out, and again, until the time
-//! is up. Every answer is checked: a status of 400 or more or a transport
-//! error is a failure; a signed-in request answered as anonymous is a lost
-//! session; a session still valid after sign-out is a failure too.
+//! users, each signing in through the mock IdP (carrying the login cookie
+//! from `/auth/login` to `/auth/callback`, as a browser does), viewing
+//! signed-in pages of every zone, writing to the cart, signing out (at
+//! identity, then at the provider, back to `/auth/signed-out`), and again,
+//! until the time is up. Every answer is checked: a status of 400 or more
+//! or a transport error is a failure; a signed-in request answered as
+//! anonymous is a lost session; a sign-out that does not end on the
+//! signed-out page, or a session still valid after it, is a failure too.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Method, RequestBuilder, Response, Url};
+use shared_auth::Zone;
+use shared_auth::zone::MOCK_IDP_PREFIX;
 use tokio::time::Instant;
 
-use crate::verify_auth::SESSION_COOKIE;
+/// The session cookie on the plain-http stacks xtask runs (on https it is
+/// `__Host-auth.session-token`).
+pub const SESSION_COOKIE: &str = "auth.session-token";
+
+/// The login cookie `/auth/login` sets and `/auth/callback` requires (the
+/// login CSRF check; `__Host-auth.login` on https).
+pub const LOGIN_COOKIE: &str = "auth.login";
 
 /// What to run.
 #[derive(Clone, Copy, Debug)]
@@ -273,6 +284,10 @@ impl VirtualUser {
                 self.request(Method::GET, "/auth/login?return_to=/"),
             )
             .await?;
+        let Some(login) = set_cookie(start.headers(), LOGIN_COOKIE) else {
+            self.fail(format!("sign-in start set no {LOGIN_COOKIE} cookie"));
+            return None;
+        };
         let authorize = self.redirect("sign-in start", &start)?;
         let mut form: Vec<(String, String)> = Url::parse(&authorize)
             .ok()?
@@ -283,20 +298,20 @@ impl VirtualUser {
         let idp = self
             .send(
                 "mock IdP sign-in",
-                self.request(Method::POST, "/mock-idp/authorize")
+                self.request(Method::POST, &format!("{MOCK_IDP_PREFIX}/authorize"))
                     .form(&form),
             )
             .await?;
         let callback = self.redirect("mock IdP sign-in", &idp)?;
-        let finish = self.send("callback", self.http.get(&callback)).await?;
-        let token = finish
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix(&format!("{SESSION_COOKIE}=")))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
+        let finish = self
+            .send(
+                "callback",
+                self.http
+                    .get(&callback)
+                    .header(COOKIE, format!("{LOGIN_COOKIE}={login}")),
+            )
+            .await?;
+        let token = set_cookie(finish.headers(), SESSION_COOKIE);
         if token.is_none() {
             self.fail("callback set no session cookie".to_owned());
         }
@@ -336,16 +351,19 @@ impl VirtualUser {
         self.send("cart update", request).await;
     }
 
-    /// Signs out, then checks that the session is gone.
+    /// Signs out as a browser does: identity ends the session and sends
+    /// the browser to the provider's logout endpoint, which sends it back
+    /// to `/auth/signed-out`. Then checks that the session is gone.
     async fn sign_out(&mut self, token: &str) {
         let request = self
             .request(Method::POST, "/auth/logout")
             .header(COOKIE, cookie(token))
             .header(ORIGIN, &*self.base);
-        if self.send("sign-out", request).await.is_none() {
+        let Some(response) = self.send("sign-out", request).await else {
             return;
-        }
+        };
         self.report.logouts += 1;
+        self.follow_sign_out(&response).await;
         let check = self
             .request(Method::GET, "/auth/me")
             .header(COOKIE, cookie(token));
@@ -355,6 +373,35 @@ impl VirtualUser {
         let me: serde_json::Value = me.json().await.unwrap_or_default();
         if me["authenticated"] != false {
             self.fail(format!("the session outlived its sign-out: {me}"));
+        }
+    }
+
+    /// The rest of a sign-out after `POST /auth/logout` answered `response`:
+    /// the provider's logout endpoint, then the signed-out page (200).
+    async fn follow_sign_out(&mut self, response: &Response) {
+        let provider_logout = format!("{MOCK_IDP_PREFIX}/logout");
+        let Some(provider) = self.redirect_to("sign-out", response, &provider_logout) else {
+            return;
+        };
+        let Some(back) = self
+            .send("provider sign-out", self.http.get(&provider))
+            .await
+        else {
+            return;
+        };
+        let signed_out_path = Zone::Identity.path("/signed-out");
+        let Some(signed_out) = self.redirect_to("provider sign-out", &back, &signed_out_path)
+        else {
+            return;
+        };
+        let Some(page) = self
+            .send("signed-out page", self.http.get(&signed_out))
+            .await
+        else {
+            return;
+        };
+        if page.status() != reqwest::StatusCode::OK {
+            self.fail(format!("signed-out page: {}", page.status()));
         }
     }
 
@@ -412,6 +459,20 @@ impl VirtualUser {
         location
     }
 
+    /// The `Location` of a redirect that must lead to `path` (any query),
+    /// or a failure.
+    fn redirect_to(&mut self, what: &str, response: &Response, path: &str) -> Option<String> {
+        let location = self.redirect(what, response)?;
+        if location_path(&location) != Some(path) {
+            self.fail(format!(
+                "{what}: {} to {location}, expected {path}",
+                response.status()
+            ));
+            return None;
+        }
+        Some(location)
+    }
+
     fn fail(&mut self, what: String) {
         self.report.failures.push(Failure {
             at: self.started.elapsed(),
@@ -422,6 +483,26 @@ impl VirtualUser {
 
 pub fn cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}")
+}
+
+/// The value a response sets for cookie `name`, unless it clears it.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(key, value)| key.trim() == name && !value.is_empty())
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// The path of an absolute URL (or of a path with a query).
+fn location_path(location: &str) -> Option<&str> {
+    let rest = match location.split_once("://") {
+        Some((_, after_scheme)) => &after_scheme[after_scheme.find('/')?..],
+        None => location,
+    };
+    rest.split(['?', '#']).next()
 }
 
 #[cfg(test)]
@@ -455,6 +536,42 @@ mod tests {
         assert!((total.latency_ms(1.0) - 100.0).abs() < f64::EPSILON);
         assert!((total.per_second() - 2.0).abs() < f64::EPSILON);
         assert!(Report::default().latency_ms(0.5).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn set_cookie_finds_a_value_and_skips_clearing() {
+        let mut headers = HeaderMap::new();
+        for value in [
+            "auth.login=; Path=/; Max-Age=0",
+            "auth.session-token=s3ss; Path=/; HttpOnly; SameSite=Lax",
+            "other.auth.login=x; Path=/",
+        ] {
+            headers.append(SET_COOKIE, value.parse().unwrap());
+        }
+        assert_eq!(
+            set_cookie(&headers, SESSION_COOKIE).as_deref(),
+            Some("s3ss")
+        );
+        assert_eq!(set_cookie(&headers, LOGIN_COOKIE), None);
+        headers.append(SET_COOKIE, "auth.login=l0gin; Max-Age=600".parse().unwrap());
+        assert_eq!(set_cookie(&headers, LOGIN_COOKIE).as_deref(), Some("l0gin"));
+    }
+
+    #[test]
+    fn location_paths_ignore_origin_and_query() {
+        assert_eq!(
+            location_path("http://localhost:8080/mock-idp/logout?id_token_hint=x"),
+            Some("/mock-idp/logout")
+        );
+        assert_eq!(
+            location_path("http://localhost:8080/auth/signed-out"),
+            Some("/auth/signed-out")
+        );
+        assert_eq!(
+            location_path("/auth/signed-out?state=s"),
+            Some("/auth/signed-out")
+        );
+        assert_eq!(location_path("http://localhost:8080"), None);
     }
 
     #[test]

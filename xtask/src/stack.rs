@@ -1,4 +1,5 @@
-//! The running app set: three zone servers and the edge, on known ports.
+//! The running app set: three zone servers, the mock OpenID provider
+//! (development only, not a zone) and the edge, on known ports.
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use shared_auth::Zone;
+use shared_auth::zone::{MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX};
 
 use crate::probe;
 use crate::project::{Project, step};
@@ -16,24 +18,43 @@ use crate::supervisor::{Sink, Supervisor};
 /// Health endpoint of the edge itself.
 const EDGE_HEALTH: &str = "/_edge/health";
 
+/// The mock provider's process name and binary.
+pub const MOCK_IDP: &str = "mock-idp";
+
+/// The one client secret of every stack xtask runs: the mock provider's
+/// `MOCK_IDP_CLIENT_SECRET` and identity's `OIDC_CLIENT_SECRET`. Only ever
+/// used with the mock, on loopback; a real deployment sets its own.
+pub const DEV_CLIENT_SECRET: &str = "meridian-dev-secret";
+
+/// The mock provider's key file inside a stack's data directory.
+const MOCK_IDP_KEY_FILE: &str = "mock-idp-ed25519.pem";
+
+/// The mock provider's health endpoint.
+pub fn mock_idp_health_path() -> String {
+    format!("{MOCK_IDP_PREFIX}/health")
+}
+
 /// Most instances per zone `--instances` accepts (the standard ports of
 /// instance n are the zone's port + 10·n, below the live-reload ports).
 pub const MAX_INSTANCES: usize = 9;
 
-/// Where each process listens: the edge, and every instance of every zone.
+/// Where each process listens: the edge, the mock provider, and every
+/// instance of every zone.
 #[derive(Clone, Debug)]
 pub struct Ports {
     pub edge: u16,
+    pub mock_idp: u16,
     /// Instance ports per zone, in `Zone::ALL` order.
     zones: [Vec<u16>; 3],
 }
 
 impl Ports {
     /// The documented ports: edge 8080, zones 3001–3003 (further instances
-    /// 3011–3013, 3021–3023, …).
+    /// 3011–3013, 3021–3023, …), the mock provider 3009.
     pub fn standard(instances: usize) -> Self {
         Self {
             edge: 8080,
+            mock_idp: MOCK_IDP_DEFAULT_PORT,
             zones: Zone::ALL.map(|zone| {
                 let base = zone.default_addr().port();
                 (0..instances).map(|i| base + 10 * i as u16).collect()
@@ -44,10 +65,12 @@ impl Ports {
     /// Free ports for everything, so tests never collide with a running
     /// dev stack.
     pub fn free(instances: usize) -> anyhow::Result<Self> {
-        let mut ports = probe::free_ports(1 + 3 * instances)?.into_iter();
+        let mut ports = probe::free_ports(2 + 3 * instances)?.into_iter();
         let edge = ports.next().unwrap_or_default();
+        let mock_idp = ports.next().unwrap_or_default();
         Ok(Self {
             edge,
+            mock_idp,
             zones: Zone::ALL.map(|_| ports.by_ref().take(instances).collect()),
         })
     }
@@ -83,9 +106,12 @@ impl Ports {
 
     /// Fails with a clear message when a port is taken.
     pub fn check_free(&self) -> anyhow::Result<()> {
-        let edge = ("edge".to_owned(), self.edge);
+        let fixed = [
+            ("edge".to_owned(), self.edge),
+            (MOCK_IDP.to_owned(), self.mock_idp),
+        ];
         let zones = self.every_instance().map(|(_, name, port)| (name, port));
-        for (name, port) in std::iter::once(edge).chain(zones) {
+        for (name, port) in fixed.into_iter().chain(zones) {
             if probe::in_use(local(port)) {
                 bail!(
                     "port {port} (for {name}) is already in use. Stop whatever listens there \
@@ -97,12 +123,18 @@ impl Ports {
     }
 
     /// What must answer before the stack is ready: every zone instance's
-    /// health endpoint directly, then each zone through the edge.
+    /// health endpoint and the mock provider's directly, then each of them
+    /// through the edge.
     pub fn readiness(&self) -> Vec<(String, SocketAddr, String)> {
         let mut checks: Vec<_> = self
             .every_instance()
             .map(|(zone, name, port)| (name, local(port), zone.health_path()))
             .collect();
+        checks.push((
+            MOCK_IDP.to_owned(),
+            local(self.mock_idp),
+            mock_idp_health_path(),
+        ));
         checks.push(("edge".to_owned(), local(self.edge), EDGE_HEALTH.to_owned()));
         checks.extend(Zone::ALL.iter().map(|&zone| {
             (
@@ -111,6 +143,11 @@ impl Ports {
                 zone.health_path(),
             )
         }));
+        checks.push((
+            format!("edge → {MOCK_IDP}"),
+            local(self.edge),
+            mock_idp_health_path(),
+        ));
         checks
     }
 }
@@ -126,10 +163,16 @@ pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-/// The edge binary `binary`, told where every zone listens.
-pub fn edge_command(project: &Project, binary: &std::path::Path, ports: &Ports) -> Command {
+/// The edge binary `binary`, told where every zone and the mock provider
+/// listen.
+pub fn edge_command(project: &Project, binary: &Path, ports: &Ports, shared: &Shared) -> Command {
     let mut command = project.command(binary);
-    command.env("EDGE_LISTEN", local(ports.edge).to_string());
+    command
+        .env("EDGE_LISTEN", local(ports.edge).to_string())
+        .env("EDGE_MOCK_IDP_UPSTREAM", local(ports.mock_idp).to_string());
+    if !shared.edge_rate_limits {
+        command.env("EDGE_RATE_LIMITS", "false");
+    }
     for zone in Zone::ALL {
         let upstreams: Vec<String> = ports
             .instances(zone)
@@ -144,39 +187,79 @@ pub fn edge_command(project: &Project, binary: &std::path::Path, ports: &Ports) 
     command
 }
 
-/// Settings every zone of one stack shares.
+/// Settings the processes of one stack share.
 #[derive(Clone, Debug)]
 pub struct Shared {
     /// `DATABASE_URL` of the session store.
     pub database_url: String,
     /// `PUBLIC_ORIGIN`: the edge as users reach it.
     pub public_origin: String,
-    /// Extra environment for the zones (e.g. the mock IdP key file).
+    /// The mock provider's signing key (`MOCK_IDP_KEY_FILE`).
+    pub mock_idp_key_file: PathBuf,
+    /// Whether the edge applies its per-client rate limits. Load stacks
+    /// turn them off: all their virtual users share one address.
+    pub edge_rate_limits: bool,
+    /// Extra environment for the zones and the mock provider (e.g. `RUST_LOG`).
     pub env: Vec<(String, String)>,
 }
 
 impl Shared {
-    /// The defaults of `cargo xtask dev` / `start`.
+    /// The defaults of `cargo xtask dev` / `start` (the key file in the
+    /// workspace's `data/`, beside the SQLite file).
     pub fn standard(ports: &Ports) -> Self {
         Self {
             database_url: crate::migrate::DEFAULT_DATABASE_URL.to_owned(),
             public_origin: ports.edge_url(),
+            mock_idp_key_file: Path::new("data").join(MOCK_IDP_KEY_FILE),
+            edge_rate_limits: true,
             env: Vec::new(),
         }
     }
 
-    /// Applies this stack's settings to a zone command.
-    pub fn apply(&self, command: &mut Command) {
+    /// The mock provider's issuer: where identity finds it (through the edge).
+    pub fn issuer(&self) -> String {
+        format!("{}{MOCK_IDP_PREFIX}", self.public_origin)
+    }
+
+    /// Applies this stack's settings to the command of `zone` (identity
+    /// also learns its provider: the mock, and the shared client secret).
+    pub fn apply(&self, zone: Zone, command: &mut Command) {
         command
             .env("DATABASE_URL", &self.database_url)
             .env("PUBLIC_ORIGIN", &self.public_origin);
+        if zone == Zone::Identity {
+            command
+                .env("OIDC_ISSUER_URL", self.issuer())
+                .env("OIDC_CLIENT_SECRET", DEV_CLIENT_SECRET);
+        }
         for (key, value) in &self.env {
             command.env(key, value);
         }
     }
 }
 
-/// Starts the release build of every zone instance and the edge.
+/// The mock provider binary `binary`, serving on `ports.mock_idp` for the
+/// stack's public origin.
+pub fn mock_idp_command(
+    project: &Project,
+    binary: &Path,
+    ports: &Ports,
+    shared: &Shared,
+) -> Command {
+    let mut command = project.command(binary);
+    command
+        .env("PUBLIC_ORIGIN", &shared.public_origin)
+        .env("MOCK_IDP_LISTEN", local(ports.mock_idp).to_string())
+        .env("MOCK_IDP_CLIENT_SECRET", DEV_CLIENT_SECRET)
+        .env("MOCK_IDP_KEY_FILE", &shared.mock_idp_key_file);
+    for (key, value) in &shared.env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// Starts the release build of the mock provider, every zone instance and
+/// the edge.
 pub fn spawn_release(
     supervisor: &mut Supervisor,
     project: &Project,
@@ -184,12 +267,27 @@ pub fn spawn_release(
     shared: &Shared,
     sink: impl Fn(&str) -> Sink,
 ) -> anyhow::Result<()> {
+    let mock = release_binary(project, MOCK_IDP)?;
+    let command = mock_idp_command(project, &mock, ports, shared);
+    supervisor.spawn(MOCK_IDP, command, sink(MOCK_IDP))?;
     for (zone, name, port) in ports.every_instance() {
         let command = zone_command(project, zone, port, shared)?;
         supervisor.spawn(&name, command, sink(&name))?;
     }
-    let edge = edge_command(project, &project.release_binary("edge"), ports);
+    let edge = edge_command(project, &release_binary(project, "edge")?, ports, shared);
     supervisor.spawn("edge", edge, sink("edge"))
+}
+
+/// The release binary `name`, which must have been built.
+fn release_binary(project: &Project, name: &str) -> anyhow::Result<PathBuf> {
+    let binary = project.release_binary(name);
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: run the release build first",
+            binary.display()
+        );
+    }
+    Ok(binary)
 }
 
 /// The release binary of `zone`, serving on `port` with `shared` settings.
@@ -199,26 +297,21 @@ pub fn zone_command(
     port: u16,
     shared: &Shared,
 ) -> anyhow::Result<Command> {
-    let binary = project.release_binary(zone.package());
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: run the release build first",
-            binary.display()
-        );
-    }
+    let binary = release_binary(project, zone.package())?;
     let mut command = project.command(&binary);
     command
         .env("LEPTOS_SITE_ADDR", local(port).to_string())
         .env("LEPTOS_SITE_ROOT", project.site_root(zone))
         .env("LEPTOS_ENV", "PROD");
-    shared.apply(&mut command);
+    shared.apply(zone, &mut command);
     Ok(command)
 }
 
-/// A release stack on free ports with fresh state, for one test run: logs
-/// in `target/xtask/<name>-logs`, data (the mock IdP key, and the SQLite
-/// file unless another database is given) in `<name>-data`, both emptied
-/// first. Stopped when dropped.
+/// A release stack on free ports with fresh state, for one test run: the
+/// zones, the mock provider and the edge; logs in `target/xtask/<name>-logs`,
+/// data (the mock provider's key, and the SQLite file unless another
+/// database is given) in `<name>-data`, both emptied first. Stopped when
+/// dropped.
 pub struct FreshStack {
     pub supervisor: Supervisor,
     pub ports: Ports,
@@ -227,14 +320,17 @@ pub struct FreshStack {
 }
 
 impl FreshStack {
-    /// Migrates the store, starts `instances` processes per zone and the
-    /// edge, and waits until every one answers. `env` goes to the zones.
+    /// Migrates the store, starts the mock provider, `instances` processes
+    /// per zone and the edge, and waits until every one answers. `env` goes
+    /// to the zones and the mock; `limits` says whether the edge applies its
+    /// rate limits ([`Limits::Off`] for load stacks).
     pub fn start(
         project: &Project,
         name: &str,
         instances: usize,
         database_url: Option<String>,
         env: &[(&str, &str)],
+        limits: Limits,
     ) -> anyhow::Result<Self> {
         let ports = Ports::free(instances)?;
         let logs = project.xtask_dir().join(format!("{name}-logs"));
@@ -242,18 +338,17 @@ impl FreshStack {
         for dir in [&logs, &data] {
             empty_dir(dir)?;
         }
-        let mut shared = Shared {
+        let shared = Shared {
             database_url: database_url
                 .unwrap_or_else(|| format!("sqlite://{}", data.join("sessions.sqlite").display())),
             public_origin: ports.edge_url(),
-            env: vec![(
-                "MOCK_IDP_KEY_FILE".to_owned(),
-                data.join("mock-idp-ed25519.pem").display().to_string(),
-            )],
+            mock_idp_key_file: data.join(MOCK_IDP_KEY_FILE),
+            edge_rate_limits: limits == Limits::On,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
-        shared
-            .env
-            .extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         crate::migrate::run(&shared.database_url)?;
         step(&format!(
             "Starting the {name} stack (edge on {})",
@@ -279,10 +374,150 @@ impl FreshStack {
     }
 }
 
+/// Whether a [`FreshStack`]'s edge applies its per-client rate limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limits {
+    /// As deployed (the end-to-end stack, which probes them).
+    On,
+    /// Load stacks: every virtual user comes from 127.0.0.1, so the limits
+    /// would measure themselves.
+    Off,
+}
+
 /// Creates `dir`, removing whatever was in it.
 pub fn empty_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    fn project() -> Project {
+        Project {
+            root: PathBuf::from("/w"),
+            target_dir: PathBuf::from("/w/target"),
+        }
+    }
+
+    fn env(command: &Command) -> BTreeMap<String, String> {
+        command
+            .get_envs()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.to_str()?.to_owned(),
+                    v?.to_str().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_mock_has_a_port_of_its_own() {
+        let standard = Ports::standard(2);
+        assert_eq!(standard.mock_idp, MOCK_IDP_DEFAULT_PORT);
+        let free = Ports::free(2).unwrap();
+        let mut all: Vec<u16> = vec![free.edge, free.mock_idp];
+        for zone in Zone::ALL {
+            all.extend(free.instances(zone));
+        }
+        assert_eq!(all.len(), 8);
+        assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 8, "{all:?}");
+    }
+
+    #[test]
+    fn readiness_waits_for_the_mock_directly_and_through_the_edge() {
+        let ports = Ports::standard(1);
+        let checks = ports.readiness();
+        let health = mock_idp_health_path();
+        assert_eq!(health, "/mock-idp/health");
+        assert!(
+            checks
+                .iter()
+                .any(|(_, addr, path)| *addr == local(MOCK_IDP_DEFAULT_PORT) && *path == health)
+        );
+        assert!(
+            checks
+                .iter()
+                .any(|(_, addr, path)| *addr == local(8080) && *path == health)
+        );
+        // The direct check comes before the edge's (checks run in order).
+        let direct = checks.iter().position(|(name, ..)| name == MOCK_IDP);
+        let through = checks
+            .iter()
+            .position(|(name, ..)| name == "edge → mock-idp");
+        assert!(direct < through, "{checks:?}");
+    }
+
+    #[test]
+    fn identity_alone_learns_its_provider_and_secret() {
+        let shared = Shared::standard(&Ports::standard(1));
+        let mut identity = Command::new("zone-identity");
+        shared.apply(Zone::Identity, &mut identity);
+        let identity = env(&identity);
+        assert_eq!(
+            identity["OIDC_ISSUER_URL"],
+            "http://localhost:8080/mock-idp"
+        );
+        assert_eq!(identity["OIDC_CLIENT_SECRET"], DEV_CLIENT_SECRET);
+        assert_eq!(identity["PUBLIC_ORIGIN"], "http://localhost:8080");
+        for zone in [Zone::Shop, Zone::Public] {
+            let mut command = Command::new(zone.package());
+            shared.apply(zone, &mut command);
+            let vars = env(&command);
+            assert!(!vars.contains_key("OIDC_CLIENT_SECRET"), "{zone}");
+            assert!(vars.contains_key("DATABASE_URL"), "{zone}");
+        }
+        assert!(!identity.contains_key("MOCK_IDP_KEY_FILE"));
+    }
+
+    #[test]
+    fn the_mock_gets_the_origin_its_address_the_secret_and_a_key_file() {
+        let ports = Ports::free(1).unwrap();
+        let mut shared = Shared::standard(&ports);
+        shared.mock_idp_key_file = PathBuf::from("/w/target/xtask/e2e-data/mock-idp-ed25519.pem");
+        shared.env.push(("RUST_LOG".into(), "warn".into()));
+        let command = mock_idp_command(&project(), Path::new("mock-idp"), &ports, &shared);
+        let vars = env(&command);
+        assert_eq!(vars["PUBLIC_ORIGIN"], ports.edge_url());
+        assert_eq!(vars["MOCK_IDP_LISTEN"], local(ports.mock_idp).to_string());
+        assert_eq!(vars["MOCK_IDP_CLIENT_SECRET"], DEV_CLIENT_SECRET);
+        assert_eq!(
+            vars["MOCK_IDP_KEY_FILE"],
+            "/w/target/xtask/e2e-data/mock-idp-ed25519.pem"
+        );
+        assert_eq!(vars["RUST_LOG"], "warn");
+        assert_eq!(
+            Shared::standard(&ports).mock_idp_key_file,
+            Path::new("data/mock-idp-ed25519.pem")
+        );
+    }
+
+    #[test]
+    fn the_edge_routes_the_mock_and_load_stacks_lift_the_rate_limits() {
+        let ports = Ports::standard(1);
+        let mut shared = Shared::standard(&ports);
+        let edge = env(&edge_command(
+            &project(),
+            Path::new("edge"),
+            &ports,
+            &shared,
+        ));
+        assert_eq!(edge["EDGE_MOCK_IDP_UPSTREAM"], "127.0.0.1:3009");
+        assert_eq!(edge["EDGE_IDENTITY_UPSTREAM"], "127.0.0.1:3001");
+        assert!(!edge.contains_key("EDGE_RATE_LIMITS"));
+        shared.edge_rate_limits = false;
+        let edge = env(&edge_command(
+            &project(),
+            Path::new("edge"),
+            &ports,
+            &shared,
+        ));
+        assert_eq!(edge["EDGE_RATE_LIMITS"], "false");
+    }
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask start`: release build, then the production-shape servers:
-//! one or more processes per zone behind the edge, on SQLite or PostgreSQL.
+//! one or more processes per zone behind the edge, on SQLite or PostgreSQL,
+//! signing in through the mock OpenID provider (development only).
 
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
     };
     crate::migrate::run(&shared.database_url)?;
     step(&format!(
-        "Starting {} instance(s) of each zone and the edge",
+        "Starting {} instance(s) of each zone, the mock provider and the edge",
         args.instances
     ));
     let mut supervisor = Supervisor::new()?;
@@ -69,7 +70,7 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
 }
 
 /// Release build of every zone (server + wasm through cargo-leptos, with
-/// wasm-opt) and of the edge.
+/// wasm-opt), of the edge and of the mock OpenID provider.
 pub fn build_release(project: &Project) -> anyhow::Result<()> {
     run_step(
         "Building every zone for release (cargo leptos build --release)",
@@ -77,10 +78,15 @@ pub fn build_release(project: &Project) -> anyhow::Result<()> {
         "See the compiler output above.",
     )?;
     run_step(
-        "Building the edge for release",
-        project
-            .cargo()
-            .args(["build", "--release", "--package", "edge"]),
+        "Building the edge and the mock OpenID provider for release",
+        project.cargo().args([
+            "build",
+            "--release",
+            "--package",
+            "edge",
+            "--package",
+            crate::stack::MOCK_IDP,
+        ]),
         "See the compiler output above.",
     )
 }

@@ -24,7 +24,7 @@ use crate::faults;
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, run_step, step};
-use crate::stack::FreshStack;
+use crate::stack::{FreshStack, Limits};
 use crate::start::build_release;
 use crate::tools;
 
@@ -155,7 +155,7 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
 }
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
-    let mut stack = FreshStack::start(project, "e2e", 1, None, &[])?;
+    let mut stack = FreshStack::start(project, "e2e", 1, None, &[], Limits::On)?;
     let edge = stack.ports.edge_url();
     if let Err(err) = crate::verify_auth::run(&edge) {
         stack.supervisor.shutdown();

@@ -38,7 +38,7 @@ use serde::Serialize;
 use shared_auth::Zone;
 
 use crate::project::{Project, elapsed, step};
-use crate::stack::FreshStack;
+use crate::stack::{FreshStack, Limits};
 use crate::start::build_release;
 use crate::{load, probe, tools};
 
@@ -205,7 +205,7 @@ fn measure(
 /// sessions behind) on one fresh release stack, nginx beside it.
 fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Result<()> {
     let settings = results.settings.clone();
-    let mut stack = FreshStack::start(project, "bench", 1, None, &[])?;
+    let mut stack = FreshStack::start(project, "bench", 1, None, &[], Limits::Off)?;
     let public = stack.ports.instances(Zone::Public)[0];
     let nginx_port = probe::free_ports(1)?[0];
     nginx::start(

@@ -1,18 +1,23 @@
 //! The one HTTP helper of verify-auth: a client that never follows
-//! redirects, a cookie jar per simulated browser, the readers for what a
-//! response says (Location, Set-Cookie, Retry-After), and a raw TCP
-//! exchange for the upgrade requests reqwest will not send.
+//! redirects, a cookie jar per simulated browser (`jar`), the readers for
+//! what a response says (Location, Retry-After), and a raw TCP exchange
+//! for the upgrade requests reqwest will not send (`raw`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+mod jar;
+mod raw;
+
+use std::collections::HashMap;
 use std::thread;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{COOKIE, HeaderName, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{COOKIE, HeaderName, LOCATION, ORIGIN, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
+
+pub(super) use self::jar::{
+    Jar, clears_cookie, cookie_parts, set_cookie, set_cookies, sets_cookie,
+};
 
 use super::{LOGIN_COOKIE, SESSION_COOKIE};
 
@@ -156,186 +161,6 @@ impl Http {
             .json()
             .with_context(|| format!("{path} is not JSON"))
     }
-
-    /// The address the base URL names, when it is plain http (raw requests
-    /// speak no TLS).
-    fn plain_authority(&self) -> anyhow::Result<(String, Vec<std::net::SocketAddr>)> {
-        let url = Url::parse(&self.base)?;
-        if url.scheme() != "http" {
-            bail!("raw requests need an http:// base URL, not {}", self.base);
-        }
-        let host = url.host_str().context("the base URL has no host")?;
-        let authority = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        };
-        let addrs = url
-            .socket_addrs(|| Some(80))
-            .with_context(|| format!("cannot resolve {authority}"))?;
-        Ok((authority, addrs))
-    }
-
-    /// Whether the base URL is plain http (raw requests possible).
-    pub(super) fn is_plain_http(&self) -> bool {
-        self.base.starts_with("http://")
-    }
-
-    /// Whether every address the base URL names is a loopback address.
-    pub(super) fn is_loopback(&self) -> bool {
-        Url::parse(&self.base)
-            .ok()
-            .and_then(|url| url.socket_addrs(|| Some(80)).ok())
-            .is_some_and(|addrs| !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()))
-    }
-
-    /// Sends `GET path` with exactly `headers` (plus `Host`) over a fresh
-    /// TCP connection and returns the response head: what reqwest refuses to
-    /// send (`Connection: Upgrade`, `Upgrade: h2c`).
-    pub(super) fn raw_get(&self, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<RawHead> {
-        let (authority, addrs) = self.plain_authority()?;
-        let mut stream = TcpStream::connect(&addrs[..])
-            .with_context(|| format!("cannot connect to {authority}"))?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        stream.set_write_timeout(Some(TIMEOUT))?;
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .with_context(|| format!("raw GET {path}"))?;
-        let mut received = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let end = loop {
-            if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end;
-            }
-            if received.len() > 64 * 1024 {
-                bail!("raw GET {path}: no end of the response head in 64 KiB");
-            }
-            let n = stream
-                .read(&mut chunk)
-                .with_context(|| format!("raw GET {path}: reading the answer"))?;
-            if n == 0 {
-                break received.len();
-            }
-            received.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&received[..end]).into_owned();
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .with_context(|| format!("raw GET {path}: not an HTTP answer: {head:?}"))?;
-        Ok(RawHead { status, head })
-    }
-}
-
-/// The head of a response read off a raw connection.
-pub(super) struct RawHead {
-    pub(super) status: u16,
-    pub(super) head: String,
-}
-
-impl RawHead {
-    /// The first value of header `name` (case-insensitive).
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (found, value) = line.split_once(':')?;
-            found
-                .trim()
-                .eq_ignore_ascii_case(name)
-                .then_some(value.trim())
-        })
-    }
-
-    /// The status line, for messages.
-    pub(super) fn status_line(&self) -> &str {
-        self.head.lines().next().unwrap_or_default()
-    }
-}
-
-/// The cookies one simulated browser holds for the origin.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    /// A jar holding one cookie.
-    pub(super) fn with(name: &str, value: &str) -> Self {
-        let mut jar = Self::default();
-        jar.0.insert(name.to_owned(), value.to_owned());
-        jar
-    }
-
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// The `Cookie` header, when the jar is not empty.
-    fn header(&self) -> Option<String> {
-        (!self.0.is_empty()).then(|| {
-            self.0
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    /// Takes in the response's `Set-Cookie` headers as a browser would:
-    /// an empty value or `Max-Age=0` removes the cookie.
-    pub(super) fn absorb(&mut self, response: &Response) {
-        for set in set_cookies(response) {
-            let (pair, attributes) = set.split_once(';').unwrap_or((&set, ""));
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            let expired = attributes
-                .split(';')
-                .any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
-            if value.is_empty() || expired {
-                self.0.remove(name.trim());
-            } else {
-                self.0
-                    .insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-        }
-    }
-}
-
-/// Every `Set-Cookie` header of `response`.
-pub(super) fn set_cookies(response: &Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The `Set-Cookie` header for cookie `name`, if the response has one.
-pub(super) fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    set_cookies(response)
-        .into_iter()
-        .find(|v| v.starts_with(&format!("{name}=")))
-}
-
-/// True when the response gives cookie `name` a (non-empty) value.
-pub(super) fn sets_cookie(response: &Response, name: &str) -> bool {
-    set_cookie(response, name).is_some_and(|v| !v.starts_with(&format!("{name}=;")))
-}
-
-/// True when the response removes cookie `name`.
-pub(super) fn clears_cookie(response: &Response, name: &str) -> bool {
-    set_cookie(response, name)
-        .is_some_and(|v| v.starts_with(&format!("{name}=;")) && v.contains("Max-Age=0"))
-}
-
-/// The attributes of a `Set-Cookie` value, trimmed (the pair first).
-pub(super) fn cookie_parts(set_cookie: &str) -> Vec<&str> {
-    set_cookie.split(';').map(str::trim).collect()
 }
 
 /// The response's `Location`, or "" when it has none.
@@ -427,17 +252,6 @@ mod tests {
         ] {
             assert!(!stays_on_origin(bad, base), "{bad}");
         }
-    }
-
-    #[test]
-    fn raw_heads_are_read() {
-        let raw = RawHead {
-            status: 200,
-            head: "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nX-A: b".into(),
-        };
-        assert_eq!(raw.header("Content-Type"), Some("text/html"));
-        assert_eq!(raw.header("x-a"), Some("b"));
-        assert_eq!(raw.status_line(), "HTTP/1.1 200 OK");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Verifier {
             Ok((total, browsing))
         })?;
         let secs = started.elapsed().as_secs_f64().max(f64::EPSILON);
-        let through = flood.requests - flood.limited;
+        let through = flood.requests - flood.limited - flood.transport_errors;
         println!(
             "      flood: {FLOOD_CLIENTS} clients for {:.1} s sent {} GET /auth/login ({:.0}/s); \
              the edge let {through} through ({:.1}/s) and answered {} with 429; \

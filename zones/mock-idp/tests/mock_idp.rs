@@ -3,6 +3,8 @@
 //! library does it, client authentication, single-use codes, bounded state,
 //! and RP-initiated logout.
 
+#![allow(clippy::unwrap_used)] // set-up failing is a test failure
+
 use std::path::Path;
 use std::str::FromStr as _;
 

@@ -296,7 +296,7 @@ async fn status_and_health_are_answered_by_the_edge_itself() {
         .find(|z| z["zone"] == "shop")
         .unwrap();
     assert_eq!(shop["up"], true);
-    assert_eq!(shop["prefixes"], serde_json::json!(["/shop"]));
+    assert_eq!(shop["prefixes"], serde_json::json!(["/shop/ws", "/shop"]));
     assert_eq!(shop["upstreams"][0]["up"], false);
     assert_eq!(shop["upstreams"][1]["up"], true);
 }
