@@ -107,11 +107,11 @@ impl Drop for LoggedBody {
     fn drop(&mut self) {
         let e = &self.entry;
         tracing::info!(
-            request_id = %e.request_id,
-            method = %e.method,
-            path = %e.path,
+            request_id = %e.request_id.escape_debug(),
+            method = %e.method.escape_debug(),
+            path = %e.path.escape_debug(),
             zone = e.zone,
-            upstream = %e.upstream,
+            upstream = %e.upstream.escape_debug(),
             status = e.status,
             bytes = self.bytes,
             ms = self.started.elapsed().as_millis() as u64,
@@ -169,7 +169,10 @@ mod tests {
         });
         let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert_eq!(log.lines().count(), 1, "{log}");
-        assert!(!log.trim_end_matches('\n').contains(['\r', '\n', '\u{1b}']), "{log}");
+        assert!(
+            !log.trim_end_matches('\n').contains(['\r', '\n', '\u{1b}']),
+            "{log}"
+        );
         assert!(
             log.contains(r"path=/auth/callback\r\n2025-01-01T00:00:00Z"),
             "{log}"

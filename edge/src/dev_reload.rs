@@ -14,7 +14,7 @@ use shared_auth::Zone;
 
 use crate::error_page;
 use crate::forward::strip_hop_by_hop;
-use crate::proxy::Edge;
+use crate::state::Edge;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
 pub use shared_auth::zone::DEV_RELOAD_PREFIX as RELOAD_PREFIX;

@@ -8,7 +8,7 @@ use axum::body::Body;
 use http::Request;
 use http_body_util::BodyExt as _;
 
-use crate::proxy::Edge;
+use crate::state::Edge;
 
 /// Probes every instance of every zone each `interval`, forever.
 pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {

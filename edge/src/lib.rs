@@ -12,13 +12,15 @@
 //! * [`rate_limit`]: per-client-IP token buckets from the manifest.
 //! * [`upgrade`]: WebSocket upgrades on the routes that allow them.
 //! * [`target`]: what a route sends to: a zone or the dev-only mock provider.
+//! * [`state`]: the shared state ([`Edge`]) and its options.
 //! * [`proxy`]: the handler: stream, retry, upgrade, limits.
 //! * [`access_log`]: the response body that counts bytes, enforces the
 //!   idle timeout and logs each request when it ends.
 //! * [`dev_reload`]: development live-reload sockets through the edge.
-//! * [`status`]: the `/_edge/status` JSON.
+//! * [`status`]: the `/_edge/status` JSON (loopback and trusted proxies only).
 //! * [`error_page`]: the branded pages the edge answers with itself.
-//! * [`serve`]: the accept loop (h1 + h2c, header limit, graceful drain).
+//! * [`serve`]: the accept loop (h1 + h2c, header and HTTP/2 limits,
+//!   connection cap, graceful drain).
 //! * [`config`]: command-line and environment settings.
 
 pub mod access_log;
@@ -34,11 +36,13 @@ pub mod proxy;
 pub mod rate_limit;
 pub mod routes;
 pub mod serve;
+pub mod state;
 pub mod status;
 pub mod target;
 pub mod upgrade;
 pub mod upstream;
 
 pub use config::Config;
-pub use proxy::{Edge, EdgeOptions, app};
+pub use proxy::app;
 pub use routes::RouteTable;
+pub use state::{Edge, EdgeOptions};

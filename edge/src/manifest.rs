@@ -219,7 +219,12 @@ mod tests {
                 ("POST", "/mock-idp/authorize")
             ]
         );
-        assert!(manifest.limits.iter().all(|l| l.burst == 20 && l.per_second == 5.0));
+        assert!(
+            manifest
+                .limits
+                .iter()
+                .all(|l| l.burst == 20 && l.per_second == 5.0)
+        );
     }
 
     #[test]

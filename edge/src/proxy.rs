@@ -4,9 +4,9 @@
 //! them; a failed connect is retried once on another instance when that is
 //! safe.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,20 +16,16 @@ use axum::routing::get;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Method, StatusCode, Uri, Version, header};
 use http_body_util::Limited;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::access_log::{Entry, LoggedBody};
-use crate::client_ip::client_ip;
-use crate::dev_reload::{RELOAD_PREFIX, ReloadTarget, reload_socket};
+use crate::dev_reload::{RELOAD_PREFIX, reload_socket};
 use crate::error_page;
 use crate::forward::{
     X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
 };
 use crate::path::check_path;
-use crate::rate_limit::{RateLimiter, retry_after_secs};
-use crate::routes::{Route, RouteTable};
+use crate::routes::Route;
+use crate::state::Edge;
 use crate::status;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
@@ -38,100 +34,12 @@ pub const HEALTH_PATH: &str = "/_edge/health";
 /// Path of the edge's JSON status (zones, instances, up/down, last error).
 pub const STATUS_PATH: &str = "/_edge/status";
 
-/// How the edge talks to the zones and to clients.
-#[derive(Clone, Debug)]
-pub struct EdgeOptions {
-    pub connect_timeout: Duration,
-    pub response_timeout: Duration,
-    pub trusted_proxies: Vec<IpAddr>,
-    /// `https` when TLS ends in front of the edge.
-    pub public_proto: &'static str,
-    /// A response body or an upgraded connection that stalls this long is cut off.
-    pub idle_timeout: Duration,
-    /// Development: each zone's live-reload server, reached at
-    /// `/_edge/reload/<zone>` (empty in production).
-    pub dev_reload: Vec<ReloadTarget>,
-    /// Whether the route table's `[[limit]]`s apply (off only for load tests).
-    pub rate_limits: bool,
-}
-
-impl Default for EdgeOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(2),
-            response_timeout: Duration::from_secs(30),
-            trusted_proxies: Vec::new(),
-            public_proto: "http",
-            idle_timeout: Duration::from_secs(60),
-            dev_reload: Vec::new(),
-            rate_limits: true,
-        }
-    }
-}
-
-/// Shared state: the route table, the rate limiter and one pooled client
-/// for every instance.
-pub struct Edge {
-    routes: RouteTable,
-    client: Client<HttpConnector, Body>,
-    limiter: Option<RateLimiter>,
-    options: EdgeOptions,
-}
-
-impl Edge {
-    /// An edge over `routes`. Upstream connections are pooled and kept alive.
-    pub fn new(routes: RouteTable, options: EdgeOptions) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(options.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .build(connector);
-        let limiter = (false && options.rate_limits && !routes.limits().is_empty())
-            .then(|| RateLimiter::new(routes.limits().to_vec()));
-        Self {
-            routes,
-            client,
-            limiter,
-            options,
-        }
-    }
-
-    pub fn routes(&self) -> &RouteTable {
-        &self.routes
-    }
-
-    pub fn client(&self) -> &Client<HttpConnector, Body> {
-        &self.client
-    }
-
-    pub fn options(&self) -> &EdgeOptions {
-        &self.options
-    }
-
-    /// The client's address (see [`client_ip`]).
-    pub fn client_ip(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
-        client_ip(peer, headers, &self.options.trusted_proxies)
-    }
-
-    /// A 429 page when the request is over one of the limits.
-    fn rate_limited(&self, request: &Request, peer: IpAddr) -> Option<Response> {
-        let limiter = self.limiter.as_ref()?;
-        let client = self.client_ip(peer, request.headers());
-        let wait = limiter
-            .check(request.method(), request.uri().path(), client, Instant::now())
-            .err()?;
-        Some(error_page::too_many_requests(retry_after_secs(wait)))
-    }
-}
-
 /// The edge's router. Serve it with connect info (see `serve`).
 pub fn app(edge: Arc<Edge>) -> Router {
     let mut router = Router::new()
         .route(HEALTH_PATH, get(|| async { "ok" }))
         .route(STATUS_PATH, get(status::status));
-    if !edge.options.dev_reload.is_empty() {
+    if !edge.options().dev_reload.is_empty() {
         router = router.route(&format!("{RELOAD_PREFIX}/{{zone}}"), get(reload_socket));
     }
     router.fallback(proxy).with_state(edge)
@@ -149,7 +57,7 @@ async fn proxy(
     let (mut response, target, upstream) = match check_path(&path) {
         Err(problem) => (error_page::bad_request(problem), None, None),
         Ok(()) => {
-            let route = edge.routes.resolve(&path);
+            let route = edge.routes().resolve(&path);
             match edge.rate_limited(&request, peer.ip()) {
                 Some(refusal) => (refusal, Some(route.target), None),
                 None => {
@@ -163,7 +71,10 @@ async fn proxy(
     response
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), id.clone());
-    add_security_headers(response.headers_mut(), edge.options.public_proto == "https");
+    add_security_headers(
+        response.headers_mut(),
+        edge.options().public_proto == "https",
+    );
     let entry = Entry {
         request_id: id.to_str().unwrap_or("?").to_owned(),
         method: method.to_string(),
@@ -177,7 +88,7 @@ async fn proxy(
             body,
             entry,
             started,
-            edge.options.idle_timeout,
+            edge.options().idle_timeout,
         ))
     })
 }
@@ -200,20 +111,18 @@ async fn forward(
     // Only a WebSocket on a route that allows it switches; any other
     // upgrade request (h2c, unknown tokens) goes on as a plain request,
     // its Upgrade/Connection headers stripped with the hop-by-hop ones.
-    let upgrade = request.headers().contains_key(header::UPGRADE);
+    let upgrade = route.websocket && is_websocket_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    let trusted = edge.options.trusted_proxies.contains(&peer.ip());
+    let trusted = edge.options().trusted_proxies.contains(&peer.ip());
     let (mut parts, body) = request.into_parts();
-    let saved = (parts.headers.get(header::CONNECTION).cloned(), parts.headers.get(header::UPGRADE).cloned());
     strip_hop_by_hop(&mut parts.headers);
     if upgrade {
         set_websocket_upgrade(&mut parts.headers);
-        if let (Some(c), Some(u)) = saved { parts.headers.insert(header::CONNECTION, c); parts.headers.insert(header::UPGRADE, u); }
     }
     set_forwarded(
         &mut parts.headers,
         peer.ip(),
-        edge.options.public_proto,
+        edge.options().public_proto,
         trusted,
     );
     parts.headers.insert(X_REQUEST_ID.clone(), id);
@@ -235,8 +144,11 @@ async fn forward(
         let mut attempt =
             http::Request::from_parts(parts.clone(), body.take().unwrap_or_else(Body::empty));
         *attempt.uri_mut() = upstream_uri(&upstream.authority, attempt.uri());
-        let outcome =
-            tokio::time::timeout(edge.options.response_timeout, edge.client.request(attempt)).await;
+        let outcome = tokio::time::timeout(
+            edge.options().response_timeout,
+            edge.client().request(attempt),
+        )
+        .await;
         match outcome {
             Ok(Ok(mut response)) => {
                 group.mark_ok(index);
@@ -249,7 +161,7 @@ async fn forward(
                         client_upgrade,
                         hyper::upgrade::on(&mut response),
                         address.clone(),
-                        edge.options.idle_timeout,
+                        edge.options().idle_timeout,
                     );
                     let (parts, _) = response.into_parts();
                     return (Response::from_parts(parts, Body::empty()), Some(address));
@@ -277,7 +189,7 @@ async fn forward(
                 return (error_page::bad_gateway(target), Some(address));
             }
             Err(_) => {
-                tracing::warn!(zone = target.name(), upstream = %address, "no response within {:?}", edge.options.response_timeout);
+                tracing::warn!(zone = target.name(), upstream = %address, "no response within {:?}", edge.options().response_timeout);
                 return (error_page::gateway_timeout(target), Some(address));
             }
         }

@@ -119,7 +119,9 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / rule.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / rule.per_second,
+            ))
         }
     }
 }
@@ -322,7 +324,11 @@ mod tests {
         assert_eq!(wait, Duration::from_millis(500));
         assert_eq!(retry_after_secs(wait), 1);
         // Another client and another path are not affected.
-        assert!(limiter.check(&GET, "/auth/login", ip("203.0.113.10"), t0).is_ok());
+        assert!(
+            limiter
+                .check(&GET, "/auth/login", ip("203.0.113.10"), t0)
+                .is_ok()
+        );
         assert!(limiter.check(&GET, "/auth", client, t0).is_ok());
         // Half a second later one token is back, and only one.
         let t1 = t0 + Duration::from_millis(500);
@@ -341,8 +347,14 @@ mod tests {
             limiter.check(&method, path, ip(client), t).is_ok()
                 && limiter.check(&method, path, ip(client), t).is_err()
         };
-        assert!(limited(Method::HEAD, "/auth/login", "192.0.2.1"), "GET covers HEAD");
-        assert!(limited(GET, "/auth/%6Cogin", "192.0.2.2"), "escapes are decoded");
+        assert!(
+            limited(Method::HEAD, "/auth/login", "192.0.2.1"),
+            "GET covers HEAD"
+        );
+        assert!(
+            limited(GET, "/auth/%6Cogin", "192.0.2.2"),
+            "escapes are decoded"
+        );
         assert!(limited(GET, "/auth/login/", "192.0.2.3"), "whole segments");
         assert!(!limited(GET, "/auth/login-help", "192.0.2.4"));
         assert!(!limited(Method::POST, "/auth/login", "192.0.2.5"));
@@ -355,17 +367,23 @@ mod tests {
         let limiter = RateLimiter::new(vec![rule("/", &[], 1, 1.0)]);
         let t = Instant::now();
         assert!(limiter.check(&GET, "/", ip("2001:db8:1:2::1"), t).is_ok());
-        assert!(limiter.check(&GET, "/", ip("2001:db8:1:2::ffff"), t).is_err());
+        assert!(
+            limiter
+                .check(&GET, "/", ip("2001:db8:1:2::ffff"), t)
+                .is_err()
+        );
         assert!(limiter.check(&GET, "/", ip("2001:db8:1:3::1"), t).is_ok());
         assert!(limiter.check(&GET, "/", ip("::ffff:192.0.2.1"), t).is_ok());
-        assert!(limiter.check(&GET, "/", ip("192.0.2.1"), t).is_err(), "same client");
+        assert!(
+            limiter.check(&GET, "/", ip("192.0.2.1"), t).is_err(),
+            "same client"
+        );
         assert!(limiter.check(&GET, "/", ip("::ffff:192.0.2.2"), t).is_ok());
     }
 
     #[test]
     fn memory_stays_bounded_and_idle_buckets_go() {
-        let limiter =
-            RateLimiter::with_capacity(vec![rule("/auth/login", &["GET"], 2, 1.0)], 64);
+        let limiter = RateLimiter::with_capacity(vec![rule("/auth/login", &["GET"], 2, 1.0)], 64);
         let t0 = Instant::now();
         let mut refused = 0;
         for n in 0..5_000u32 {
@@ -412,8 +430,14 @@ mod tests {
                 method: "G T".into()
             }
         );
-        assert_eq!(err(spec("/a", &[], 0, 1.0)), LimitError::BadRate("/a".into()));
-        assert_eq!(err(spec("/a", &[], 1, 0.0)), LimitError::BadRate("/a".into()));
+        assert_eq!(
+            err(spec("/a", &[], 0, 1.0)),
+            LimitError::BadRate("/a".into())
+        );
+        assert_eq!(
+            err(spec("/a", &[], 1, 0.0)),
+            LimitError::BadRate("/a".into())
+        );
         assert_eq!(
             err(spec("/a", &[], 1, f64::NAN)),
             LimitError::BadRate("/a".into())

@@ -71,10 +71,17 @@ impl RouteTable {
     pub fn from_manifest(manifest: &Manifest, cool_down: Duration) -> Result<Self, RouteError> {
         let mut groups: BTreeMap<String, (Vec<Authority>, Arc<UpstreamGroup>)> = BTreeMap::new();
         let mut routes = Vec::new();
-        let mock = manifest.mock_idp_upstream.as_ref().map(|upstream| RouteSpec {
-            max_body_bytes: MOCK_IDP_MAX_BODY_BYTES,
-            ..RouteSpec::new(MOCK_IDP_PREFIX, Target::MockIdp.name(), vec![upstream.clone()])
-        });
+        let mock = manifest
+            .mock_idp_upstream
+            .as_ref()
+            .map(|upstream| RouteSpec {
+                max_body_bytes: MOCK_IDP_MAX_BODY_BYTES,
+                ..RouteSpec::new(
+                    MOCK_IDP_PREFIX,
+                    Target::MockIdp.name(),
+                    vec![upstream.clone()],
+                )
+            });
         let specs = (manifest.routes.iter().map(|spec| (spec, false)))
             .chain(mock.iter().map(|spec| (spec, true)));
         for (spec, is_mock) in specs {
@@ -302,7 +309,10 @@ mod tests {
         assert_eq!(route.target, Target::MockIdp);
         assert_eq!(route.upstreams.get(0).authority.as_str(), "127.0.0.1:3009");
         assert_eq!(route.upstreams.target, Target::MockIdp);
-        assert_eq!(table.resolve("/mock-idpx").target, Target::Zone(Zone::Public));
+        assert_eq!(
+            table.resolve("/mock-idpx").target,
+            Target::Zone(Zone::Public)
+        );
         assert_eq!(table.groups().len(), 4);
         assert!(table.to_string().contains("/mock-idp"));
         // A file naming the mock as a zone is refused like any unknown zone.
@@ -441,7 +451,13 @@ mod tests {
             spec("/shop/admin", "identity", up),
         ])
         .unwrap();
-        assert_eq!(table.resolve("/shop/admin/x").target, Target::Zone(Zone::Identity));
-        assert_eq!(table.resolve("/shop/administrator").target, Target::Zone(Zone::Shop));
+        assert_eq!(
+            table.resolve("/shop/admin/x").target,
+            Target::Zone(Zone::Identity)
+        );
+        assert_eq!(
+            table.resolve("/shop/administrator").target,
+            Target::Zone(Zone::Shop)
+        );
     }
 }

@@ -69,15 +69,15 @@ pub async fn serve(
         .max_buf_size(options.max_header_bytes.max(8192))
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    if false { builder
+    builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
         .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
         .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
-        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT); }
-    let connections = Arc::new(Semaphore::new(100000));
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+    let connections = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

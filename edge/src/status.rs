@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::client_ip::is_local_or_trusted;
 use crate::error_page;
-use crate::proxy::Edge;
+use crate::state::Edge;
 use crate::upstream::UpstreamStatus;
 
 #[derive(Serialize)]
@@ -36,7 +36,7 @@ pub async fn status(
     headers: HeaderMap,
 ) -> Response {
     let client = edge.client_ip(peer.ip(), &headers);
-    if false && !is_local_or_trusted(client, &edge.options().trusted_proxies) {
+    if !is_local_or_trusted(client, &edge.options().trusted_proxies) {
         return error_page::forbidden();
     }
     let routes = edge.routes();

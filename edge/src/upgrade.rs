@@ -71,7 +71,7 @@ pub(crate) fn splice(
                     tracing::debug!(upstream = %address, "upgraded connection ended: {err}");
                 }
             }
-            () = activity.idle_for(idle_timeout * 1000) => {
+            () = activity.idle_for(idle_timeout) => {
                 tracing::debug!(upstream = %address, "upgraded connection idle for {idle_timeout:?}; closed");
             }
         }
@@ -189,7 +189,10 @@ mod tests {
     #[test]
     fn only_websocket_is_an_upgrade() {
         let ws = |connection: &str, upgrade: &str| {
-            is_websocket_upgrade(&headers(&[("connection", connection), ("upgrade", upgrade)]))
+            is_websocket_upgrade(&headers(&[
+                ("connection", connection),
+                ("upgrade", upgrade),
+            ]))
         };
         assert!(ws("Upgrade", "websocket"));
         assert!(ws("keep-alive, Upgrade", "WebSocket"));
@@ -197,7 +200,10 @@ mod tests {
         assert!(!ws("upgrade", "websocket, h2c"));
         assert!(!ws("keep-alive", "websocket"));
         assert!(!ws("upgrade", "foo/1"));
-        assert!(!is_websocket_upgrade(&headers(&[("connection", "upgrade")])));
+        assert!(!is_websocket_upgrade(&headers(&[(
+            "connection",
+            "upgrade"
+        )])));
         let twice = headers(&[
             ("connection", "upgrade"),
             ("upgrade", "websocket"),

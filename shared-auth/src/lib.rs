@@ -9,8 +9,11 @@
 //! Feature `leptos`: [`leptos`] (the user in components and server
 //! functions, [`leptos::AuthError`]).
 //!
-//! Feature `store`: [`store`] (sqlx: users, sessions, single-use grants,
-//! migrations) and [`token`].
+//! Feature `token`: [`token`] (random tokens, hashes, constant-time
+//! comparison, PKCE), without any database.
+//!
+//! Feature `store` (includes `token`): [`store`] (sqlx: users, sessions,
+//! single-use grants, migrations).
 //!
 //! Feature `server` (zones): [`config`], [`cookie`], [`origin`], [`auth`]
 //! (the axum session layer, extractors, redirects, `/…/me`), [`guard`]
@@ -36,7 +39,7 @@ pub mod return_to;
 pub mod runtime;
 #[cfg(feature = "store")]
 pub mod store;
-#[cfg(feature = "store")]
+#[cfg(feature = "token")]
 pub mod token;
 pub mod user;
 pub mod zone;

@@ -18,11 +18,14 @@ pub fn hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares two secrets (or their hashes) in time independent of where they
-/// differ, so a timing attacker learns nothing about the expected value.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
+/// Whether `given` equals `expected`, in time that depends neither on their
+/// content nor on where they first differ: both are hashed to 32 bytes (so
+/// not even the lengths show) and the digests compared with `subtle`.
+pub fn constant_time_eq(given: &str, expected: &str) -> bool {
     use subtle::ConstantTimeEq as _;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    let given = Sha256::digest(given.as_bytes());
+    let expected = Sha256::digest(expected.as_bytes());
+    given.ct_eq(&expected).into()
 }
 
 /// base64url(SHA-256(verifier)): the PKCE S256 code challenge.

@@ -99,7 +99,10 @@ async fn a_flood_gets_429_with_retry_after_then_recovers() {
     })
     .await;
     for _ in 0..3 {
-        assert_eq!(stack.get("/auth/login?return_to=%2F").await.0, StatusCode::OK);
+        assert_eq!(
+            stack.get("/auth/login?return_to=%2F").await.0,
+            StatusCode::OK
+        );
     }
     let (status, headers, body) = stack.get("/auth/login").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -111,7 +114,10 @@ async fn a_flood_gets_429_with_retry_after_then_recovers() {
             .starts_with("text/html")
     );
     assert!(body.contains("Too many requests") && body.contains("--color-brand"));
-    assert!(!body.contains("identity-0"), "the refused request reached the zone");
+    assert!(
+        !body.contains("identity-0"),
+        "the refused request reached the zone"
+    );
     assert!(headers.contains_key("x-request-id"));
     // Other paths and methods are not limited.
     assert_eq!(stack.get("/auth").await.0, StatusCode::OK);
@@ -371,12 +377,23 @@ async fn connections_past_the_cap_wait_for_one_to_close() {
 #[tokio::test]
 async fn http2_clients_get_explicit_limits() {
     let stack = Stack::start().await;
-    let tcp = TcpStream::connect(stack.edge).await.unwrap();
+    // The head limit (8 KiB here) bounds HTTP/2 header lists as well.
+    let serve_options = ServeOptions {
+        max_header_bytes: 8 * 1024,
+        ..test_serve_options()
+    };
+    let addr = spawn_edge_with(
+        stack.edge_state.routes().clone(),
+        EdgeOptions::default(),
+        serve_options,
+    )
+    .await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let url = format!("http://{}/shop", stack.edge);
+    let url = format!("http://{addr}/shop");
     let mut client = client.ready().await.unwrap();
     let (response, _) = client
         .send_request(http::Request::get(&url).body(()).unwrap(), true)
@@ -385,7 +402,7 @@ async fn http2_clients_get_explicit_limits() {
     assert_eq!(client.current_max_send_streams(), 128);
     // A header list past the limit never reaches the zone.
     let big = http::Request::get(&url)
-        .header("x-big", "a".repeat(32 * 1024))
+        .header("x-big", "a".repeat(12 * 1024))
         .body(())
         .unwrap();
     let mut client = client.ready().await.unwrap();

@@ -10,21 +10,19 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::secret::{digest, random_token};
+use shared_auth::token::{hash, random_token};
 
 /// Why a grant could not be stored.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GrantError {
     #[error("the mock provider holds {0} unexpired grants of this kind and takes no more")]
     Full(usize),
-    #[error("the operating system's random source failed")]
-    NoRandomness,
 }
 
 /// Unexpired grants of one kind (codes, or access tokens), at most
 /// `capacity` of them.
 pub struct Grants<T> {
-    entries: Mutex<HashMap<[u8; 32], (Instant, T)>>,
+    entries: Mutex<HashMap<String, (Instant, T)>>,
     capacity: usize,
     ttl: Duration,
 }
@@ -46,7 +44,7 @@ impl<T: Clone> Grants<T> {
     /// Stores `value` under a fresh random key and returns the key. When
     /// full, expired entries are dropped first; if none are, it refuses.
     pub fn put(&self, value: T) -> Result<String, GrantError> {
-        let key = random_token().ok_or(GrantError::NoRandomness)?;
+        let key = random_token(32);
         let now = Instant::now();
         let mut entries = self.lock();
         if entries.len() >= self.capacity {
@@ -55,27 +53,27 @@ impl<T: Clone> Grants<T> {
                 return Err(GrantError::Full(self.capacity));
             }
         }
-        entries.insert(digest(&key), (now + self.ttl, value));
+        entries.insert(hash(&key), (now + self.ttl, value));
         Ok(key)
     }
 
     /// Removes and returns the grant under `key`, if it exists and has not
     /// expired (single use).
     pub fn take(&self, key: &str) -> Option<T> {
-        let (expires, value) = self.lock().remove(&digest(key))?;
+        let (expires, value) = self.lock().remove(&hash(key))?;
         (expires > Instant::now()).then_some(value)
     }
 
     /// The grant under `key`, left in place, if it has not expired.
     pub fn peek(&self, key: &str) -> Option<T> {
         let entries = self.lock();
-        let (expires, value) = entries.get(&digest(key))?;
+        let (expires, value) = entries.get(&hash(key))?;
         (*expires > Instant::now()).then(|| value.clone())
     }
 
     /// A poisoned lock only means another request panicked mid-update of a
     /// plain map; the map itself is still consistent.
-    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], (Instant, T)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, (Instant, T)>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

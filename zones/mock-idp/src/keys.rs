@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -23,7 +23,7 @@ pub const KEY_FILE_MODE: u32 = 0o600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot create the mock IdP key {}: {source}", path.display())]
+    #[error("cannot create or protect the mock IdP key {}: {source}", path.display())]
     Create {
         path: PathBuf,
         source: std::io::Error,
@@ -39,14 +39,19 @@ pub enum KeyError {
 
 /// Reads the key at `path`, creating it first if it does not exist. Two
 /// processes starting together end up with the same key: the file is
-/// written aside and linked into place only if still absent.
+/// written aside and linked into place only if still absent. An existing
+/// file that others may read (one written by an older version) is made
+/// 0600 first.
 pub fn load_or_create(path: &Path) -> Result<CoreEdDsaPrivateSigningKey, KeyError> {
-    if !path.exists() {
-        create(path).map_err(|source| KeyError::Create {
-            path: path.to_owned(),
-            source,
-        })?;
-    }
+    let created = if path.exists() {
+        restrict(path)
+    } else {
+        create(path)
+    };
+    created.map_err(|source| KeyError::Create {
+        path: path.to_owned(),
+        source,
+    })?;
     let pem = fs::read_to_string(path).map_err(|source| KeyError::Read {
         path: path.to_owned(),
         source,
@@ -59,6 +64,16 @@ pub fn load_or_create(path: &Path) -> Result<CoreEdDsaPrivateSigningKey, KeyErro
             reason: err.to_string(),
         },
     )
+}
+
+/// Takes group and other permissions away from an existing key file.
+fn restrict(path: &Path) -> std::io::Result<()> {
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = ?path, "the mock IdP key was readable by others; making it 0600");
+        fs::set_permissions(path, fs::Permissions::from_mode(KEY_FILE_MODE))?;
+    }
+    Ok(())
 }
 
 fn create(path: &Path) -> std::io::Result<()> {
@@ -95,8 +110,6 @@ fn create(path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
     use openidconnect::PrivateSigningKey as _;
 
     use super::*;
@@ -124,6 +137,18 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
         // No temporary file is left beside it.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_existing_key_readable_by_others_is_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idp.pem");
+        let first = load_or_create(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let again = load_or_create(&path).unwrap();
+        assert_eq!(jwk(&first), jwk(&again));
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
     }
 
     #[test]

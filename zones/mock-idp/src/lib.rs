@@ -16,7 +16,6 @@ mod grants;
 pub mod keys;
 mod logout;
 mod page;
-mod secret;
 mod token;
 
 use std::sync::Arc;

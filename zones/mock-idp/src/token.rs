@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::MockIdp;
 use crate::grants::GrantError;
-use crate::secret::{pkce_challenge, secrets_equal};
+use shared_auth::token::{constant_time_eq, pkce_challenge};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
@@ -67,7 +67,7 @@ fn issue(
     // Both compared in full (no early return between them), the secret in
     // constant time.
     let known_id = client_id == idp.client.id;
-    let right_secret = secrets_equal(&client_secret, &idp.client.secret);
+    let right_secret = constant_time_eq(&client_secret, &idp.client.secret);
     if !(known_id & right_secret) {
         tracing::warn!(client_id = ?client_id, "mock IdP: client authentication failed");
         return Err(OAuthError::client("unknown client or wrong secret"));
@@ -91,7 +91,7 @@ fn issue(
         "invalid_request",
         "code_verifier is missing",
     ))?;
-    if !secrets_equal(&pkce_challenge(&verifier), &grant.code_challenge) {
+    if !constant_time_eq(&pkce_challenge(&verifier), &grant.code_challenge) {
         return Err(OAuthError::grant(
             "code_verifier does not match the code challenge",
         ));

@@ -1,0 +1,111 @@
+//! The edge's shared state: the route table, the rate limiter, one pooled
+//! client for every instance, and the options.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::client_ip::client_ip;
+use crate::dev_reload::ReloadTarget;
+use crate::error_page;
+use crate::rate_limit::{RateLimiter, retry_after_secs};
+use crate::routes::RouteTable;
+
+/// How the edge talks to the zones and to clients.
+#[derive(Clone, Debug)]
+pub struct EdgeOptions {
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `https` when TLS ends in front of the edge.
+    pub public_proto: &'static str,
+    /// A response body or an upgraded connection that stalls this long is cut off.
+    pub idle_timeout: Duration,
+    /// Development: each zone's live-reload server, reached at
+    /// `/_edge/reload/<zone>` (empty in production).
+    pub dev_reload: Vec<ReloadTarget>,
+    /// Whether the route table's `[[limit]]`s apply (off only for load tests).
+    pub rate_limits: bool,
+}
+
+impl Default for EdgeOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            public_proto: "http",
+            idle_timeout: Duration::from_secs(60),
+            dev_reload: Vec::new(),
+            rate_limits: true,
+        }
+    }
+}
+
+/// Shared state: the route table, the rate limiter and one pooled client
+/// for every instance.
+pub struct Edge {
+    routes: RouteTable,
+    client: Client<HttpConnector, Body>,
+    limiter: Option<RateLimiter>,
+    options: EdgeOptions,
+}
+
+impl Edge {
+    /// An edge over `routes`. Upstream connections are pooled and kept alive.
+    pub fn new(routes: RouteTable, options: EdgeOptions) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(options.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(64)
+            .build(connector);
+        let limiter = (options.rate_limits && !routes.limits().is_empty())
+            .then(|| RateLimiter::new(routes.limits().to_vec()));
+        Self {
+            routes,
+            client,
+            limiter,
+            options,
+        }
+    }
+
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
+    }
+
+    pub fn client(&self) -> &Client<HttpConnector, Body> {
+        &self.client
+    }
+
+    pub fn options(&self) -> &EdgeOptions {
+        &self.options
+    }
+
+    /// The client's address (see [`client_ip`]).
+    pub fn client_ip(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        client_ip(peer, headers, &self.options.trusted_proxies)
+    }
+
+    /// A 429 page when the request is over one of the limits.
+    pub(crate) fn rate_limited(&self, request: &Request, peer: IpAddr) -> Option<Response> {
+        let limiter = self.limiter.as_ref()?;
+        let client = self.client_ip(peer, request.headers());
+        let wait = limiter
+            .check(
+                request.method(),
+                request.uri().path(),
+                client,
+                Instant::now(),
+            )
+            .err()?;
+        Some(error_page::too_many_requests(retry_after_secs(wait)))
+    }
+}
