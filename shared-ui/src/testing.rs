@@ -32,6 +32,7 @@ pub const ORIGIN: &str = "http://localhost:8080";
 /// One zone, as its binary would serve it, on a private database.
 pub struct TestZone {
     pub auth: Auth,
+    origin: String,
     router: Router,
     _dir: tempfile::TempDir,
     _db: TestDb,
@@ -71,9 +72,27 @@ impl Reply {
 
 impl TestZone {
     /// Migrates a fresh store (the shared schema and the zone's own) and
-    /// builds the zone's router with its extra routes.
+    /// builds the zone's router with its extra routes, served (in its own
+    /// belief) from [`ORIGIN`].
     pub async fn start<S, SV, A, AV>(
         zone_app: ZoneApp<S, A>,
+        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
+    ) -> Self
+    where
+        S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
+        SV: IntoView + 'static,
+        A: Fn() -> AV + Clone + Send + Sync + 'static,
+        AV: IntoView + 'static,
+    {
+        Self::start_at(zone_app, ORIGIN, routes).await
+    }
+
+    /// Like [`Self::start`], with another public origin: for tests that
+    /// serve the zone on a real socket (see [`Self::router`]) beside
+    /// another service on the same origin, as the edge would.
+    pub async fn start_at<S, SV, A, AV>(
+        zone_app: ZoneApp<S, A>,
+        origin: &str,
         routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
     ) -> Self
     where
@@ -95,7 +114,7 @@ impl TestZone {
         let config = AuthConfig {
             database_url: url,
             database_wait_secs: 0,
-            public_origin: ORIGIN.to_owned(),
+            public_origin: origin.to_owned(),
             session_ttl_secs: 3_600,
             session_max_age_secs: 86_400,
             cookie_secure: None,
@@ -113,10 +132,22 @@ impl TestZone {
         };
         Self {
             auth,
+            origin: origin.to_owned(),
             router,
             _dir: dir,
             _db: db,
         }
+    }
+
+    /// The zone's router, to serve on a socket (requests through it do not
+    /// take turns with router building; build every zone first).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The public origin the zone believes it is served from.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn store(&self) -> &Store {
