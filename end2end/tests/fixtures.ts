@@ -90,10 +90,13 @@ export async function expectSignedOutPage(page: Page) {
   await expect(page.locator('main').getByRole('link', { name: /sign in/i })).toBeVisible();
 }
 
-/** The `/auth/me` answer for the page's browser context (its cookies). */
+/** The `/…/me` JSON every zone answers (shared_auth::MeResponse). */
+type Me = { authenticated: boolean; zone: ZoneName; user: { id: string; username: string } | null };
+
+/** Who `/auth/me` says the page's browser context (its cookies) is, or null. */
 export async function whoAmI(page: Page): Promise<string | null> {
   const response = await page.request.get('/auth/me');
   expect(response.status()).toBe(200);
-  const me = (await response.json()) as { authenticated: boolean; user: { username: string } | null };
+  const me = (await response.json()) as Me;
   return me.authenticated ? (me.user?.username ?? null) : null;
 }

@@ -29,7 +29,7 @@ use crate::project::step;
 /// mock (`OIDC_CLIENT_ID` / `MOCK_IDP_CLIENT_ID` default).
 const CLIENT_ID: &str = "meridian";
 /// The client secret xtask gives identity and the mock in every stack.
-const CLIENT_SECRET: &str = "meridian-dev-secret";
+const CLIENT_SECRET: &str = crate::stack::DEV_CLIENT_SECRET;
 /// The session cookie's name on http (shared_auth::cookie::COOKIE_NAME,
 /// which xtask cannot link without the whole server build).
 pub const SESSION_COOKIE: &str = "auth.session-token";

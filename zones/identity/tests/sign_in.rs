@@ -127,9 +127,9 @@ impl Site {
 
 fn identity_config(issuer: &str) -> IdentityConfig {
     IdentityConfig {
-        oidc_issuer_url: issuer.to_owned(),
+        oidc_issuer_url: Some(issuer.to_owned()),
         oidc_client_id: "meridian".into(),
-        oidc_client_secret: SECRET.into(),
+        oidc_client_secret: Some(SECRET.into()),
         allow_insecure_issuer: false,
     }
 }
@@ -277,4 +277,45 @@ async fn an_https_site_refuses_a_development_issuer() {
     let mut allowed = identity_config("http://127.0.0.1:9/mock-idp");
     allowed.allow_insecure_issuer = true;
     assert!(zone_identity::server::routes(&allowed, &auth).is_ok());
+}
+
+/// Log lines written while the guard lives, for one thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_query_string_cannot_forge_log_lines() {
+    let site = Site::start().await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let request = http::Request::get(
+        "/auth/callback?state=x&error=denied%0D%0A2026-01-01T00:00:00Z%20INFO%20forged",
+    )
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let reply = site.identity.send(request).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("refused the sign-in"), "{logs}");
+    assert!(
+        logs.lines()
+            .all(|line| !line.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line reached the log:\n{logs}"
+    );
+    assert!(logs.contains(r"denied\r\n2026"), "escaped in place:\n{logs}");
 }

@@ -87,7 +87,7 @@ async fn sign_in(
     let exchange = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|err| {
-            tracing::error!("the provider has no token endpoint: {err}");
+            tracing::error!(error = ?err.to_string(), "the provider has no token endpoint");
             Reason::ProviderError
         })?;
     let tokens = exchange
@@ -95,7 +95,8 @@ async fn sign_in(
         .request_async(&oidc.http)
         .await
         .map_err(|err| {
-            tracing::warn!("code exchange failed: {err}");
+            // Debug: the provider's answer is quoted, never a raw line break.
+            tracing::warn!(error = ?err.to_string(), "code exchange failed");
             Reason::CodeRejected
         })?;
     let id_token = tokens.id_token().ok_or(Reason::InvalidIdToken)?;
@@ -103,7 +104,7 @@ async fn sign_in(
     let claims = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
         Ok(claims) => claims,
         Err(err) => {
-            tracing::warn!("id_token rejected: {err}");
+            tracing::warn!(error = ?err.to_string(), "id_token rejected");
             // A key rotation at the provider shows up as a bad signature.
             oidc.forget_metadata().await;
             return Err(Reason::InvalidIdToken);

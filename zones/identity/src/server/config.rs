@@ -13,15 +13,22 @@ use http::Uri;
 pub struct IdentityConfig {
     /// OpenID Connect issuer URL (discovery is fetched from
     /// `<issuer>/.well-known/openid-configuration`), e.g.
-    /// `https://login.example.com/realms/meridian`. Required.
-    #[arg(long, env = "OIDC_ISSUER_URL")]
-    pub oidc_issuer_url: String,
+    /// `https://login.example.com/realms/meridian`. Required (except with
+    /// `--migrate`).
+    #[arg(long, env = "OIDC_ISSUER_URL", required_unless_present = "migrate")]
+    pub oidc_issuer_url: Option<String>,
     /// Client id registered at the provider.
     #[arg(long, env = "OIDC_CLIENT_ID", default_value = "meridian")]
     pub oidc_client_id: String,
-    /// Client secret registered at the provider. Required.
-    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
-    pub oidc_client_secret: String,
+    /// Client secret registered at the provider. Required (except with
+    /// `--migrate`).
+    #[arg(
+        long,
+        env = "OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        required_unless_present = "migrate"
+    )]
+    pub oidc_client_secret: Option<String>,
     /// Accept an issuer on a loopback address, on plain http, or named
     /// `mock-idp` even though `PUBLIC_ORIGIN` is https. Refused by default:
     /// such an issuer is a development provider, and any username signs in
@@ -31,17 +38,32 @@ pub struct IdentityConfig {
 }
 
 impl IdentityConfig {
+    /// The issuer URL (clap makes it required unless `--migrate`).
+    pub fn issuer(&self) -> anyhow::Result<&str> {
+        self.oidc_issuer_url
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("OIDC_ISSUER_URL is required"))
+    }
+
+    /// The client secret (clap makes it required unless `--migrate`).
+    pub fn client_secret(&self) -> anyhow::Result<&str> {
+        self.oidc_client_secret
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("OIDC_CLIENT_SECRET is required"))
+    }
+
     /// Refuses a development issuer for a production origin (see
     /// [`insecure_issuer`]) unless `--allow-insecure-issuer` is given.
     pub fn check_issuer(&self, public_origin_is_https: bool) -> anyhow::Result<()> {
+        let issuer = self.issuer()?;
         if !public_origin_is_https || self.allow_insecure_issuer {
             return Ok(());
         }
-        match insecure_issuer(&self.oidc_issuer_url) {
+        match insecure_issuer(issuer) {
             Some(why) => anyhow::bail!(
-                "refusing OIDC_ISSUER_URL {}: {why}, but PUBLIC_ORIGIN is https. Point identity \
-                 at your real OpenID provider, or pass --allow-insecure-issuer if you really mean it",
-                self.oidc_issuer_url
+                "refusing OIDC_ISSUER_URL {issuer}: {why}, but PUBLIC_ORIGIN is https. Point \
+                 identity at your real OpenID provider, or pass --allow-insecure-issuer if you \
+                 really mean it"
             ),
             None => Ok(()),
         }
@@ -87,6 +109,9 @@ mod tests {
 
     #[derive(Parser)]
     struct Cli {
+        /// As in the zone runtime's settings.
+        #[arg(long)]
+        migrate: bool,
         #[command(flatten)]
         identity: IdentityConfig,
     }
@@ -107,6 +132,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.identity.oidc_client_id, "meridian");
+        assert!(Cli::try_parse_from(["identity", "--migrate"]).is_ok());
     }
 
     #[test]
@@ -136,9 +162,9 @@ mod tests {
     #[test]
     fn an_https_origin_refuses_a_development_issuer_unless_allowed() {
         let config = |issuer: &str, allow: bool| IdentityConfig {
-            oidc_issuer_url: issuer.into(),
+            oidc_issuer_url: Some(issuer.into()),
             oidc_client_id: "meridian".into(),
-            oidc_client_secret: "s".into(),
+            oidc_client_secret: Some("s".into()),
             allow_insecure_issuer: allow,
         };
         let mock = "http://localhost:8080/mock-idp";

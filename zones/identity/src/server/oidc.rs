@@ -57,7 +57,7 @@ impl Oidc {
     pub fn new(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Self> {
         let public = &auth.config().public_origin;
         config.check_issuer(auth.config().is_https())?;
-        let issuer = config.oidc_issuer_url.clone();
+        let issuer = config.issuer()?.to_owned();
         let http = reqwest::ClientBuilder::new()
             // Never follow redirects from the provider (SSRF defence).
             .redirect(reqwest::redirect::Policy::none())
@@ -68,7 +68,7 @@ impl Oidc {
             auth: auth.clone(),
             issuer: IssuerUrl::new(issuer).context("OIDC_ISSUER_URL is not a URL")?,
             client_id: ClientId::new(config.oidc_client_id.clone()),
-            client_secret: ClientSecret::new(config.oidc_client_secret.clone()),
+            client_secret: ClientSecret::new(config.client_secret()?.to_owned()),
             redirect: RedirectUrl::new(format!("{public}/auth/callback"))
                 .context("PUBLIC_ORIGIN does not make a valid redirect URL")?,
             http,
