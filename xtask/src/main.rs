@@ -49,10 +49,7 @@ enum Command {
     },
     /// Check sign-in across zones over HTTP against a running stack
     /// (`cargo xtask dev` or `start`): the reference POC's list plus attacks.
-    VerifyAuth {
-        #[arg(long, default_value = "http://localhost:8080")]
-        base_url: String,
-    },
+    VerifyAuth(verify_auth::Options),
     /// Run every zone under `cargo leptos watch` plus the edge on :8080.
     Dev,
     /// Release build of every zone and the edge, then run them (production
@@ -93,7 +90,7 @@ fn main() -> ExitCode {
     let result = result.and_then(|project| match cli.command {
         Command::Setup { browser } => tools::ensure(&project, tools::Need { browser }),
         Command::Migrate { database_url } => migrate::run(&database_url),
-        Command::VerifyAuth { base_url } => verify_auth::run(&base_url),
+        Command::VerifyAuth(options) => verify_auth::run_with(&options),
         Command::Dev => dev::run(&project),
         Command::Start(args) => start::run(&project, &args),
         Command::Test(args) => test::run(&project, &args),

@@ -173,6 +173,9 @@ pub fn edge_command(project: &Project, binary: &Path, ports: &Ports, shared: &Sh
     if !shared.edge_rate_limits {
         command.env("EDGE_RATE_LIMITS", "false");
     }
+    for (key, value) in shared.edge_env() {
+        command.env(key, value);
+    }
     for zone in Zone::ALL {
         let upstreams: Vec<String> = ports
             .instances(zone)
@@ -199,7 +202,8 @@ pub struct Shared {
     /// Whether the edge applies its per-client rate limits. Load stacks
     /// turn them off: all their virtual users share one address.
     pub edge_rate_limits: bool,
-    /// Extra environment for the zones and the mock provider (e.g. `RUST_LOG`).
+    /// Extra environment: `EDGE_*` variables go to the edge, the rest to the
+    /// zones and the mock provider (e.g. `RUST_LOG`).
     pub env: Vec<(String, String)>,
 }
 
@@ -232,9 +236,20 @@ impl Shared {
                 .env("OIDC_ISSUER_URL", self.issuer())
                 .env("OIDC_CLIENT_SECRET", DEV_CLIENT_SECRET);
         }
-        for (key, value) in &self.env {
+        for (key, value) in self.process_env() {
             command.env(key, value);
         }
+    }
+
+    /// The extra settings for the zones and the mock (everything in `env`
+    /// but the edge's own `EDGE_*` variables).
+    fn process_env(&self) -> impl Iterator<Item = &(String, String)> {
+        self.env.iter().filter(|(key, _)| !key.starts_with("EDGE_"))
+    }
+
+    /// The extra settings for the edge: the `EDGE_*` variables of `env`.
+    fn edge_env(&self) -> impl Iterator<Item = &(String, String)> {
+        self.env.iter().filter(|(key, _)| key.starts_with("EDGE_"))
     }
 }
 
@@ -252,7 +267,7 @@ pub fn mock_idp_command(
         .env("MOCK_IDP_LISTEN", local(ports.mock_idp).to_string())
         .env("MOCK_IDP_CLIENT_SECRET", DEV_CLIENT_SECRET)
         .env("MOCK_IDP_KEY_FILE", &shared.mock_idp_key_file);
-    for (key, value) in &shared.env {
+    for (key, value) in shared.process_env() {
         command.env(key, value);
     }
     command

@@ -155,9 +155,16 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
 }
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
-    let mut stack = FreshStack::start(project, "e2e", 1, None, &[], Limits::On)?;
+    // The edge trusts 127.0.0.1 as a proxy, so verify-auth can play a
+    // client behind it (X-Forwarded-For) and see `/_edge/status` refuse it.
+    let trusted = [("EDGE_TRUSTED_PROXIES", "127.0.0.1")];
+    let mut stack = FreshStack::start(project, "e2e", 1, None, &trusted, Limits::On)?;
     let edge = stack.ports.edge_url();
-    if let Err(err) = crate::verify_auth::run(&edge) {
+    let options = crate::verify_auth::Options {
+        base_url: edge.clone(),
+        trusted_proxy_edge: true,
+    };
+    if let Err(err) = crate::verify_auth::run_with(&options) {
         stack.supervisor.shutdown();
         print_log_tails(&stack.logs);
         return Err(err);

@@ -53,13 +53,6 @@ pub struct Options {
 
 /// Runs every probe against the stack at `base` (an edge that trusts no
 /// proxy, as `cargo xtask dev` and `start` run it).
-pub fn run(base: &str) -> anyhow::Result<()> {
-    run_with(&Options {
-        base_url: base.to_owned(),
-        trusted_proxy_edge: false,
-    })
-}
-
 /// Runs every probe; stops at the first failed check.
 pub fn run_with(options: &Options) -> anyhow::Result<()> {
     step(&format!(
