@@ -112,8 +112,7 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         Some(token) => match auth.store.validate_session(&token, auth.policy()).await {
             Ok(Some(validated)) => {
                 if validated.renewed {
-                    set_cookie =
-                        Some(cookies.session(&token, validated.session.remaining_secs()));
+                    set_cookie = Some(cookies.session(&token, validated.session.remaining_secs()));
                 }
                 Some(validated)
             }
@@ -136,9 +135,10 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
     request.extensions_mut().insert(CurrentSession(current));
     let mut response = next.run(request).await;
     if signed_in {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static(PRIVATE_NO_STORE));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(PRIVATE_NO_STORE),
+        );
     }
     if let Some(cookie) = set_cookie {
         let already = response

@@ -154,8 +154,14 @@ mod tests {
         let cli = Cli::try_parse_from(["z", "--public-origin", "https://a.example"]).unwrap();
         assert!(cli.auth.cookie_secure());
         let cli = Cli::try_parse_from(["z", "--public-origin", "HTTPS://A.example"]).unwrap();
-        assert!(cli.auth.cookie_secure(), "the scheme is canonicalised first");
-        assert_eq!(cli.auth.cookies().session_name(), "__Host-auth.session-token");
+        assert!(
+            cli.auth.cookie_secure(),
+            "the scheme is canonicalised first"
+        );
+        assert_eq!(
+            cli.auth.cookies().session_name(),
+            "__Host-auth.session-token"
+        );
         let cli = Cli::try_parse_from(["z", "--public-origin", "http://a.example"]).unwrap();
         assert!(!cli.auth.cookie_secure());
         let cli = Cli::try_parse_from([

@@ -193,7 +193,13 @@ mod tests {
             "auth.session-token=abc_DEF-123; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600"
         );
         assert!(!cookie.to_str().unwrap().contains("Domain"));
-        assert!(plain.clear_session().to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            plain
+                .clear_session()
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
         assert!(plain.is_session(&cookie) && plain.is_session(&plain.clear_session()));
         assert!(!plain.is_session(&HeaderValue::from_static("other=1")));
         assert!(!plain.is_session(&HeaderValue::from_static("auth.session-tokenx=1")));

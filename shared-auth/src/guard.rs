@@ -48,16 +48,11 @@ fn cross_site_refusal(headers: &HeaderMap) -> Response {
         )
             .into_response()
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            axum::Json(AuthError::CrossOrigin),
-        )
-            .into_response()
+        (StatusCode::FORBIDDEN, axum::Json(AuthError::CrossOrigin)).into_response()
     };
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -45,7 +45,9 @@ fn is_api_path(target: &str) -> bool {
         let api = zone.api_prefix();
         path == zone.me_path()
             || path == api
-            || path.strip_prefix(api).is_some_and(|rest| rest.starts_with('/'))
+            || path
+                .strip_prefix(api)
+                .is_some_and(|rest| rest.starts_with('/'))
     })
 }
 

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use shared_auth::auth::{Auth, MaybeUser, RequireUser, found_external, me, session_layer};
-use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::config::AuthConfig;
+use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::store::Store;
 use shared_auth::{User, Zone};
 use tower::ServiceExt as _;
@@ -230,7 +230,10 @@ async fn a_session_cookie_sent_twice_is_anonymous_and_not_cleared() {
     ] {
         let (_, headers, body) = app.send(Request::get("/maybe"), Some(&cookie)).await;
         assert_eq!(body, "anonymous", "{cookie}");
-        assert!(headers.get(header::SET_COOKIE).is_none(), "{cookie}: {headers:?}");
+        assert!(
+            headers.get(header::SET_COOKIE).is_none(),
+            "{cookie}: {headers:?}"
+        );
     }
     // The real session survived the tossed cookie.
     assert_eq!(app.get("/maybe", Some(&token)).await.2, "alice");
@@ -246,7 +249,8 @@ async fn cross_site_writes_are_refused_whatever_the_content_type() {
         "multipart/form-data; boundary=x",
     ] {
         for origin in [Some("https://evil.example"), Some("null"), None] {
-            let mut request = Request::post("/api/write").header(header::CONTENT_TYPE, content_type);
+            let mut request =
+                Request::post("/api/write").header(header::CONTENT_TYPE, content_type);
             if let Some(origin) = origin {
                 request = request.header(header::ORIGIN, origin);
             }
@@ -280,5 +284,8 @@ async fn redirects_stay_on_the_origin_unless_marked_for_the_provider() {
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(headers[header::LOCATION], "/");
     let (_, headers, _) = app.get("/to-provider", None).await;
-    assert_eq!(headers[header::LOCATION], "https://idp.example/authorize?x=1");
+    assert_eq!(
+        headers[header::LOCATION],
+        "https://idp.example/authorize?x=1"
+    );
 }

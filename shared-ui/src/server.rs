@@ -228,7 +228,10 @@ where
             auth.clone(),
             session_layer,
         ))
-        .layer(axum::middleware::from_fn_with_state(auth, refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            refuse_cross_site,
+        ))
 }
 
 async fn serve<X, S, SV, A, AV>(

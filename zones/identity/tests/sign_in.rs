@@ -108,7 +108,10 @@ impl Site {
             .unwrap();
         assert_eq!(submitted.status(), StatusCode::FOUND);
         let callback = location(&submitted);
-        assert!(callback.starts_with(&self.url("/auth/callback?")), "{callback}");
+        assert!(
+            callback.starts_with(&self.url("/auth/callback?")),
+            "{callback}"
+        );
         (callback, login_cookie)
     }
 
@@ -173,7 +176,10 @@ async fn a_sign_in_is_bound_to_the_browser_that_started_it() {
     let (session, done) = site.sign_in("/auth/profile", "alice").await;
     assert_eq!(done.status(), StatusCode::FOUND);
     assert_eq!(location(&done), "/auth/profile");
-    assert!(clears(&done, "auth.login"), "the login cookie is single-use");
+    assert!(
+        clears(&done, "auth.login"),
+        "the login cookie is single-use"
+    );
     let login = site.get("/auth/login", &[]).await;
     let set = set_cookies(&login).join("\n");
     assert!(
@@ -190,7 +196,11 @@ async fn someone_elses_callback_link_signs_no_one_in() {
     let (link, _attackers_cookie) = site.until_callback("/", "mallory").await;
     let opened = site.get(&link, &[]).await;
     assert_eq!(opened.status(), StatusCode::FOUND);
-    assert!(location(&opened).starts_with("/auth/error?reason="), "{}", location(&opened));
+    assert!(
+        location(&opened).starts_with("/auth/error?reason="),
+        "{}",
+        location(&opened)
+    );
     assert_eq!(cookie(&opened, "auth.session-token"), None);
 }
 
@@ -270,10 +280,14 @@ async fn an_https_site_refuses_a_development_issuer() {
     let mut auth = site.identity.auth.config().clone();
     auth.public_origin = "https://shop.example".into();
     let auth = shared_auth::auth::Auth::new(site.identity.store().clone(), auth);
-    let refused = zone_identity::server::routes(&identity_config("http://127.0.0.1:9/mock-idp"), &auth)
-        .err()
-        .unwrap();
-    assert!(refused.to_string().contains("--allow-insecure-issuer"), "{refused}");
+    let refused =
+        zone_identity::server::routes(&identity_config("http://127.0.0.1:9/mock-idp"), &auth)
+            .err()
+            .unwrap();
+    assert!(
+        refused.to_string().contains("--allow-insecure-issuer"),
+        "{refused}"
+    );
     let mut allowed = identity_config("http://127.0.0.1:9/mock-idp");
     allowed.allow_insecure_issuer = true;
     assert!(zone_identity::server::routes(&allowed, &auth).is_ok());
@@ -317,5 +331,8 @@ async fn a_query_string_cannot_forge_log_lines() {
             .all(|line| !line.starts_with("2026-01-01T00:00:00Z")),
         "a forged line reached the log:\n{logs}"
     );
-    assert!(logs.contains(r"denied\r\n2026"), "escaped in place:\n{logs}");
+    assert!(
+        logs.contains(r"denied\r\n2026"),
+        "escaped in place:\n{logs}"
+    );
 }

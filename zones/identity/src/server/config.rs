@@ -168,7 +168,10 @@ mod tests {
             allow_insecure_issuer: allow,
         };
         let mock = "http://localhost:8080/mock-idp";
-        assert!(config(mock, false).check_issuer(false).is_ok(), "http origin");
+        assert!(
+            config(mock, false).check_issuer(false).is_ok(),
+            "http origin"
+        );
         let err = config(mock, false).check_issuer(true).unwrap_err();
         assert!(err.to_string().contains("--allow-insecure-issuer"), "{err}");
         assert!(config(mock, true).check_issuer(true).is_ok());

@@ -5,10 +5,10 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
+use http::header;
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 use serde::Deserialize;
-use http::header;
 use shared_auth::auth::found_external;
 use shared_auth::return_to::return_to_or_home;
 use shared_auth::token::{hash, random_token};

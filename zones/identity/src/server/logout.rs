@@ -72,7 +72,10 @@ async fn provider_logout(oidc: &Oidc, id_token: Option<&str>) -> Option<String> 
             return None;
         }
     };
-    let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
+    let endpoint = metadata
+        .additional_metadata()
+        .end_session_endpoint
+        .clone()?;
     let back = PostLogoutRedirectUrl::new(oidc.auth.config().url(SIGNED_OUT_PATH)).ok()?;
     let mut request = LogoutRequest::from(endpoint)
         .set_client_id(oidc.client_id().clone())
