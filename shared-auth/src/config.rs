@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use http::Uri;
+use url::Url;
 
 use crate::cookie::Cookies;
 
@@ -81,32 +81,22 @@ impl AuthConfig {
 
 /// Accepts `scheme://host[:port]` (http or https, no user, path, query or
 /// fragment) and returns its canonical form, the one browsers send in
-/// `Origin`: lower-case scheme and host, no default port, no trailing slash.
+/// `Origin`: the WHATWG URL parser's serialisation of the origin, as
+/// browsers compute it (lower-case scheme and host, IP addresses in their
+/// canonical form, no default port, no trailing slash).
 /// `HTTPS://Shop.Example:443/` becomes `https://shop.example`.
 pub fn parse_origin(value: &str) -> Result<String, String> {
     const SHAPE: &str = "expected scheme://host[:port], e.g. http://localhost:8080";
-    let trimmed = value.trim();
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    let uri: Uri = trimmed.parse().map_err(|e| format!("not a URL: {e}"))?;
-    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
-    let default_port = match scheme.as_deref() {
-        Some("http") => 80,
-        Some("https") => 443,
-        _ => return Err(SHAPE.into()),
-    };
-    let authority = uri.authority().ok_or(SHAPE)?;
-    let bare = uri
-        .path_and_query()
-        .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/");
-    if !bare || authority.as_str().contains('@') || authority.host().is_empty() {
+    let url = Url::parse(value.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    let bare = matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
         return Err(SHAPE.into());
     }
-    let host = authority.host().to_ascii_lowercase();
-    let scheme = scheme.unwrap_or_default();
-    Ok(match authority.port_u16() {
-        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    Ok(url.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -142,9 +132,15 @@ mod tests {
             parse_origin("http://[::1]:8080").unwrap(),
             "http://[::1]:8080"
         );
+        assert_eq!(
+            parse_origin("http://[0:0:0:0:0:0:0:1]:8080").unwrap(),
+            "http://[::1]:8080"
+        );
+        assert_eq!(parse_origin("http://127.1").unwrap(), "http://127.0.0.1");
         assert!(parse_origin("localhost:8080").is_err());
         assert!(parse_origin("http://user@x").is_err());
         assert!(parse_origin("http://x?q=1").is_err());
+        assert!(parse_origin("http://x#top").is_err());
         assert!(parse_origin("ftp://x").is_err());
         assert!(parse_origin("http://x/path").is_err());
     }

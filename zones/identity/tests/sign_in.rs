@@ -336,3 +336,19 @@ async fn a_query_string_cannot_forge_log_lines() {
         "escaped in place:\n{logs}"
     );
 }
+
+#[tokio::test]
+async fn a_foreign_callback_does_not_cancel_a_sign_in_in_progress() {
+    let site = Site::start().await;
+    let (own_link, own_login) = site.until_callback("/shop", "alice").await;
+    let (foreign_link, _) = site.until_callback("/", "mallory").await;
+    let opened = site
+        .get(&foreign_link, std::slice::from_ref(&own_login))
+        .await;
+    assert!(location(&opened).starts_with("/auth/error?reason="));
+    assert!(!clears(&opened, "auth.login"), "{:?}", set_cookies(&opened));
+    let done = site.get(&own_link, &[own_login]).await;
+    assert_eq!(location(&done), "/shop");
+    let session = cookie(&done, "auth.session-token").unwrap();
+    assert_eq!(site.me(&[session]).await["user"]["username"], "alice");
+}

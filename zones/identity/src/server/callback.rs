@@ -28,34 +28,63 @@ pub async fn finish(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let mut response = match sign_in(&oidc, &headers, query).await {
+    let (pending, bound) = match take_pending(&oidc, &headers, query.state.as_deref()).await {
+        Ok(found) => found,
+        Err(reason) => return fail(reason),
+    };
+    let mut response = match sign_in(&oidc, &headers, query, pending).await {
         Ok(response) => response,
         Err(reason) => fail(reason),
     };
-    // The login cookie is single-use too: cleared whatever the outcome.
+    // The login cookie is single-use too, once it has met its state. A
+    // callback for some other state (someone else's link, a stale tab)
+    // leaves it alone, so it cannot cancel a sign-in in progress.
+    if bound {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, oidc.auth.cookies().clear_login());
+    }
     response
-        .headers_mut()
-        .append(header::SET_COOKIE, oidc.auth.cookies().clear_login());
-    response
+}
+
+/// Consumes the pending login of `state` (whatever happens next, it can
+/// never be replayed) and says whether this browser started it: only then
+/// is it returned. Login CSRF: someone else's callback link (their state,
+/// their code) finds no matching login cookie here and signs no one in.
+async fn take_pending(
+    oidc: &Oidc,
+    headers: &HeaderMap,
+    state: Option<&str>,
+) -> Result<(Option<PendingLogin>, bool), Reason> {
+    let Some(state) = state else {
+        return Ok((None, false));
+    };
+    let pending = oidc
+        .auth
+        .store()
+        .take_grant::<PendingLogin>(LOGIN_GRANT, state)
+        .await
+        .map_err(|err| {
+            tracing::error!("cannot read the login attempt: {err}");
+            Reason::Unavailable
+        })?;
+    let browser = oidc.auth.cookies().login_token(headers).map(hash);
+    let bound = pending.as_ref().is_some_and(|pending| {
+        browser.is_some_and(|browser| constant_time_eq(&browser, &pending.browser))
+    });
+    if pending.is_some() && !bound {
+        tracing::warn!("refused a callback from a browser that did not start the sign-in");
+    }
+    Ok((pending.filter(|_| bound), bound))
 }
 
 async fn sign_in(
     oidc: &Oidc,
     headers: &HeaderMap,
     query: CallbackQuery,
+    pending: Option<PendingLogin>,
 ) -> Result<Response, Reason> {
     let store = oidc.auth.store();
-    // The state is consumed whatever happens next: it can never be replayed.
-    let pending = match &query.state {
-        Some(state) => store
-            .take_grant::<PendingLogin>(LOGIN_GRANT, state)
-            .await
-            .map_err(|err| {
-                tracing::error!("cannot read the login attempt: {err}");
-                Reason::Unavailable
-            })?,
-        None => None,
-    };
     if let Some(error) = &query.error {
         // Debug-formatted: a value from the query string never puts a line
         // break (or anything else unescaped) into the log.
@@ -68,14 +97,6 @@ async fn sign_in(
         });
     }
     let pending = pending.ok_or(Reason::StateMismatch)?;
-    // Login CSRF: the state must have been started by this very browser.
-    // Someone else's callback link (their state, their code) finds no
-    // matching login cookie here and signs no one in.
-    let browser = oidc.auth.cookies().login_token(headers).map(hash);
-    if !browser.is_some_and(|browser| constant_time_eq(&browser, &pending.browser)) {
-        tracing::warn!("refused a callback from a browser that did not start the sign-in");
-        return Err(Reason::StateMismatch);
-    }
     let code = query.code.ok_or(Reason::BadCallback)?;
 
     let metadata = oidc.metadata().await.map_err(|err| {

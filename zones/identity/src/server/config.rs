@@ -1,7 +1,9 @@
 //! Identity's own settings, flattened into `zone-identity --help`.
 
+use std::net::IpAddr;
+
 use clap::Args;
-use http::Uri;
+use openidconnect::url::{Host, Url};
 
 /// The OpenID provider identity signs users in with. There is no default
 /// provider: development commands (`cargo xtask dev|start|test`) point it
@@ -71,31 +73,33 @@ impl IdentityConfig {
 }
 
 /// Why `issuer` looks like a development provider, if it does: not https,
-/// a loopback or unspecified host (`localhost`, `*.localhost`, 127.0.0.0/8,
-/// `::1`, `0.0.0.0`), or the mock provider (`mock-idp` in the host or path).
+/// a loopback or unspecified host (`localhost`, `*.localhost`, 127.0.0.0/8
+/// in any spelling, `::1`, IPv4-mapped loopback, `0.0.0.0`), or the mock
+/// provider (`mock-idp` in the host or path). The URL is read with the
+/// same WHATWG parser the HTTP client uses, so `https://127.1`,
+/// `https://0x7f.0.0.1` or `https://localhost.` are seen as what they reach.
 pub fn insecure_issuer(issuer: &str) -> Option<&'static str> {
-    let Ok(uri) = issuer.parse::<Uri>() else {
+    let Ok(url) = Url::parse(issuer) else {
         return Some("it is not a URL");
     };
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    let loopback = match url.host() {
+        None => return Some("it has no host"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(Host::Ipv6(ip)) => {
+            let ip = IpAddr::V6(ip).to_canonical();
+            ip.is_loopback() || ip.is_unspecified()
+        }
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    };
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if loopback {
         Some("it is on a loopback address")
-    } else if host.contains("mock-idp") || uri.path().contains("mock-idp") {
+    } else if host.contains("mock-idp") || url.path().contains("mock-idp") {
         Some("it is the development mock provider")
-    } else if !uri
-        .scheme_str()
-        .is_some_and(|s| s.eq_ignore_ascii_case("https"))
-    {
+    } else if url.scheme() != "https" {
         Some("it is not https")
     } else {
         None
@@ -143,6 +147,14 @@ mod tests {
             "https://[::1]:8443",
             "https://app.localhost/idp",
             "https://0.0.0.0",
+            "https://127.1",
+            "https://0x7f.0.0.1",
+            "https://2130706433",
+            "https://127.0.0.1.",
+            "https://localhost.",
+            "https://LOCALHOST",
+            "https://[::ffff:127.0.0.1]",
+            "https://user@localhost/realms/x",
             "https://mock-idp.internal",
             "https://meridian.example/mock-idp",
             "http://login.example.com",
