@@ -1,6 +1,6 @@
 //! Settings of the edge binary, read once in `main`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use clap::Parser;
 use shared_auth::Zone;
 
 use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
+use crate::trusted::{ProxyNet, TrustedProxies};
 
 /// The edge reverse proxy: one origin in front of the identity, shop and
 /// public zones, routing by path prefix.
@@ -15,10 +16,11 @@ use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 /// Environment variables (each also a flag): `EDGE_LISTEN`, `EDGE_ROUTES`,
 /// `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`, `EDGE_PUBLIC_UPSTREAM`,
 /// `EDGE_MOCK_IDP_UPSTREAM`, `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`,
-/// `EDGE_MAX_CONNECTIONS`, `EDGE_CONNECT_TIMEOUT_MS`,
-/// `EDGE_RESPONSE_TIMEOUT_SECS`, `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`,
-/// `EDGE_HEALTH_INTERVAL_MS`, `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`,
-/// `EDGE_RATE_LIMITS`, `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
+/// `EDGE_MAX_CONNECTIONS`, `EDGE_MAX_CONNECTIONS_PER_CLIENT`,
+/// `EDGE_CONNECT_TIMEOUT_MS`, `EDGE_RESPONSE_TIMEOUT_SECS`,
+/// `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`, `EDGE_HEALTH_INTERVAL_MS`,
+/// `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`, `EDGE_RATE_LIMITS`,
+/// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
@@ -53,6 +55,11 @@ pub struct Config {
     /// one closes.
     #[arg(long, env = "EDGE_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Open connections from one client address at most (IPv6: per /64),
+    /// so one client cannot hold every slot; past it that client's new
+    /// connections are closed at once. Trusted proxies are exempt.
+    #[arg(long, env = "EDGE_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: u32,
     /// How long to wait for a zone to accept a connection before trying
     /// another instance or answering 502.
     #[arg(long, env = "EDGE_CONNECT_TIMEOUT_MS", default_value_t = 2_000)]
@@ -70,16 +77,18 @@ pub struct Config {
     /// How often each instance's health endpoint is probed (0 turns probes off).
     #[arg(long, env = "EDGE_HEALTH_INTERVAL_MS", default_value_t = 2_000)]
     pub health_interval_ms: u64,
-    /// Peers whose X-Forwarded-For is extended rather than replaced
-    /// (comma-separated IPs of load balancers in front of the edge).
+    /// Peers whose X-Forwarded-For is believed and extended rather than
+    /// replaced: the load balancers or ingress pods in front of the edge,
+    /// comma-separated addresses or CIDR ranges (`10.0.0.0/8,::1`).
     #[arg(long, env = "EDGE_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<ProxyNet>,
     /// Scheme clients use to reach the edge (`https` when TLS ends in front of it).
     #[arg(long, env = "EDGE_PUBLIC_PROTO", default_value = "http", value_parser = ["http", "https"])]
     pub public_proto: String,
     /// Apply the route manifest's per-client-IP rate limits (`[[limit]]`;
-    /// the compiled-in ones cover sign-in, add-to-cart and the mock's
-    /// authorize). `false` only for load tests from one address.
+    /// the compiled-in ones cover sign-in, its callback, sign-out,
+    /// add-to-cart and the mock's authorize). `false` only for load tests
+    /// from one address.
     #[arg(long, env = "EDGE_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub rate_limits: bool,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
@@ -126,6 +135,11 @@ impl Config {
         Ok(manifest)
     }
 
+    /// `--trusted-proxies` as one list.
+    pub fn trusted(&self) -> TrustedProxies {
+        self.trusted_proxies.iter().copied().collect()
+    }
+
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
     }
@@ -166,6 +180,8 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert!(config.rate_limits);
         assert_eq!(config.max_connections, 10_000);
+        assert_eq!(config.max_connections_per_client, 256);
+        assert!(config.trusted().is_empty());
         assert_eq!(
             table(&config).resolve("/mock-idp/authorize").target,
             crate::target::Target::Zone(Zone::Public),
@@ -190,11 +206,16 @@ mod tests {
             "--shop-upstream",
             "127.0.0.1:3002,127.0.0.1:3012",
             "--trusted-proxies",
-            "10.0.0.1,::1",
+            "10.0.0.1,::1, 10.244.0.0/16",
         ])
         .unwrap();
         assert_eq!(table(&config).resolve("/shop").upstreams.len(), 2);
-        assert_eq!(config.trusted_proxies.len(), 2);
+        assert_eq!(config.trusted_proxies.len(), 3);
+        let trusted = config.trusted();
+        for inside in ["10.0.0.1", "::1", "10.244.9.9"] {
+            assert!(trusted.contains(inside.parse().unwrap()), "{inside}");
+        }
+        assert!(!trusted.contains("10.0.0.2".parse().unwrap()));
     }
 
     #[test]
@@ -236,6 +257,13 @@ mod tests {
     fn bad_settings_are_clear_errors() {
         assert!(Config::try_parse_from(["edge", "--public-proto", "ftp"]).is_err());
         assert!(Config::try_parse_from(["edge", "--max-header-bytes", "10"]).is_err());
+        for proxies in ["10.0.0.1/8", "0.0.0.0/0", "ingress", "10.0.0.0/8,"] {
+            assert!(
+                Config::try_parse_from(["edge", "--trusted-proxies", proxies]).is_err(),
+                "{proxies}"
+            );
+        }
+        assert!(Config::try_parse_from(["edge", "--max-connections-per-client", "0"]).is_err());
         let config = Config::try_parse_from(["edge", "--shop-upstream", "not an address"]).unwrap();
         let err = RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down())
             .unwrap_err()

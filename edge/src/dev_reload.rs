@@ -12,6 +12,7 @@ use http::uri::Authority;
 use http::{StatusCode, Version};
 use shared_auth::Zone;
 
+use crate::connections::ConnectionSlot;
 use crate::error_page;
 use crate::forward::strip_hop_by_hop;
 use crate::state::Edge;
@@ -66,6 +67,7 @@ pub async fn reload_socket(
         );
     }
     let client_upgrade = hyper::upgrade::on(&mut request);
+    let slot = request.extensions_mut().remove::<ConnectionSlot>();
     let (mut parts, _) = request.into_parts();
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
@@ -85,6 +87,7 @@ pub async fn reload_socket(
                 hyper::upgrade::on(&mut response),
                 target.to_string(),
                 edge.options().idle_timeout,
+                slot,
             );
             let (parts, _) = response.into_parts();
             Response::from_parts(parts, Body::empty())

@@ -8,6 +8,7 @@
 //! * [`path`]: paths refused before routing (dot segments, encoded slashes).
 //! * [`forward`]: headers on the way through (hop-by-hop, forwarding,
 //!   request id, security headers).
+//! * [`trusted`]: `--trusted-proxies`, addresses and CIDR ranges.
 //! * [`client_ip`]: who the client is (peer, or behind trusted proxies).
 //! * [`rate_limit`]: per-client-IP token buckets from the manifest.
 //! * [`upgrade`]: WebSocket upgrades on the routes that allow them.
@@ -20,12 +21,15 @@
 //! * [`status`]: the `/_edge/status` JSON (loopback and trusted proxies only).
 //! * [`error_page`]: the branded pages the edge answers with itself.
 //! * [`serve`]: the accept loop (h1 + h2c, header and HTTP/2 limits,
-//!   connection cap, graceful drain).
+//!   graceful drain).
+//! * [`connections`]: the connection caps, in all and per client, that
+//!   WebSocket tunnels count against too.
 //! * [`config`]: command-line and environment settings.
 
 pub mod access_log;
 pub mod client_ip;
 pub mod config;
+pub mod connections;
 pub mod dev_reload;
 pub mod error_page;
 pub mod forward;
@@ -39,6 +43,7 @@ pub mod serve;
 pub mod state;
 pub mod status;
 pub mod target;
+pub mod trusted;
 pub mod upgrade;
 pub mod upstream;
 

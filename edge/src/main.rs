@@ -39,7 +39,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let options = EdgeOptions {
         connect_timeout: config.connect_timeout(),
         response_timeout: config.response_timeout(),
-        trusted_proxies: config.trusted_proxies.clone(),
+        trusted_proxies: config.trusted(),
         public_proto: if config.public_proto == "https" {
             "https"
         } else {
@@ -72,6 +72,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
         shutdown_grace: config.shutdown_grace(),
         max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_client: usize::try_from(config.max_connections_per_client)
+            .unwrap_or(usize::MAX),
+        trusted_proxies: config.trusted(),
     };
     serve(listener, edge::app(edge), serve_options, shutdown_signal()).await;
     tracing::info!("edge stopped");

@@ -100,11 +100,14 @@ impl LimitSpec {
     }
 }
 
-/// The compiled-in limits: the anonymous requests that write a row (a
-/// pending sign-in, an anonymous cart line, a mock authorization code).
+/// The compiled-in limits: the anonymous requests that write to the store
+/// (a pending sign-in, the callback and sign-out that delete one for any
+/// input, forged or not, an anonymous cart line, a mock authorization code).
 pub fn standard_limits() -> Vec<LimitSpec> {
     vec![
         LimitSpec::standard(Zone::Identity.path("/login"), "GET"),
+        LimitSpec::standard(Zone::Identity.path("/callback"), "GET"),
+        LimitSpec::standard(Zone::Identity.path("/logout"), "POST"),
         LimitSpec::standard(format!("{}/cart/add", Zone::Shop.api_prefix()), "POST"),
         LimitSpec::standard(format!("{MOCK_IDP_PREFIX}/authorize"), "POST"),
     ]
@@ -215,6 +218,8 @@ mod tests {
             limited,
             [
                 ("GET", "/auth/login"),
+                ("GET", "/auth/callback"),
+                ("POST", "/auth/logout"),
                 ("POST", "/shop/api/cart/add"),
                 ("POST", "/mock-idp/authorize")
             ]

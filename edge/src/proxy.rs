@@ -18,6 +18,7 @@ use http::{HeaderValue, Method, StatusCode, Uri, Version, header};
 use http_body_util::Limited;
 
 use crate::access_log::{Entry, LoggedBody};
+use crate::connections::ConnectionSlot;
 use crate::dev_reload::{RELOAD_PREFIX, reload_socket};
 use crate::error_page;
 use crate::forward::{
@@ -113,7 +114,9 @@ async fn forward(
     // its Upgrade/Connection headers stripped with the hop-by-hop ones.
     let upgrade = route.websocket && is_websocket_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    let trusted = edge.options().trusted_proxies.contains(&peer.ip());
+    // Not sent upstream; a tunnel keeps it until it closes.
+    let slot = request.extensions_mut().remove::<ConnectionSlot>();
+    let trusted = edge.is_trusted_proxy(peer.ip());
     let (mut parts, body) = request.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     if upgrade {
@@ -121,7 +124,7 @@ async fn forward(
     }
     set_forwarded(
         &mut parts.headers,
-        peer.ip(),
+        peer.ip().to_canonical(),
         edge.options().public_proto,
         trusted,
     );
@@ -162,6 +165,7 @@ async fn forward(
                         hyper::upgrade::on(&mut response),
                         address.clone(),
                         edge.options().idle_timeout,
+                        slot,
                     );
                     let (parts, _) = response.into_parts();
                     return (Response::from_parts(parts, Body::empty()), Some(address));

@@ -249,7 +249,7 @@ impl RateLimiter {
 /// IPv4 addresses (also IPv4-mapped IPv6) count one by one; IPv6 per /64,
 /// the block one subscriber usually gets (so rotating addresses in it does
 /// not escape the limit).
-fn client_key(ip: IpAddr) -> u128 {
+pub(crate) fn client_key(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(v4) => u128::from(u32::from(v4)) << 64,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -342,8 +342,14 @@ mod tests {
     fn limits_are_validated_with_the_routes() {
         let mut manifest = Manifest::standard(|z| vec![z.default_addr().to_string()], 1024);
         let table = RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap();
-        assert_eq!(table.limits().len(), 3);
-        assert!(table.to_string().contains("limit GET /auth/login"));
+        assert_eq!(table.limits().len(), 5);
+        for line in [
+            "limit GET /auth/login",
+            "limit GET /auth/callback",
+            "limit POST /auth/logout",
+        ] {
+            assert!(table.to_string().contains(line), "{line}");
+        }
         manifest.limits[0].burst = 0;
         assert_eq!(
             RouteTable::from_manifest(&manifest, Duration::from_secs(1)).unwrap_err(),

@@ -1,12 +1,19 @@
 //! The edge's accept loop: HTTP/1.1 and h2c on one port, a bound on the
-//! request head (431 beyond), a cap on open connections, explicit HTTP/2
-//! limits, upgrades passed through, and a graceful stop that lets in-flight
-//! requests finish within a deadline.
+//! request head (431 beyond), caps on open connections (in all and per
+//! client, see `connections`), explicit HTTP/2 limits, upgrades passed
+//! through, and a graceful stop that lets in-flight requests finish within
+//! a deadline.
+//!
+//! HTTP/2 connections with no open stream are not closed for idleness:
+//! hyper 1.x's server has no such timeout (hyperium/hyper#1628; its
+//! keep-alive pings only find dead peers, and `header_read_timeout` is
+//! HTTP/1 only), and tracking every stream's lifetime here to call
+//! `graceful_shutdown` would be a fragile copy of hyper's own bookkeeping.
+//! The per-client cap bounds what one address can hold open meanwhile.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,8 +23,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
+
+use crate::connections::ConnectionLimits;
+use crate::trusted::TrustedProxies;
 
 /// Streams one HTTP/2 connection may have open at once.
 pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
@@ -33,7 +42,7 @@ const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Limits of the client side.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServeOptions {
     /// Largest request head in bytes (at least 8 KiB); for HTTP/2 the
     /// largest header list.
@@ -43,6 +52,11 @@ pub struct ServeOptions {
     /// Open client connections at most; past it the edge stops accepting
     /// (new connections wait in the listen backlog) until one closes.
     pub max_connections: usize,
+    /// Open connections from one client address (IPv6: per /64) at most;
+    /// past it that client's new connections are closed at once.
+    pub max_connections_per_client: usize,
+    /// Peers exempt from the per-client cap (`--trusted-proxies`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +65,8 @@ impl Default for ServeOptions {
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
             max_connections: 10_000,
+            max_connections_per_client: 256,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -77,15 +93,19 @@ pub async fn serve(
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
         .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
-    let connections = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let limits = ConnectionLimits::new(
+        options.max_connections,
+        options.max_connections_per_client,
+        options.trusted_proxies.clone(),
+    );
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         // At the cap, wait for a connection to close before accepting more.
         let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break, // never closed; nothing left to serve with
+            permit = limits.reserve() => match permit {
+                Some(permit) => permit,
+                None => break, // never closed; nothing left to serve with
             },
             () = &mut shutdown => break,
         };
@@ -100,10 +120,18 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Some(slot) = limits.admit(permit, peer.ip()) else {
+                    tracing::debug!(%peer, "too many connections from this client; closed");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
+                let request_slot = slot.clone();
                 let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                     request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    // A WebSocket tunnel keeps this clone (see `connections`).
+                    request.extensions_mut().insert(request_slot.clone());
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|e| match e {})) }
                 });
@@ -113,7 +141,7 @@ pub async fn serve(
                     if let Err(err) = connection.await {
                         tracing::debug!(%peer, "connection ended: {err}");
                     }
-                    drop(permit);
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,

@@ -11,18 +11,20 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::client_ip::client_ip;
+use crate::client_ip::{self, ClientAddr};
 use crate::dev_reload::ReloadTarget;
 use crate::error_page;
 use crate::rate_limit::{RateLimiter, retry_after_secs};
 use crate::routes::RouteTable;
+use crate::trusted::TrustedProxies;
 
 /// How the edge talks to the zones and to clients.
 #[derive(Clone, Debug)]
 pub struct EdgeOptions {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
-    pub trusted_proxies: Vec<IpAddr>,
+    /// `--trusted-proxies`: addresses and ranges of the proxies in front.
+    pub trusted_proxies: TrustedProxies,
     /// `https` when TLS ends in front of the edge.
     pub public_proto: &'static str,
     /// A response body or an upgraded connection that stalls this long is cut off.
@@ -39,7 +41,7 @@ impl Default for EdgeOptions {
         Self {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(30),
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
             public_proto: "http",
             idle_timeout: Duration::from_secs(60),
             dev_reload: Vec::new(),
@@ -89,15 +91,21 @@ impl Edge {
         &self.options
     }
 
-    /// The client's address (see [`client_ip`]).
-    pub fn client_ip(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
-        client_ip(peer, headers, &self.options.trusted_proxies)
+    /// The client (see [`client_ip::client`]).
+    pub fn client_addr(&self, peer: IpAddr, headers: &http::HeaderMap) -> ClientAddr {
+        client_ip::client(peer, headers, &self.options.trusted_proxies)
+    }
+
+    /// Whether the peer is one of `--trusted-proxies` (its forwarding
+    /// headers are then extended, not replaced).
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.options.trusted_proxies.contains(peer)
     }
 
     /// A 429 page when the request is over one of the limits.
     pub(crate) fn rate_limited(&self, request: &Request, peer: IpAddr) -> Option<Response> {
         let limiter = self.limiter.as_ref()?;
-        let client = self.client_ip(peer, request.headers());
+        let client = self.client_addr(peer, request.headers()).ip;
         let wait = limiter
             .check(
                 request.method(),

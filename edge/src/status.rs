@@ -1,7 +1,8 @@
 //! `GET /_edge/status`: every zone, its prefixes and instances, up or
-//! down, and the last error seen for each. Only for clients on loopback or
-//! listed in `--trusted-proxies` (the errors name internal addresses);
-//! everyone else gets 403.
+//! down, and the last error seen for each. Only for a loopback peer, or a
+//! client in `--trusted-proxies` (the errors name internal addresses; a
+//! loopback address named by `X-Forwarded-For` does not count); everyone
+//! else gets 403.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub async fn status(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let client = edge.client_ip(peer.ip(), &headers);
+    let client = edge.client_addr(peer.ip(), &headers);
     if !is_local_or_trusted(client, &edge.options().trusted_proxies) {
         return error_page::forbidden();
     }

@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use crate::connections::ConnectionSlot;
+
 /// True when the request asks for a WebSocket and nothing else:
 /// `Connection` lists `upgrade` and `Upgrade` is exactly `websocket`.
 pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
@@ -47,14 +49,17 @@ pub fn set_websocket_upgrade(headers: &mut HeaderMap) {
 
 /// Copies bytes both ways between the client and the zone once both sides
 /// have switched protocols; closes both when nothing has passed for
-/// `idle_timeout`.
+/// `idle_timeout`. The client connection's `slot` is held until then, so
+/// the tunnel counts against the connection caps.
 pub(crate) fn splice(
     client: OnUpgrade,
     upstream: OnUpgrade,
     address: String,
     idle_timeout: Duration,
+    slot: Option<ConnectionSlot>,
 ) {
     tokio::spawn(async move {
+        let _slot = slot;
         let (client, upstream) = match tokio::try_join!(client, upstream) {
             Ok(both) => both,
             Err(err) => {

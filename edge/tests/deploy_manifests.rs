@@ -18,6 +18,7 @@ use std::time::Duration;
 use edge::manifest::{Manifest, standard_limits};
 use edge::routes::RouteTable;
 use edge::target::Target;
+use edge::trusted::TrustedProxies;
 use serde::Deserialize as _;
 use serde_yaml::Value;
 use shared_auth::Zone;
@@ -531,6 +532,20 @@ fn the_edge_route_table_parses_and_sends_each_zone_to_its_service() {
             .is_none_or(|v| !matches!(v.as_str(), "false" | "0" | "no" | "off")),
         "rate limits switched off in production"
     );
+    // The ingress pods' range parses as the edge parses it (it refuses to
+    // start otherwise) and names private addresses, not the internet.
+    let proxies = env
+        .get("EDGE_TRUSTED_PROXIES")
+        .expect("EDGE_TRUSTED_PROXIES: the edge sits behind the ingress");
+    let trusted: TrustedProxies = proxies
+        .parse()
+        .unwrap_or_else(|err| panic!("EDGE_TRUSTED_PROXIES: {err}"));
+    for public in ["8.8.8.8", "203.0.113.9", "2001:db8::1"] {
+        assert!(
+            !trusted.contains(public.parse().unwrap()),
+            "EDGE_TRUSTED_PROXIES trusts {public}"
+        );
+    }
     let mount = seq(&container["volumeMounts"])[0]["mountPath"]
         .as_str()
         .unwrap();

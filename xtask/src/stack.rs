@@ -171,7 +171,11 @@ pub fn edge_command(project: &Project, binary: &Path, ports: &Ports, shared: &Sh
         .env("EDGE_LISTEN", local(ports.edge).to_string())
         .env("EDGE_MOCK_IDP_UPSTREAM", local(ports.mock_idp).to_string());
     if !shared.edge_rate_limits {
-        command.env("EDGE_RATE_LIMITS", "false");
+        // Load stacks: every virtual user and wrk connection comes from
+        // 127.0.0.1, so the per-client limits would measure themselves.
+        command
+            .env("EDGE_RATE_LIMITS", "false")
+            .env("EDGE_MAX_CONNECTIONS_PER_CLIENT", "100000");
     }
     for (key, value) in shared.edge_env() {
         command.env(key, value);
@@ -534,5 +538,6 @@ mod tests {
             &shared,
         ));
         assert_eq!(edge["EDGE_RATE_LIMITS"], "false");
+        assert_eq!(edge["EDGE_MAX_CONNECTIONS_PER_CLIENT"], "100000");
     }
 }

@@ -1,25 +1,19 @@
 //! The edge's defences (issue 13): the dev-only mock provider's route, rate
-//! limits, the client address behind trusted proxies, the status check,
-//! upgrades only where declared, idle tunnels, the connection cap and the
-//! HTTP/2 limits.
+//! limits, the client address behind trusted proxies (addresses or ranges)
+//! and the status check. Upgrades are in `upgrades`, connection caps and
+//! HTTP/2 limits in `connections`.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use edge::EdgeOptions;
 use edge::manifest::{LimitSpec, standard_limits};
-use edge::serve::ServeOptions;
-use futures_util::{SinkExt as _, StreamExt as _};
+use edge::trusted::TrustedProxies;
 use http::StatusCode;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::{self, Message, protocol::Role};
 
-use super::support::{Setup, Stack, spawn_edge, spawn_edge_with, test_serve_options};
+use super::support::{Setup, Stack};
 
-fn loopback() -> IpAddr {
-    IpAddr::from([127, 0, 0, 1])
+fn trusted(list: &str) -> TrustedProxies {
+    list.parse().unwrap()
 }
 
 fn login_limit(burst: u32, per_second: f64) -> Vec<LimitSpec> {
@@ -29,19 +23,6 @@ fn login_limit(burst: u32, per_second: f64) -> Vec<LimitSpec> {
         burst,
         per_second,
     }]
-}
-
-/// Reads a response head (up to the blank line) byte by byte.
-async fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await.unwrap() == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    String::from_utf8_lossy(&head).into_owned()
 }
 
 #[tokio::test]
@@ -140,13 +121,20 @@ async fn a_flood_gets_429_with_retry_after_then_recovers() {
 }
 
 #[tokio::test]
-async fn the_compiled_in_limits_cover_sign_in_and_add_to_cart() {
+async fn the_compiled_in_limits_cover_every_anonymous_write() {
     let stack = Stack::with(Setup {
         limits: standard_limits(),
         ..Setup::default()
     })
     .await;
-    for (method, path) in [("GET", "/auth/login"), ("POST", "/shop/api/cart/add")] {
+    for (method, path) in [
+        ("GET", "/auth/login"),
+        // Both delete from the store for any input, forged or not.
+        ("GET", "/auth/callback"),
+        ("POST", "/auth/logout"),
+        ("POST", "/shop/api/cart/add"),
+        ("POST", "/mock-idp/authorize"),
+    ] {
         let mut statuses = Vec::new();
         for _ in 0..40 {
             let request = stack
@@ -162,7 +150,7 @@ async fn the_compiled_in_limits_cover_sign_in_and_add_to_cart() {
         );
         assert!(
             statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
-            "{path}: never limited"
+            "{method} {path}: never limited"
         );
     }
 }
@@ -171,7 +159,7 @@ async fn the_compiled_in_limits_cover_sign_in_and_add_to_cart() {
 async fn clients_behind_a_trusted_proxy_are_counted_apart_and_limits_can_be_switched_off() {
     let stack = Stack::with(Setup {
         limits: login_limit(1, 0.01),
-        trusted_proxies: vec![loopback()],
+        trusted_proxies: trusted("127.0.0.1"),
         ..Setup::default()
     })
     .await;
@@ -206,10 +194,51 @@ async fn clients_behind_a_trusted_proxy_are_counted_apart_and_limits_can_be_swit
 }
 
 #[tokio::test]
+async fn trusted_proxies_may_be_a_range() {
+    // Ingress pods change addresses: the edge trusts their whole range.
+    let stack = Stack::with(Setup {
+        limits: login_limit(1, 0.01),
+        trusted_proxies: trusted("127.0.0.0/8,fd00::/8"),
+        ..Setup::default()
+    })
+    .await;
+    let from = |path: &str, chain: &str| {
+        stack
+            .request(path)
+            .header("x-forwarded-for", chain)
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The peer (127.0.0.1) is in the range: the clients it names are
+    // counted apart, past entries in the range (127.0.0.9).
+    let login = "/auth/login";
+    assert_eq!(
+        stack.send(from(login, "203.0.113.1")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        stack.send(from(login, "203.0.113.1, 127.0.0.9")).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        stack.send(from(login, "203.0.113.2")).await.0,
+        StatusCode::OK
+    );
+    // And the zone gets the chain extended, the proxy's scheme kept.
+    let (_, _, body) = stack.send(from("/shop", "203.0.113.5")).await;
+    assert!(
+        body.contains("\nx-forwarded-for: 203.0.113.5, 127.0.0.1\n"),
+        "{body}"
+    );
+    assert!(body.contains("\nx-forwarded-proto: https"), "{body}");
+}
+
+#[tokio::test]
 async fn status_is_only_for_loopback_and_trusted_proxies() {
     let stack = Stack::with(Setup {
         shop: vec![false, true],
-        trusted_proxies: vec![loopback()],
+        trusted_proxies: trusted("127.0.0.1"),
         ..Setup::default()
     })
     .await;
@@ -246,172 +275,49 @@ async fn status_is_only_for_loopback_and_trusted_proxies() {
 }
 
 #[tokio::test]
-async fn an_h2c_upgrade_on_an_ordinary_route_is_a_plain_request() {
-    let stack = Stack::start().await;
-    let request = stack
-        .request("/shop")
-        .header("connection", "Upgrade, HTTP2-Settings")
-        .header("upgrade", "h2c")
-        .header("http2-settings", "AAMAAABkAARAAAAAAAIAAAAA")
-        .body(Body::empty())
-        .unwrap();
-    let (status, headers, body) = stack.send(request).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["x-upstream"], "shop-0");
-    let seen = body.to_ascii_lowercase();
-    assert!(
-        !seen.contains("upgrade") && !seen.contains("http2-settings"),
-        "the zone was asked to upgrade: {body}"
-    );
-    // An unknown token, even on the WebSocket route, is no upgrade either.
-    let request = stack
-        .request("/shop/ws")
-        .header("connection", "upgrade")
-        .header("upgrade", "foo/1")
-        .body(Body::empty())
-        .unwrap();
-    let status = stack.send(request).await.0;
-    assert!(status.is_client_error(), "{status}");
-}
-
-#[tokio::test]
-async fn a_websocket_on_an_undeclared_route_is_not_switched() {
-    let stack = Stack::start().await;
-    match tokio_tungstenite::connect_async(format!("ws://{}/shop/chat", stack.edge)).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert!(response.status().is_client_error(), "{}", response.status());
-        }
-        Err(other) => panic!("expected an HTTP refusal, got {other}"),
-        Ok(_) => panic!("switched protocols on a route that does not declare websocket"),
-    }
-    // The same socket on the declared route switches.
-    assert!(
-        tokio_tungstenite::connect_async(format!("ws://{}/shop/ws", stack.edge))
-            .await
-            .is_ok()
-    );
-}
-
-#[tokio::test]
-async fn the_zone_gets_connection_upgrade_alone() {
-    let stack = Stack::start().await;
-    let mut stream = TcpStream::connect(stack.edge).await.unwrap();
-    stream
-        .write_all(
-            b"GET /shop/ws/headers HTTP/1.1\r\nHost: localhost\r\n\
-              Connection: keep-alive, Upgrade, x-client-hop\r\nx-client-hop: 1\r\n\
-              Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let head = read_head(&mut stream).await;
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    let mut socket =
-        tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
-    let report = socket.next().await.unwrap().unwrap().into_text().unwrap();
-    assert_eq!(
-        report.as_str(),
-        "connection=upgrade;upgrade=websocket;x-client-hop="
-    );
-}
-
-#[tokio::test]
-async fn idle_websocket_tunnels_are_closed() {
-    let stack = Stack::start().await;
-    let options = EdgeOptions {
-        idle_timeout: Duration::from_millis(300),
-        ..EdgeOptions::default()
-    };
-    let addr = spawn_edge(stack.edge_state.routes().clone(), options).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/shop/ws"))
-        .await
-        .unwrap();
-    socket.send(Message::Text("hello".into())).await.unwrap();
-    let reply = socket.next().await.unwrap().unwrap();
-    assert_eq!(reply.into_text().unwrap().as_str(), "echo: hello");
-    // Then nothing either way: the edge hangs up.
-    let ended = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match socket.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            }
-        }
+async fn a_loopback_client_named_by_a_trusted_proxy_gets_no_status() {
+    let stack = Stack::with(Setup {
+        trusted_proxies: trusted("127.0.0.1"),
+        ..Setup::default()
     })
     .await;
-    assert!(ended.is_ok(), "the idle tunnel stayed open");
-}
+    let via_proxy = |chain: &str| {
+        stack
+            .request("/_edge/status")
+            .header("x-forwarded-for", chain)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A loopback address in X-Forwarded-For is the proxy's word, not the
+    // socket's: it is not local.
+    for chain in ["127.0.0.2", "::1", "[::1]:443", "127.0.0.2, 127.0.0.1"] {
+        assert_eq!(
+            stack.send(via_proxy(chain)).await.0,
+            StatusCode::FORBIDDEN,
+            "{chain}"
+        );
+    }
+    // A named client that is itself a trusted proxy may; so may the
+    // loopback peer speaking for itself.
+    assert_eq!(stack.send(via_proxy("127.0.0.1")).await.0, StatusCode::OK);
+    assert_eq!(stack.get("/_edge/status").await.0, StatusCode::OK);
 
-#[tokio::test]
-async fn connections_past_the_cap_wait_for_one_to_close() {
-    let stack = Stack::start().await;
-    let serve_options = ServeOptions {
-        max_connections: 1,
-        ..test_serve_options()
-    };
-    let addr = spawn_edge_with(
-        stack.edge_state.routes().clone(),
-        EdgeOptions::default(),
-        serve_options,
-    )
+    // The same through a range.
+    let stack = Stack::with(Setup {
+        trusted_proxies: trusted("127.0.0.0/30"),
+        ..Setup::default()
+    })
     .await;
-    let request = b"GET /shop HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    let mut first = TcpStream::connect(addr).await.unwrap();
-    first.write_all(request).await.unwrap();
-    assert!(read_head(&mut first).await.starts_with("HTTP/1.1 200"));
-    // The first connection stays open (keep-alive): the second waits in
-    // the listen backlog, unanswered.
-    let mut second = TcpStream::connect(addr).await.unwrap();
-    second.write_all(request).await.unwrap();
-    let mut byte = [0u8; 1];
-    let early = tokio::time::timeout(Duration::from_millis(500), second.read(&mut byte)).await;
-    assert!(early.is_err(), "a connection past the cap was served");
-    drop(first);
-    let head = tokio::time::timeout(Duration::from_secs(10), read_head(&mut second))
-        .await
-        .unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-}
-
-#[tokio::test]
-async fn http2_clients_get_explicit_limits() {
-    let stack = Stack::start().await;
-    // The head limit (8 KiB here) bounds HTTP/2 header lists as well.
-    let serve_options = ServeOptions {
-        max_header_bytes: 8 * 1024,
-        ..test_serve_options()
+    let request = |chain: &str| {
+        stack
+            .request("/_edge/status")
+            .header("x-forwarded-for", chain)
+            .body(Body::empty())
+            .unwrap()
     };
-    let addr = spawn_edge_with(
-        stack.edge_state.routes().clone(),
-        EdgeOptions::default(),
-        serve_options,
-    )
-    .await;
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let url = format!("http://{addr}/shop");
-    let mut client = client.ready().await.unwrap();
-    let (response, _) = client
-        .send_request(http::Request::get(&url).body(()).unwrap(), true)
-        .unwrap();
-    assert_eq!(response.await.unwrap().status(), StatusCode::OK);
-    assert_eq!(client.current_max_send_streams(), 128);
-    // A header list past the limit never reaches the zone.
-    let big = http::Request::get(&url)
-        .header("x-big", "a".repeat(12 * 1024))
-        .body(())
-        .unwrap();
-    let mut client = client.ready().await.unwrap();
-    let answered = match client.send_request(big, true) {
-        Err(_) => None,
-        Ok((response, _)) => response.await.ok().map(|r| r.status()),
-    };
-    assert!(
-        answered.is_none_or(|s| s == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
-        "{answered:?}"
+    assert_eq!(stack.send(request("127.0.0.2")).await.0, StatusCode::OK);
+    assert_eq!(
+        stack.send(request("127.0.0.9")).await.0,
+        StatusCode::FORBIDDEN
     );
 }

@@ -1,12 +1,16 @@
 //! The edge against real upstream servers on loopback: routing, headers,
 //! streaming, failover, timeouts, limits, WebSockets, status and drain;
-//! `hardening` covers the mock provider's route, rate limits, upgrades,
-//! the status check, the connection cap and HTTP/2 limits.
+//! `hardening` covers the mock provider's route, rate limits, trusted
+//! proxies and the status check; `upgrades` WebSockets only where declared;
+//! `connections` the connection caps (in all, per client, tunnels) and
+//! HTTP/2 limits.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
+mod connections;
 mod hardening;
 mod support;
+mod upgrades;
 
 use std::time::{Duration, Instant};
 

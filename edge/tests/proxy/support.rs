@@ -1,7 +1,7 @@
 //! The test stack: upstream servers that say who they are, and an edge in
 //! front of them on loopback.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
 use axum::routing::{get, post};
 use edge::manifest::{LimitSpec, Manifest, RouteSpec};
 use edge::serve::{ServeOptions, serve};
+use edge::trusted::TrustedProxies;
 use edge::{Edge, EdgeOptions, RouteTable, app};
 use futures_util::stream;
 use http::{HeaderMap, StatusCode};
@@ -20,7 +21,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use shared_auth::Zone;
-use tokio::net::TcpListener;
+use tokio::io::AsyncReadExt as _;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// The one path prefix the test manifest declares for WebSockets.
@@ -164,6 +166,20 @@ pub fn test_serve_options() -> ServeOptions {
     }
 }
 
+/// Reads a response head (up to the blank line) byte by byte; what came
+/// before the connection closed (or was reset) otherwise.
+pub async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => head.push(byte[0]),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// A port nothing listens on.
 pub async fn dead_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -191,7 +207,7 @@ pub struct Setup {
     pub limits: Vec<LimitSpec>,
     /// `Some(true)`: a running mock provider; `Some(false)`: one that is down.
     pub mock_idp: Option<bool>,
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: TrustedProxies,
     /// `Some(false)` as `--rate-limits false`.
     pub rate_limits: Option<bool>,
 }

@@ -1,0 +1,203 @@
+//! The caps on client connections: in all (WebSocket tunnels included)
+//! and per client address, and the HTTP/2 limits.
+
+use std::time::Duration;
+
+use edge::EdgeOptions;
+use edge::serve::ServeOptions;
+use futures_util::{SinkExt as _, StreamExt as _};
+use http::StatusCode;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::support::{Stack, read_head, spawn_edge_with, test_serve_options};
+
+const REQUEST: &[u8] = b"GET /shop HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// An edge over the test stack's routes with these client-side limits.
+async fn edge_with(stack: &Stack, serve_options: ServeOptions) -> std::net::SocketAddr {
+    spawn_edge_with(
+        stack.edge_state.routes().clone(),
+        EdgeOptions::default(),
+        serve_options,
+    )
+    .await
+}
+
+/// A new connection that sent one request and got 200 (kept alive).
+async fn served(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(REQUEST).await.unwrap();
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    stream
+}
+
+/// True when the connection got no answer for half a second.
+async fn unanswered(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    timeout(Duration::from_millis(500), stream.read(&mut byte))
+        .await
+        .is_err()
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_one_to_close() {
+    let stack = Stack::start().await;
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_connections: 1,
+            ..test_serve_options()
+        },
+    )
+    .await;
+    let first = served(addr).await;
+    // The first connection stays open (keep-alive): the second waits in
+    // the listen backlog, unanswered.
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second.write_all(REQUEST).await.unwrap();
+    assert!(
+        unanswered(&mut second).await,
+        "a connection past the cap was served"
+    );
+    drop(first);
+    let head = timeout(Duration::from_secs(10), read_head(&mut second))
+        .await
+        .unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+#[tokio::test]
+async fn a_websocket_tunnel_counts_against_the_cap_until_it_closes() {
+    let stack = Stack::start().await;
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_connections: 1,
+            ..test_serve_options()
+        },
+    )
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/shop/ws"))
+        .await
+        .unwrap();
+    socket.send(Message::Text("hello".into())).await.unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "echo: hello");
+    // The HTTP connection became a tunnel; it still holds the one slot.
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second.write_all(REQUEST).await.unwrap();
+    assert!(
+        unanswered(&mut second).await,
+        "a connection was served while the tunnel held the only slot"
+    );
+    socket.send(Message::Text("still".into())).await.unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "echo: still");
+    // Once the tunnel closes, the waiting connection is served.
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let head = timeout(Duration::from_secs(10), read_head(&mut second))
+        .await
+        .expect("the slot was not given back when the tunnel closed");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    let stack = Stack::start().await;
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_connections_per_client: 2,
+            ..test_serve_options()
+        },
+    )
+    .await;
+    let mut open = vec![served(addr).await, served(addr).await];
+    // A third from the same address is closed at once, unanswered.
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let _ = third.write_all(REQUEST).await; // may already be closed
+    let mut answer = Vec::new();
+    let read = timeout(Duration::from_secs(10), third.read_to_end(&mut answer))
+        .await
+        .expect("the connection past the per-client cap was left open");
+    assert!(
+        read.is_err() || answer.is_empty(),
+        "answered past the per-client cap: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    // When one closes, the client gets its slot back.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = TcpStream::connect(addr).await.unwrap();
+        let _ = again.write_all(REQUEST).await;
+        let head = timeout(Duration::from_secs(2), read_head(&mut again))
+            .await
+            .unwrap_or_default();
+        if head.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection's slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A trusted proxy speaks for many clients: it is not capped per client.
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_connections_per_client: 1,
+            trusted_proxies: "127.0.0.1".parse().unwrap(),
+            ..test_serve_options()
+        },
+    )
+    .await;
+    let _held = [served(addr).await, served(addr).await, served(addr).await];
+}
+
+#[tokio::test]
+async fn http2_clients_get_explicit_limits() {
+    let stack = Stack::start().await;
+    // The head limit (8 KiB here) bounds HTTP/2 header lists as well.
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_header_bytes: 8 * 1024,
+            ..test_serve_options()
+        },
+    )
+    .await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let url = format!("http://{addr}/shop");
+    let mut client = client.ready().await.unwrap();
+    let (response, _) = client
+        .send_request(http::Request::get(&url).body(()).unwrap(), true)
+        .unwrap();
+    assert_eq!(response.await.unwrap().status(), StatusCode::OK);
+    assert_eq!(client.current_max_send_streams(), 128);
+    // A header list past the limit never reaches the zone.
+    let big = http::Request::get(&url)
+        .header("x-big", "a".repeat(12 * 1024))
+        .body(())
+        .unwrap();
+    let mut client = client.ready().await.unwrap();
+    let answered = match client.send_request(big, true) {
+        Err(_) => None,
+        Ok((response, _)) => response.await.ok().map(|r| r.status()),
+    };
+    assert!(
+        answered.is_none_or(|s| s == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        "{answered:?}"
+    );
+}
