@@ -212,7 +212,7 @@ fn browse_until(http: &Http, user: &Jar, until: Instant) -> UserTally {
         let signed_in = if path == "/auth/me" {
             body.contains("\"authenticated\":true")
         } else {
-            body.contains("data-user=")
+            body.contains(r#"data-signed-in="true""#)
         };
         if status != StatusCode::OK || !signed_in {
             tally
