@@ -17,6 +17,7 @@ use shared_auth::store::Store;
 use shared_auth::store::testing::TestDb;
 use tower::ServiceExt as _;
 
+use crate::Zone;
 use crate::server::{NoExtra, OUTPUT_NAME, ZoneApp, router};
 
 /// Leptos suppresses resource loading process-wide while it generates a
@@ -262,6 +263,37 @@ impl TestZone {
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
+}
+
+/// The paths of `zone` that lie outside what it owns: every route of `app`
+/// not under one of its prefixes, and every server function linked into
+/// this binary not under its API prefix. The edge routes by path alone and
+/// `#[server(prefix = …)]` / `path!` need literals, so each zone's tests
+/// assert this is empty.
+pub async fn paths_outside<A, AV>(zone: Zone, app: A) -> Vec<String>
+where
+    A: Fn() -> AV + Clone + Send + Sync + 'static,
+    AV: IntoView + 'static,
+{
+    let routes = {
+        let _building = RENDERING.write().await;
+        leptos_axum::generate_route_list(app)
+    };
+    let under = |path: &str, prefix: &str| {
+        prefix == "/" || path == prefix || path.starts_with(&format!("{prefix}/"))
+    };
+    let mut outside: Vec<String> = routes
+        .iter()
+        .map(|route| route.path().to_owned())
+        .filter(|path| !zone.prefixes().iter().any(|prefix| under(path, prefix)))
+        .collect();
+    outside.extend(
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .filter(|path| !under(path, zone.api_prefix()))
+            .map(str::to_owned),
+    );
+    outside
 }
 
 /// A same-origin `POST path` for a URL-encoded form body. Add headers

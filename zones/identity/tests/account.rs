@@ -197,3 +197,14 @@ async fn a_plain_form_revokes_and_comes_back() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
+    let outside = shared_ui::testing::paths_outside(zone_identity::ZONE, zone_identity::App).await;
+    // Not vacuous: the zone's server functions are registered and checked.
+    assert!(
+        leptos::server_fn::axum::server_fn_paths()
+            .any(|(path, _)| path == "/auth/api/profile/name")
+    );
+    assert!(outside.is_empty(), "outside /auth: {outside:?}");
+}

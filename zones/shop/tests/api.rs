@@ -424,3 +424,13 @@ async fn a_line_added_during_checkout_is_ordered_or_kept() {
         .sum();
     assert_eq!(ordered + count(&shop, alice).await, added);
 }
+
+#[tokio::test]
+async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
+    let outside = shared_ui::testing::paths_outside(zone_shop::ZONE, zone_shop::App).await;
+    // Not vacuous: the zone's server functions are registered and checked.
+    assert!(
+        leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == "/shop/api/cart/add")
+    );
+    assert!(outside.is_empty(), "outside /shop: {outside:?}");
+}
