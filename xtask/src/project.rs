@@ -120,3 +120,56 @@ pub fn elapsed(since: Instant) -> String {
         format!("{}m{:02}s", (secs / 60.0) as u64, (secs % 60.0) as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use shared_auth::Zone;
+
+    /// The `[[workspace.metadata.leptos]]` entries, from `cargo metadata`.
+    fn leptos_projects() -> Vec<Value> {
+        let output = std::process::Command::new(super::cargo())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .output()
+            .expect("cargo metadata runs");
+        let metadata: Value = serde_json::from_slice(&output.stdout).expect("its JSON");
+        metadata["metadata"]["leptos"]
+            .as_array()
+            .cloned()
+            .expect("[[workspace.metadata.leptos]] entries")
+    }
+
+    /// cargo-leptos builds from the Cargo metadata, the servers and the edge
+    /// from `Zone`: the two must say the same thing.
+    #[test]
+    fn the_cargo_leptos_projects_match_the_zone_manifest() {
+        let projects = leptos_projects();
+        assert_eq!(projects.len(), Zone::ALL.len(), "one project per zone");
+        for zone in Zone::ALL {
+            let project = projects
+                .iter()
+                .find(|p| p["name"] == zone.name())
+                .unwrap_or_else(|| panic!("no cargo-leptos project named {zone}"));
+            let field = |key: &str| project[key].clone();
+            assert_eq!(field("bin-package"), zone.package(), "{zone}");
+            assert_eq!(field("lib-package"), zone.package(), "{zone}");
+            assert_eq!(field("site-pkg-dir"), zone.pkg_dir(), "{zone}");
+            assert_eq!(
+                field("site-root"),
+                format!("target/site/{}", zone.name()),
+                "{zone}"
+            );
+            assert_eq!(
+                field("site-addr"),
+                zone.default_addr().to_string(),
+                "{zone}"
+            );
+            assert_eq!(field("reload-port"), zone.default_reload_port(), "{zone}");
+            assert_eq!(
+                field("output-name"),
+                projects[0]["output-name"],
+                "every zone shares one output-name (TOOLCHAIN.md)"
+            );
+        }
+    }
+}
