@@ -27,7 +27,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
+use shared_auth::zone::{AuthPath, MOCK_IDP_PREFIX};
 
 /// Request bodies above this are refused with 413 unless a route says otherwise.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
@@ -105,9 +105,9 @@ impl LimitSpec {
 /// input, forged or not, an anonymous cart line, a mock authorization code).
 pub fn standard_limits() -> Vec<LimitSpec> {
     vec![
-        LimitSpec::standard(Zone::Identity.path("/login"), "GET"),
-        LimitSpec::standard(Zone::Identity.path("/callback"), "GET"),
-        LimitSpec::standard(Zone::Identity.path("/logout"), "POST"),
+        LimitSpec::standard(AuthPath::Login.path().to_owned(), "GET"),
+        LimitSpec::standard(AuthPath::Callback.path().to_owned(), "GET"),
+        LimitSpec::standard(AuthPath::Logout.path().to_owned(), "POST"),
         LimitSpec::standard(format!("{}/cart/add", Zone::Shop.api_prefix()), "POST"),
         LimitSpec::standard(format!("{MOCK_IDP_PREFIX}/authorize"), "POST"),
     ]

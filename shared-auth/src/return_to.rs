@@ -1,6 +1,7 @@
 //! The one guard for redirect targets that come from a user.
 
 use crate::Zone;
+use crate::zone::AuthPath;
 
 /// Where to go when no (acceptable) target was given.
 pub const DEFAULT_RETURN_TO: &str = "/";
@@ -62,7 +63,7 @@ pub fn return_to_or_home(target: Option<&str>) -> String {
 /// stay readable; every other character outside the URL-safe set is
 /// percent-encoded.
 pub fn login_href(back: &str) -> String {
-    let mut href = format!("{}?return_to=", Zone::Identity.path("/login"));
+    let mut href = format!("{}?return_to=", AuthPath::Login.path());
     for byte in back.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
             href.push(char::from(byte));

@@ -17,6 +17,44 @@ pub const MOCK_IDP_PREFIX: &str = "/mock-idp";
 /// Development only: the mock provider's port when nothing else is configured.
 pub const MOCK_IDP_DEFAULT_PORT: u16 = 3009;
 
+/// Identity's sign-in endpoints, named once: the routes identity serves,
+/// the redirect URIs an OpenID provider registers, the paths the edge
+/// rate-limits, and the links and forms every zone renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthPath {
+    /// `GET`: starts a sign-in (`?return_to=<page>`).
+    Login,
+    /// `GET`: where the provider sends the browser back with a code.
+    Callback,
+    /// `GET` asks, `POST` signs out.
+    Logout,
+    /// Where the provider sends the browser after its own sign-out.
+    SignedOut,
+    /// Where every failed sign-in lands (`?reason=<code>`).
+    Error,
+}
+
+impl AuthPath {
+    pub const ALL: [AuthPath; 5] = [
+        AuthPath::Login,
+        AuthPath::Callback,
+        AuthPath::Logout,
+        AuthPath::SignedOut,
+        AuthPath::Error,
+    ];
+
+    /// The path (under [`Zone::Identity`]'s prefix; checked by a test).
+    pub const fn path(self) -> &'static str {
+        match self {
+            AuthPath::Login => "/auth/login",
+            AuthPath::Callback => "/auth/callback",
+            AuthPath::Logout => "/auth/logout",
+            AuthPath::SignedOut => "/auth/signed-out",
+            AuthPath::Error => "/auth/error",
+        }
+    }
+}
+
 /// One independently built and deployed Leptos app behind the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -198,6 +236,19 @@ mod tests {
             assert!(owns(zone.api_prefix()), "{zone} api prefix");
             assert!(owns(&format!("/{}", zone.pkg_dir())), "{zone} pkg dir");
             assert!(owns(zone.home()), "{zone} home");
+        }
+    }
+
+    #[test]
+    fn identity_endpoints_lie_under_its_prefix() {
+        for endpoint in AuthPath::ALL {
+            let path = endpoint.path();
+            let rest = path.strip_prefix(Zone::Identity.home()).unwrap_or_default();
+            assert_eq!(Zone::Identity.path(rest), path, "{endpoint:?}");
+            assert!(
+                rest.starts_with('/') && !rest[1..].contains('/'),
+                "{endpoint:?}"
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use shared_auth::User;
 use shared_auth::return_to::login_href;
+use shared_auth::zone::AuthPath;
 
 use crate::{CartBadge, MenuButton, SITE_NAME, Zone, ZoneLink};
 
@@ -46,7 +47,7 @@ fn Account(user: Option<User>, sign_in: String) -> impl IntoView {
                     <ZoneLink zone=Zone::Identity path="/sessions">"Sessions"</ZoneLink>
                     <ZoneLink zone=Zone::Shop path="/orders">"Your orders"</ZoneLink>
                     <ZoneLink zone=Zone::Public path="/account-area">"Account area"</ZoneLink>
-                    <form class="account__sign-out" method="post" action=Zone::Identity.path("/logout")>
+                    <form class="account__sign-out" method="post" action=AuthPath::Logout.path()>
                         <button type="submit" class="menu__item">"Sign out"</button>
                     </form>
                 </MenuButton>

@@ -10,17 +10,17 @@ mod oidc;
 use axum::Router;
 use axum::routing::{get, post};
 use shared_auth::auth::Auth;
+use shared_auth::zone::AuthPath;
 
 pub use config::IdentityConfig;
-pub use logout::SIGNED_OUT_PATH;
 
 /// The routes identity adds to the zone runtime's router.
 pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
     let oidc = oidc::Oidc::new(config, auth)?;
     let router = Router::new()
-        .route("/auth/login", get(login::start))
-        .route("/auth/callback", get(callback::finish))
-        .route("/auth/logout", post(logout::sign_out))
+        .route(AuthPath::Login.path(), get(login::start))
+        .route(AuthPath::Callback.path(), get(callback::finish))
+        .route(AuthPath::Logout.path(), post(logout::sign_out))
         .with_state(oidc);
     Ok(router)
 }
@@ -28,5 +28,9 @@ pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
 /// Where every sign-in failure lands: `/auth/error?reason=<code>` renders
 /// a helpful page (see `pages::error`) with a 400 status.
 pub(crate) fn fail(reason: crate::pages::error::Reason) -> axum::response::Response {
-    shared_auth::auth::found(&format!("/auth/error?reason={}", reason.code()))
+    shared_auth::auth::found(&format!(
+        "{}?reason={}",
+        AuthPath::Error.path(),
+        reason.code()
+    ))
 }

@@ -24,8 +24,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use openidconnect::core::CoreEdDsaPrivateSigningKey;
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
+use shared_auth::zone::{AuthPath, MOCK_IDP_PREFIX};
 
 pub use config::{Config, OriginError};
 use grants::Grants;
@@ -80,8 +79,8 @@ pub fn app(config: &Config) -> Result<Router, StartError> {
         client: Arc::new(RegisteredClient {
             id: config.client_id.clone(),
             secret: config.client_secret.clone(),
-            redirect_uri: format!("{origin}{}", Zone::Identity.path("/callback")),
-            post_logout_redirect_uri: format!("{origin}{}", Zone::Identity.path("/signed-out")),
+            redirect_uri: format!("{origin}{}", AuthPath::Callback.path()),
+            post_logout_redirect_uri: format!("{origin}{}", AuthPath::SignedOut.path()),
         }),
         key: Arc::new(keys::load_or_create(&config.key_file)?),
         codes: Arc::new(Grants::new(capacity, CODE_TTL)),

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use shared_auth::zone::AuthPath;
 use shared_ui::document::page_title;
 
 /// Why a sign-in failed. Only these codes ever appear in the URL.
@@ -106,7 +107,7 @@ pub fn SignInErrorPage() -> impl IntoView {
             <h1>"Sign-in did not complete"</h1>
             <p class="lead" data-reason=reason.map(Reason::code)>{message}</p>
             <p>
-                <a class="button" href="/auth/login" rel="external">"Try again"</a>
+                <a class="button" href=AuthPath::Login.path() rel="external">"Try again"</a>
             </p>
         </section>
     }

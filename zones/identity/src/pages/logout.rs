@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::session_user;
+use shared_auth::zone::AuthPath;
 use shared_ui::document::page_title;
 use shared_ui::{Zone, ZoneLink};
 
@@ -20,7 +21,7 @@ pub fn LogoutPage() -> impl IntoView {
                     <p class="lead">
                         {format!("You are signed in as {}. Signing out ends this session in every zone.", user.display_name)}
                     </p>
-                    <form method="post" action=Zone::Identity.path("/logout")>
+                    <form method="post" action=AuthPath::Logout.path()>
                         <button type="submit" class="button">"Sign out"</button>
                     </form>
                 }

@@ -14,11 +14,9 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use openidconnect::core::CoreIdToken;
 use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
 use shared_auth::auth::{CurrentSession, found, found_external};
+use shared_auth::zone::AuthPath;
 
 use super::oidc::{ID_TOKEN_GRANT, Oidc};
-
-/// Where the provider sends the browser after its own sign-out.
-pub const SIGNED_OUT_PATH: &str = "/auth/signed-out";
 
 pub async fn sign_out(
     State(oidc): State<Oidc>,
@@ -76,7 +74,8 @@ async fn provider_logout(oidc: &Oidc, id_token: Option<&str>) -> Option<String> 
         .additional_metadata()
         .end_session_endpoint
         .clone()?;
-    let back = PostLogoutRedirectUrl::new(oidc.auth.config().url(SIGNED_OUT_PATH)).ok()?;
+    let back =
+        PostLogoutRedirectUrl::new(oidc.auth.config().url(AuthPath::SignedOut.path())).ok()?;
     let mut request = LogoutRequest::from(endpoint)
         .set_client_id(oidc.client_id().clone())
         .set_post_logout_redirect_uri(back);
