@@ -7,6 +7,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::Zone;
+
 /// The shop's server function behind the badge.
 pub const CART_COUNT_PATH: &str = "/shop/api/cart/count";
 
@@ -62,7 +64,7 @@ pub fn CartBadge() -> impl IntoView {
         None => "Cart".to_owned(),
     };
     view! {
-        <a class="cart-badge" href="/shop/cart" rel="external" aria-label=label>
+        <a class="cart-badge" href=Zone::Shop.path("/cart") rel="external" aria-label=label>
             <span class="cart-badge__icon" aria-hidden="true"></span>
             <span class="cart-badge__text">"Cart"</span>
             <span

@@ -50,12 +50,17 @@ pub fn App() -> impl IntoView {
 
 /// `/shop/p/<slug>`.
 pub fn product_path(slug: &str) -> String {
-    format!("/shop/p/{slug}")
+    ZONE.path(&format!("/p/{slug}"))
+}
+
+/// `/shop/cart`.
+pub fn cart_path() -> String {
+    ZONE.path("/cart")
 }
 
 /// `/shop/orders/<id>`.
 pub fn order_path(id: &str) -> String {
-    format!("/shop/orders/{id}")
+    ZONE.path(&format!("/orders/{id}"))
 }
 
 /// Browser entry point: hydrates this zone's islands (and shared-ui's).

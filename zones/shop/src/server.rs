@@ -29,6 +29,6 @@ pub fn shop_pool() -> Result<DbPool, ShopError> {
 /// The shop's axum routes beside its pages and server functions.
 pub fn routes(_: &NoExtra, auth: &Auth) -> anyhow::Result<Router> {
     Ok(Router::new()
-        .route(pending::RESUME_PATH, get(pending::resume))
+        .route(&pending::resume_path(), get(pending::resume))
         .with_state(auth.clone()))
 }

@@ -43,7 +43,7 @@ pub fn ProductPage() -> impl IntoView {
                             {added().map(|n| view! {
                                 <p class="notice" role="status">
                                     {format!("Added {n} to your cart. ")}
-                                    <a href="/shop/cart">"View your cart"</a>
+                                    <a href=crate::cart_path()>"View your cart"</a>
                                 </p>
                             })}
                             <AddToCartForm slug=product.slug.clone() />

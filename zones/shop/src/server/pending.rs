@@ -1,7 +1,7 @@
 //! "Add to cart" before signing in: the intent is kept server-side for a
 //! quarter of an hour (a single-use grant) and bound to this browser by a
 //! cookie only a same-origin POST can set. After sign-in, identity sends
-//! the browser to [`RESUME_PATH`], which adds the item and returns to the
+//! the browser to [`resume_path`], which adds the item and returns to the
 //! product. A link alone cannot add anything to anyone's cart.
 
 use std::time::Duration;
@@ -19,10 +19,14 @@ use super::db;
 use crate::error::ShopError;
 
 /// Where sign-in returns to, to finish a pending "add to cart".
-pub const RESUME_PATH: &str = "/shop/cart/resume";
+/// `/shop/cart/resume`.
+pub fn resume_path() -> String {
+    crate::ZONE.path("/cart/resume")
+}
 const GRANT: &str = "shop.pending-add";
 const COOKIE: &str = "shop.pending-add";
-const COOKIE_PATH: &str = "/shop";
+/// The pending-add cookie is sent to the shop's pages only.
+const COOKIE_PATH: &str = crate::ZONE.home();
 const TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,7 +54,7 @@ pub async fn remember(slug: &str, quantity: i64) -> Result<String, ShopError> {
         max_age,
         secure,
     ));
-    let login_url = login_href(RESUME_PATH);
+    let login_url = login_href(&resume_path());
     shared_auth::leptos::redirect_plain_form(&login_url);
     Ok(login_url)
 }
@@ -67,7 +71,7 @@ pub async fn resume(
         return login_redirect(&uri);
     };
     let Some(token) = unique_token(&headers, COOKIE) else {
-        return found("/shop/cart");
+        return found(&crate::cart_path());
     };
     let location = match auth.store().take_grant::<PendingAdd>(GRANT, token).await {
         Ok(Some(pending)) => {
@@ -80,14 +84,14 @@ pub async fn resume(
                 ),
                 Err(err) => {
                     tracing::info!("pending add to cart not applied: {err}");
-                    "/shop/cart".to_owned()
+                    crate::cart_path()
                 }
             }
         }
-        Ok(None) => "/shop/cart".to_owned(),
+        Ok(None) => crate::cart_path(),
         Err(err) => {
             tracing::error!("cannot read a pending add to cart: {err}");
-            "/shop/cart".to_owned()
+            crate::cart_path()
         }
     };
     let clear = token_cookie(COOKIE, "", COOKIE_PATH, 0, auth.config().cookie_secure());
