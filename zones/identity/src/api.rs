@@ -59,9 +59,11 @@ pub async fn revoke_session(
     shared_auth::leptos::respond(async move {
         use shared_auth::leptos::{auth, require_user};
         let user = require_user().await?;
-        if !auth()?.store().delete_user_session(&user.id, &id).await? {
+        let store = auth()?.store().clone();
+        if !store.delete_user_session(&user.id, &id).await? {
             return Err(AccountError::UnknownSession);
         }
+        crate::server::forget_id_tokens(&store, &[id]).await;
         sessions_of(&user.id).await
     })
     .await
@@ -74,10 +76,18 @@ pub async fn revoke_other_sessions() -> Result<Vec<SessionInfo>, AccountError> {
         use shared_auth::leptos::{auth, current_session, require_user};
         let user = require_user().await?;
         let current = current_session().and_then(|s| s.session_id().map(str::to_owned));
-        auth()?
-            .store()
+        let store = auth()?.store().clone();
+        let others: Vec<String> = store
+            .user_sessions(&user.id)
+            .await?
+            .into_iter()
+            .map(|session| session.id)
+            .filter(|id| Some(id) != current.as_ref())
+            .collect();
+        store
             .delete_user_sessions(&user.id, current.as_deref())
             .await?;
+        crate::server::forget_id_tokens(&store, &others).await;
         sessions_of(&user.id).await
     })
     .await

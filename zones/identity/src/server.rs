@@ -13,6 +13,7 @@ use shared_auth::auth::Auth;
 use shared_auth::zone::AuthPath;
 
 pub use config::IdentityConfig;
+pub use oidc::{ID_TOKEN_GRANT, forget_id_tokens};
 
 /// The routes identity adds to the zone runtime's router.
 pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {

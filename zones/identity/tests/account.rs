@@ -208,3 +208,56 @@ async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
     );
     assert!(outside.is_empty(), "outside /auth: {outside:?}");
 }
+
+#[tokio::test]
+async fn a_revoked_session_keeps_no_id_token() {
+    use zone_identity::server::ID_TOKEN_GRANT;
+    let zone = identity().await;
+    let laptop = zone.sign_in_with_agent("alice", CHROME).await;
+    let _phone = zone.sign_in_with_agent("alice", FIREFOX).await;
+    let _tablet = zone.sign_in_with_agent("alice", "curl/8.5.0").await;
+    let sessions: Vec<SessionInfo> = zone
+        .get_json("/auth/api/sessions", Some(&laptop))
+        .await
+        .json();
+    for session in &sessions {
+        let token = format!("id-token-of-{}", session.id);
+        zone.store()
+            .put_grant(
+                ID_TOKEN_GRANT,
+                &session.id,
+                &token,
+                std::time::Duration::from_secs(600),
+            )
+            .await
+            .unwrap();
+    }
+    let others: Vec<&SessionInfo> = sessions.iter().filter(|s| !s.current).collect();
+    let revoked = zone
+        .call(
+            "/auth/api/sessions/revoke",
+            &format!("id={}", others[0].id),
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(!kept(&zone, &others[0].id).await, "revoked: token dropped");
+    assert!(kept(&zone, &others[1].id).await, "others untouched");
+
+    let revoked = zone
+        .call("/auth/api/sessions/revoke-others", "", Some(&laptop))
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert!(!kept(&zone, &others[1].id).await);
+    let current = sessions.iter().find(|s| s.current).unwrap();
+    assert!(kept(&zone, &current.id).await, "this device keeps its own");
+}
+
+/// Whether an id_token is still kept for session `id`.
+async fn kept(zone: &TestZone, id: &str) -> bool {
+    zone.store()
+        .peek_grant::<String>(zone_identity::server::ID_TOKEN_GRANT, id)
+        .await
+        .unwrap()
+        .is_some()
+}

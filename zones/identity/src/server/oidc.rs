@@ -25,6 +25,17 @@ pub const LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
 /// the `id_token_hint` of RP-initiated logout.
 pub const ID_TOKEN_GRANT: &str = "oidc-id-token";
 
+/// Drops the id_tokens kept for the sign-out of sessions that ended some
+/// other way (revoked from the sessions page): nothing is kept for a
+/// session that no longer exists. A failure is logged; the grants expire.
+pub async fn forget_id_tokens(store: &shared_auth::store::Store, session_ids: &[String]) {
+    for id in session_ids {
+        if let Err(err) = store.take_grant::<String>(ID_TOKEN_GRANT, id).await {
+            tracing::warn!("cannot drop a revoked session's id_token: {err}");
+        }
+    }
+}
+
 /// What `/auth/login` remembers for `/auth/callback`, under the one-time
 /// `state` (only its hash is stored).
 #[derive(Debug, Serialize, Deserialize)]
