@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use shared_auth::Zone;
+use contracts::Zone;
 
 use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 use crate::trusted::{ProxyNet, TrustedProxies};

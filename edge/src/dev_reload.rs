@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse as _, Response};
+use contracts::Zone;
 use http::uri::Authority;
 use http::{StatusCode, Version};
-use shared_auth::Zone;
 
 use crate::connections::ConnectionSlot;
 use crate::error_page;
@@ -18,7 +18,7 @@ use crate::forward::strip_hop_by_hop;
 use crate::state::Edge;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
-pub use shared_auth::zone::DEV_RELOAD_PREFIX as RELOAD_PREFIX;
+pub use contracts::zone::DEV_RELOAD_PREFIX as RELOAD_PREFIX;
 
 /// `zone=host:port`: where a zone's cargo-leptos reload server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]

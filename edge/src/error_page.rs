@@ -2,8 +2,8 @@
 //! so an outage still looks like the same site.
 
 use axum::response::{Html, IntoResponse, Response};
+use contracts::Zone;
 use http::{HeaderValue, StatusCode, header};
-use shared_auth::Zone;
 
 use crate::target::Target;
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use edge::serve::{ServeOptions, serve};
 use edge::{Config, Edge, EdgeOptions, RouteTable};
-use shared_auth::runtime::{init_tracing, shutdown_signal};
+use server_process::{init_tracing, shutdown_signal};
 
 // glibc's malloc showed as ~12% of the edge's CPU under load (per-request
 // header maps, buffers); mimalloc's thread-local free lists are cheaper.

@@ -1,5 +1,5 @@
 //! The edge's route manifest: the compiled-in default (from the zone
-//! manifest in `shared_auth::zone`) or a TOML file given with `--routes`.
+//! manifest in `contracts::zone`) or a TOML file given with `--routes`.
 //!
 //! ```toml
 //! # Longest prefix wins, on whole path segments; "/" is the default zone.
@@ -25,9 +25,9 @@
 
 use std::path::Path;
 
+use contracts::Zone;
+use contracts::zone::{AuthPath, MOCK_IDP_PREFIX};
 use serde::Deserialize;
-use shared_auth::Zone;
-use shared_auth::zone::{AuthPath, MOCK_IDP_PREFIX};
 
 /// Request bodies above this are refused with 413 unless a route says otherwise.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;

@@ -7,9 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use http::uri::Authority;
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use crate::manifest::{Manifest, RouteSpec};
 use crate::rate_limit::{LimitError, LimitRule};

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 
 /// The owner of a route's paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -164,7 +164,7 @@ mod tests {
             .map(|i| format!("127.0.0.1:{}", 4000 + i).parse().unwrap())
             .collect();
         UpstreamGroup::new(
-            Target::Zone(shared_auth::Zone::Shop),
+            Target::Zone(contracts::Zone::Shop),
             authorities,
             Duration::from_secs(60),
         )

@@ -15,14 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use edge::manifest::{Manifest, standard_limits};
 use edge::routes::RouteTable;
 use edge::target::Target;
 use edge::trusted::TrustedProxies;
 use serde::Deserialize as _;
 use serde_yaml::Value;
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 const NAMESPACE: &str = "meridian";
 /// Secrets the manifests use that the operator creates (docs/deploy.md says how).

@@ -15,7 +15,7 @@ use crate::config::AuthConfig;
 use crate::cookie::Cookies;
 use crate::return_to::login_href;
 use crate::store::{NewSession, SessionPolicy, Store, StoreError, Validated};
-use crate::{MeResponse, User, Zone};
+use contracts::{MeResponse, User, Zone};
 
 /// Everything a zone needs to know about sessions. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -1,22 +1,10 @@
 //! The cookies of the app set: the session cookie every zone reads and only
 //! identity sets, identity's short-lived login cookie, and a zone's own
-//! token cookies. Names and attributes are written here and nowhere else.
+//! token cookies. Their attributes are written here and nowhere else; the
+//! names every part reads are in `contracts::cookie`.
 
 use http::HeaderValue;
 use http::header::{COOKIE, HeaderMap};
-
-/// Name of the session cookie on a plain-http origin (development).
-pub const COOKIE_NAME: &str = "auth.session-token";
-/// Name of the session cookie on an https origin. `__Host-` makes the
-/// browser refuse it unless it is `Secure`, `Path=/` and has no `Domain`,
-/// so a sibling subdomain cannot toss one in.
-pub const SECURE_COOKIE_NAME: &str = "__Host-auth.session-token";
-
-/// Name of identity's login cookie on a plain-http origin: it binds one
-/// sign-in attempt (its OIDC `state`) to the browser that started it.
-pub const LOGIN_COOKIE_NAME: &str = "auth.login";
-/// Name of the login cookie on an https origin.
-pub const SECURE_LOGIN_COOKIE_NAME: &str = "__Host-auth.login";
 
 /// The cookies of one deployment. `secure` (from `PUBLIC_ORIGIN` or
 /// `COOKIE_SECURE`) picks the `__Host-` names and the `Secure` flag.
@@ -32,20 +20,12 @@ impl Cookies {
 
     /// The session cookie's name.
     pub const fn session_name(self) -> &'static str {
-        if self.secure {
-            SECURE_COOKIE_NAME
-        } else {
-            COOKIE_NAME
-        }
+        contracts::cookie::session(self.secure)
     }
 
     /// The login cookie's name.
     pub const fn login_name(self) -> &'static str {
-        if self.secure {
-            SECURE_LOGIN_COOKIE_NAME
-        } else {
-            LOGIN_COOKIE_NAME
-        }
+        contracts::cookie::login(self.secure)
     }
 
     /// `Set-Cookie` for a session token: `Path=/`, `HttpOnly`,

@@ -1,7 +1,7 @@
 //! The one guard for redirect targets that come from a user.
 
-use crate::Zone;
-use crate::zone::AuthPath;
+use contracts::Zone;
+use contracts::zone::AuthPath;
 
 /// Where to go when no (acceptable) target was given.
 pub const DEFAULT_RETURN_TO: &str = "/";

@@ -15,7 +15,7 @@ use shared_auth::auth::{Auth, MaybeUser, RequireUser, found_external, me, sessio
 use shared_auth::config::AuthConfig;
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::store::Store;
-use shared_auth::{User, Zone};
+use contracts::{User, Zone};
 use tower::ServiceExt as _;
 
 struct App {

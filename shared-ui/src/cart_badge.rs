@@ -1,33 +1,12 @@
-//! The cart badge in every zone's header, and the cross-zone contract it
-//! relies on: the shop zone answers `GET /shop/api/cart/count` (a server
-//! function at a stable path) with [`CartBadgeCount`]; this island, hydrated
-//! by whichever zone renders the page, fetches it through the edge. No zone
-//! imports another: the path and the JSON shape are the whole contract.
+//! The cart badge in every zone's header. The path it fetches, the JSON it
+//! reads and the event it listens for are the cross-zone contract in
+//! `contracts::cart`.
 
+#[cfg(feature = "hydrate")]
+use contracts::cart::{CART_CHANGED_EVENT, CART_COUNT_PATH, CartBadgeCount};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::Zone;
-
-/// The shop's server function behind the badge.
-pub const CART_COUNT_PATH: &str = "/shop/api/cart/count";
-
-/// The browser event an island fires after changing the cart, so the
-/// badge on the same page fetches the new count.
-pub const CART_CHANGED_EVENT: &str = "meridian-cart-changed";
-
-/// The body of [`CART_COUNT_PATH`]: how many items the signed-in user's
-/// cart holds (0 when anonymous).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartBadgeCount {
-    pub items: i64,
-}
-
-impl CartBadgeCount {
-    pub fn new(items: i64) -> Self {
-        Self { items }
-    }
-}
+use contracts::Zone;
 
 /// Tells the badge on this page that the cart changed (call it from an
 /// island after a cart mutation succeeded). Does nothing on the server.

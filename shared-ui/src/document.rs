@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::MetaTags;
 
-use crate::{Footer, Header, SITE_NAME, Zone};
+use contracts::Zone;
+
+use crate::{Footer, Header, SITE_NAME};
 
 /// A tiny inline favicon (every page links it, so no browser asks any zone
 /// for `/favicon.ico`).

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::{SITE_NAME, Zone, ZoneLink};
+use contracts::Zone;
+
+use crate::{SITE_NAME, ZoneLink};
 
 /// The footer every zone renders. It names the zone that rendered the page,
 /// which is handy when checking that the edge routed a path where it should.

@@ -1,12 +1,14 @@
 //! The site header: brand, primary navigation across zones, and the
 //! account corner (sign in, or the cart badge and the user menu).
 
+use contracts::User;
+use contracts::zone::AuthPath;
 use leptos::prelude::*;
-use shared_auth::User;
 use shared_auth::return_to::login_href;
-use shared_auth::zone::AuthPath;
 
-use crate::{CartBadge, MenuButton, SITE_NAME, Zone, ZoneLink};
+use contracts::Zone;
+
+use crate::{CartBadge, MenuButton, SITE_NAME, ZoneLink};
 
 /// The header every zone renders. `zone` is the zone rendering the page;
 /// its section is marked current. The user comes from the session the

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::Zone;
+use contracts::Zone;
 
 /// A link to a page of `zone`. Crossing zones is always a full page load
 /// (`rel="external"` keeps any client-side router from intercepting it), so

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::document::page_title;
-use crate::{Zone, ZoneLink};
+use contracts::Zone;
+
+use crate::ZoneLink;
 
 /// "Page not found", with a 404 status when rendered on the server.
 #[component]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use shared_auth::Zone;
+use contracts::Zone;
 
 use crate::project::{Project, run_step, step};
 use crate::stack::{self, Ports};

@@ -16,7 +16,7 @@ use std::fs;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
-use shared_auth::Zone;
+use contracts::Zone;
 use tokio::time::Instant;
 
 use crate::load::{self, Plan, Report};

@@ -13,19 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::header::{COOKIE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Method, RequestBuilder, Response, Url};
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 use tokio::time::Instant;
 
-/// The session cookie on the plain-http stacks xtask runs (on https it is
-/// `__Host-auth.session-token`).
-pub const SESSION_COOKIE: &str = "auth.session-token";
+/// The session cookie on the plain-http stacks xtask runs.
+pub const SESSION_COOKIE: &str = contracts::cookie::SESSION;
 
 /// The login cookie `/auth/login` sets and `/auth/callback` requires (the
-/// login CSRF check; `__Host-auth.login` on https).
-pub const LOGIN_COOKIE: &str = "auth.login";
+/// login CSRF check).
+pub const LOGIN_COOKIE: &str = contracts::cookie::LOGIN;
 
 /// What to run.
 #[derive(Clone, Copy, Debug)]

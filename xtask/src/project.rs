@@ -52,7 +52,7 @@ impl Project {
     }
 
     /// The folder cargo-leptos writes a zone's site to (its `site-root`).
-    pub fn site_root(&self, zone: shared_auth::Zone) -> PathBuf {
+    pub fn site_root(&self, zone: contracts::Zone) -> PathBuf {
         self.root.join("target").join("site").join(zone.name())
     }
 
@@ -123,8 +123,8 @@ pub fn elapsed(since: Instant) -> String {
 
 #[cfg(test)]
 mod tests {
+    use contracts::Zone;
     use serde_json::Value;
-    use shared_auth::Zone;
 
     /// The `[[workspace.metadata.leptos]]` entries, from `cargo metadata`.
     fn leptos_projects() -> Vec<Value> {
@@ -167,7 +167,7 @@ mod tests {
             assert_eq!(field("reload-port"), zone.default_reload_port(), "{zone}");
             assert_eq!(
                 field("output-name"),
-                projects[0]["output-name"],
+                contracts::zone::OUTPUT_NAME,
                 "every zone shares one output-name (TOOLCHAIN.md)"
             );
         }

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use shared_auth::Zone;
-use shared_auth::zone::{MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX};
+use contracts::Zone;
+use contracts::zone::{MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX};
 
 use crate::probe;
 use crate::project::{Project, step};

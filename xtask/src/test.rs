@@ -17,7 +17,7 @@
 use std::fs;
 use std::process::Command;
 
-use shared_auth::Zone;
+use contracts::Zone;
 use shared_auth::store::testing;
 
 use crate::faults;

@@ -30,11 +30,6 @@ use crate::project::step;
 const CLIENT_ID: &str = "meridian";
 /// The client secret xtask gives identity and the mock in every stack.
 const CLIENT_SECRET: &str = crate::stack::DEV_CLIENT_SECRET;
-/// The session cookie's name on http (shared_auth::cookie::COOKIE_NAME,
-/// which xtask cannot link without the whole server build).
-pub const SESSION_COOKIE: &str = "auth.session-token";
-/// The login cookie's name on http (shared_auth::cookie::LOGIN_COOKIE_NAME).
-const LOGIN_COOKIE: &str = "auth.login";
 /// An origin that is not ours, for every cross-site probe.
 const EVIL_ORIGIN: &str = "https://evil.example";
 

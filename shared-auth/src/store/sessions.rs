@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::FromRow;
 
 use super::{Result, Store, now, secs};
-use crate::User;
 use crate::token::{hash, random_token};
+use contracts::User;
 
 /// How long sessions live.
 #[derive(Clone, Copy, Debug)]

@@ -1,8 +1,8 @@
 //! Users: just-in-time provisioning keyed by the provider's subject.
 
 use super::{Result, Store, now};
-use crate::User;
 use crate::token::random_token;
+use contracts::User;
 
 impl Store {
     /// The user for the provider's `subject`, created on first sign-in.
@@ -44,7 +44,7 @@ impl Store {
     }
 
     /// Sets the name the user chose (validate it with
-    /// [`crate::user::validate_display_name`] first). `false` when the user
+    /// [`contracts::user::validate_display_name`] first). `false` when the user
     /// does not exist.
     pub async fn set_display_name(&self, user_id: &str, display_name: &str) -> Result<bool> {
         let done = sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")

@@ -34,8 +34,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use contracts::Zone;
 use serde::Serialize;
-use shared_auth::Zone;
 
 use crate::project::{Project, elapsed, step};
 use crate::stack::{FreshStack, Limits};

@@ -7,8 +7,8 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use contracts::Zone;
 use serde::Serialize;
-use shared_auth::Zone;
 
 use crate::project::Project;
 

@@ -2,9 +2,9 @@
 //! and with a session cookie, with the CPU the zone and the edge spent per
 //! request (from /proc, around each run).
 
+use contracts::Zone;
 use nix::unistd::Pid;
 use serde::Serialize;
-use shared_auth::Zone;
 
 use super::stats::Spread;
 use super::{Settings, cpu, wrk};

@@ -1,9 +1,9 @@
 //! The session cookie under attack (tampered, tossed in twice) and the
 //! caching of personalised responses.
 
+use contracts::Zone;
 use reqwest::Method;
 use reqwest::header::{CACHE_CONTROL, COOKIE};
-use shared_auth::Zone;
 use shared_auth::token::random_token;
 
 use super::Verifier;

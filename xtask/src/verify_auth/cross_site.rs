@@ -154,7 +154,7 @@ impl Verifier {
     /// The number of items in `jar`'s cart (the header badge's source).
     fn cart_count(&self, jar: &Jar) -> anyhow::Result<u64> {
         let count: serde_json::Value = self.http.get("/shop/api/cart/count", jar)?.json()?;
-        // shared_ui::cart_badge::CartBadgeCount
+        // contracts::cart::CartBadgeCount
         count["items"]
             .as_u64()
             .ok_or_else(|| anyhow::anyhow!("/shop/api/cart/count answered {count}"))

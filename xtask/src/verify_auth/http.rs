@@ -19,33 +19,26 @@ pub(super) use self::jar::{
     Jar, clears_cookie, cookie_parts, set_cookie, set_cookies, sets_cookie,
 };
 
-use super::{LOGIN_COOKIE, SESSION_COOKIE};
 
 /// No single request may hang the run.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` the helper waits out before retrying.
 const MAX_POLITE_WAIT: Duration = Duration::from_secs(10);
-/// Cookie-name prefix on https origins (`__Host-`).
-const SECURE_PREFIX: &str = "__Host-";
 
 /// The client for one stack (its base URL and cookie names).
 #[derive(Clone)]
 pub(super) struct Http {
     client: Client,
     base: String,
-    session_cookie: String,
-    login_cookie: String,
+    session_cookie: &'static str,
+    login_cookie: &'static str,
 }
 
 impl Http {
     pub(super) fn new(base: &str) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         let url = Url::parse(&base).with_context(|| format!("not a URL: {base}"))?;
-        let prefix = if url.scheme() == "https" {
-            SECURE_PREFIX
-        } else {
-            ""
-        };
+        let secure = url.scheme() == "https";
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
@@ -54,8 +47,8 @@ impl Http {
         Ok(Self {
             client,
             base,
-            session_cookie: format!("{prefix}{SESSION_COOKIE}"),
-            login_cookie: format!("{prefix}{LOGIN_COOKIE}"),
+            session_cookie: contracts::cookie::session(secure),
+            login_cookie: contracts::cookie::login(secure),
         })
     }
 
@@ -66,12 +59,12 @@ impl Http {
 
     /// The session cookie's name on this origin.
     pub(super) fn session_cookie(&self) -> &str {
-        &self.session_cookie
+        self.session_cookie
     }
 
     /// The login cookie's name on this origin.
     pub(super) fn login_cookie(&self) -> &str {
-        &self.login_cookie
+        self.login_cookie
     }
 
     /// `path` on the origin; absolute URLs are kept as they are.

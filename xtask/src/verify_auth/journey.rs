@@ -3,9 +3,9 @@
 //! page, signed in everywhere), and the sign-in steps other probes reuse.
 
 use anyhow::{Context as _, ensure};
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use super::Verifier;
 use super::http::{Jar, clears_cookie, cookie_parts, location, query_of, set_cookie};

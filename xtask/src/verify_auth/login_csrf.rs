@@ -3,9 +3,9 @@
 //! login cookie binds the attempt to the attacker's browser, so the victim
 //! lands on the error page, signed in as no one new.
 
+use contracts::Zone;
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
-use shared_auth::Zone;
 
 use super::Verifier;
 use super::http::{Jar, location, set_cookie};

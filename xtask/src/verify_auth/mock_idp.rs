@@ -1,9 +1,9 @@
 //! The mock provider keeps the OAuth rules a real one keeps: PKCE, the
 //! registered redirect URI, single-use codes, the client secret.
 
+use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
 use shared_auth::token::{pkce_challenge, random_token};
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use super::http::{Jar, query_of};
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};

@@ -1,10 +1,10 @@
 //! Replayed callbacks, re-redeemed codes and forged states.
 
 use anyhow::Context as _;
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
-use shared_auth::Zone;
 use shared_auth::token::random_token;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use super::http::{Jar, location, query_of, sets_cookie};
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};

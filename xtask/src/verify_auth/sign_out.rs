@@ -3,9 +3,9 @@
 //! logout), at the provider too, ending on `/auth/signed-out`.
 
 use anyhow::Context as _;
+use contracts::Zone;
+use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
-use shared_auth::Zone;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use super::http::{Jar, clears_cookie, location, path_of, query_of};
 use super::{CLIENT_ID, EVIL_ORIGIN, Verifier};

@@ -30,7 +30,7 @@ pub async fn set_display_name(
     shared_auth::leptos::respond(async move {
         use shared_auth::leptos::{auth, require_user};
         let user = require_user().await?;
-        let name = shared_auth::user::validate_display_name(&display_name)
+        let name = contracts::user::validate_display_name(&display_name)
             .map_err(AccountError::InvalidName)?;
         if !auth()?.store().set_display_name(&user.id, &name).await? {
             return Err(AccountError::SignInRequired);

@@ -1,11 +1,11 @@
 //! What an account server function can refuse, as a typed error the
 //! islands show (and plain forms get back in the URL).
 
+use contracts::user::DisplayNameError;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use shared_auth::leptos::AuthError;
-use shared_auth::user::DisplayNameError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AccountError {

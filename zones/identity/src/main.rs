@@ -1,9 +1,9 @@
-//! The zone-identity server binary: see `shared_ui::server` for the shared
+//! The zone-identity server binary: see `zone_runtime::server` for the shared
 //! settings and `zone_identity::server::IdentityConfig` for its own.
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    use shared_ui::server::{ZoneApp, run_with};
+    use zone_runtime::server::{ZoneApp, run_with};
     let app = ZoneApp {
         zone: zone_identity::ZONE,
         shell: zone_identity::shell,

@@ -9,8 +9,8 @@ mod oidc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use contracts::zone::AuthPath;
 use shared_auth::auth::Auth;
-use shared_auth::zone::AuthPath;
 
 pub use config::IdentityConfig;
 pub use oidc::{ID_TOKEN_GRANT, forget_id_tokens};

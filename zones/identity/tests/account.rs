@@ -6,13 +6,13 @@
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
 use axum::Router;
+use contracts::user::DisplayNameError;
 use http::StatusCode;
 use serde_json::Value;
-use shared_auth::user::DisplayNameError;
-use shared_ui::server::ZoneApp;
-use shared_ui::testing::TestZone;
 use zone_identity::api::SessionInfo;
 use zone_identity::error::AccountError;
+use zone_runtime::server::ZoneApp;
+use zone_runtime::testing::TestZone;
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 const FIREFOX: &str =
@@ -200,7 +200,8 @@ async fn a_plain_form_revokes_and_comes_back() {
 
 #[tokio::test]
 async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
-    let outside = shared_ui::testing::paths_outside(zone_identity::ZONE, zone_identity::App).await;
+    let outside =
+        zone_runtime::testing::paths_outside(zone_identity::ZONE, zone_identity::App).await;
     // Not vacuous: the zone's server functions are registered and checked.
     assert!(
         leptos::server_fn::axum::server_fn_paths()

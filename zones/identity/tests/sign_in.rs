@@ -12,9 +12,9 @@ use http::StatusCode;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, Url};
 use serde_json::Value;
-use shared_ui::server::ZoneApp;
-use shared_ui::testing::TestZone;
 use zone_identity::server::IdentityConfig;
+use zone_runtime::server::ZoneApp;
+use zone_runtime::testing::TestZone;
 
 const SECRET: &str = "sign-in-test-secret";
 

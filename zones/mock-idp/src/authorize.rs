@@ -9,9 +9,9 @@ use std::ops::RangeInclusive;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use contracts::zone::MOCK_IDP_PREFIX;
 use http::StatusCode;
 use serde::Deserialize;
-use shared_auth::zone::MOCK_IDP_PREFIX;
 
 use crate::page::{escape, found, page, with_query};
 use crate::{MockIdp, RegisteredClient};

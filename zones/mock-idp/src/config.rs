@@ -4,8 +4,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
 use clap::Parser;
+use contracts::zone::MOCK_IDP_DEFAULT_PORT;
 use openidconnect::url::Url;
-use shared_auth::zone::MOCK_IDP_DEFAULT_PORT;
 
 /// Development only: a mock OpenID provider for the Meridian app set. Any
 /// username signs in. `cargo xtask dev`, `start` and `test` run it beside

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use contracts::zone::{AuthPath, MOCK_IDP_PREFIX};
 use openidconnect::core::CoreEdDsaPrivateSigningKey;
-use shared_auth::zone::{AuthPath, MOCK_IDP_PREFIX};
 
 pub use config::{Config, OriginError};
 use grants::Grants;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use mock_idp::Config;
-use shared_auth::runtime::{init_tracing, shutdown_signal};
+use server_process::{init_tracing, shutdown_signal};
 
 fn main() -> ExitCode {
     // An https PUBLIC_ORIGIN or a missing secret is a usage error: clap
@@ -47,7 +47,7 @@ async fn serve(config: &Config, app: axum::Router) -> anyhow::Result<()> {
         })?;
     tracing::warn!(
         listen = %config.listen,
-        issuer = %format!("{}{}", config.public_origin, shared_auth::zone::MOCK_IDP_PREFIX),
+        issuer = %format!("{}{}", config.public_origin, contracts::zone::MOCK_IDP_PREFIX),
         "mock identity provider listening: development only, any username signs in"
     );
     axum::serve(listener, app)

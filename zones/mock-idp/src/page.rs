@@ -2,8 +2,8 @@
 //! styled by the identity zone's stylesheet.
 
 use axum::response::{Html, IntoResponse as _, Response};
+use contracts::Zone;
 use http::{HeaderValue, StatusCode, header};
-use shared_auth::Zone;
 
 /// A whole page: `title` (plain text) over `body` (HTML, already escaped).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {

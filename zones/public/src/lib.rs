@@ -6,11 +6,12 @@
 
 pub mod pages;
 
+use contracts::Zone;
 use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use shared_ui::{Document, NotFound, Zone};
+use shared_ui::{Document, NotFound};
 
 /// The zone this crate builds.
 pub const ZONE: Zone = Zone::Public;

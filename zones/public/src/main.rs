@@ -1,8 +1,8 @@
-//! The zone-public server binary: see `shared_ui::server` for its settings.
+//! The zone-public server binary: see `zone_runtime::server` for its settings.
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    shared_ui::server::run(zone_public::ZONE, zone_public::shell, zone_public::App)
+    zone_runtime::server::run(zone_public::ZONE, zone_public::shell, zone_public::App)
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -6,8 +6,8 @@
 
 use axum::Router;
 use http::StatusCode;
-use shared_ui::server::ZoneApp;
-use shared_ui::testing::TestZone;
+use zone_runtime::server::ZoneApp;
+use zone_runtime::testing::TestZone;
 
 async fn public() -> TestZone {
     let app = ZoneApp {
@@ -80,6 +80,6 @@ async fn paths_no_zone_owns_are_a_404_page() {
 
 #[tokio::test]
 async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
-    let outside = shared_ui::testing::paths_outside(zone_public::ZONE, zone_public::App).await;
+    let outside = zone_runtime::testing::paths_outside(zone_public::ZONE, zone_public::App).await;
     assert!(outside.is_empty(), "{outside:?}");
 }

@@ -3,9 +3,9 @@
 //! reach them (the zone runtime's `shared_auth::guard` refuses them). Islands call them with `fetch`; without
 //! JavaScript the same forms post to them and come back to the page.
 
+use contracts::cart::CartBadgeCount;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use shared_ui::cart_badge::CartBadgeCount;
 
 use crate::catalogue::{AddedToCart, Cart, Order, OrderSummary, Product};
 use crate::error::ShopError;
@@ -126,7 +126,7 @@ pub async fn get_cart() -> Result<Cart, ShopError> {
 
 /// The header's cart badge, for every zone: how many items the signed-in
 /// user's cart holds (0 when anonymous). Its path is the cross-zone
-/// contract [`shared_ui::cart_badge::CART_COUNT_PATH`].
+/// contract [`contracts::cart::CART_COUNT_PATH`].
 #[server(prefix = "/shop/api", endpoint = "cart/count", input = GetUrl)]
 pub async fn cart_count() -> Result<CartBadgeCount, ShopError> {
     shared_auth::leptos::respond(async move {
@@ -178,7 +178,7 @@ mod tests {
     fn the_badge_endpoint_is_the_cross_zone_contract() {
         assert_eq!(
             <CartCount as leptos::server_fn::ServerFn>::PATH,
-            shared_ui::cart_badge::CART_COUNT_PATH
+            contracts::cart::CART_COUNT_PATH
         );
     }
 }

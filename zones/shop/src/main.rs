@@ -1,8 +1,8 @@
-//! The zone-shop server binary: see `shared_ui::server` for its settings.
+//! The zone-shop server binary: see `zone_runtime::server` for its settings.
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    use shared_ui::server::{ZoneApp, run_with};
+    use zone_runtime::server::{ZoneApp, run_with};
     let app = ZoneApp {
         zone: zone_shop::ZONE,
         shell: zone_shop::shell,

@@ -8,8 +8,8 @@ use axum::Router;
 use axum::routing::get;
 use shared_auth::auth::Auth;
 use shared_auth::store::DbPool;
-use shared_ui::server::NoExtra;
 use sqlx::migrate::Migrator;
+use zone_runtime::server::NoExtra;
 
 use crate::error::ShopError;
 

@@ -7,8 +7,8 @@
 
 use http::StatusCode;
 use serde_json::Value;
-use shared_ui::server::ZoneApp;
-use shared_ui::testing::TestZone;
+use zone_runtime::server::ZoneApp;
+use zone_runtime::testing::TestZone;
 use zone_shop::catalogue::{AddedToCart, Cart, Order, OrderSummary};
 use zone_shop::error::ShopError;
 
@@ -427,7 +427,7 @@ async fn a_line_added_during_checkout_is_ordered_or_kept() {
 
 #[tokio::test]
 async fn every_route_and_server_function_lies_under_the_zone_prefixes() {
-    let outside = shared_ui::testing::paths_outside(zone_shop::ZONE, zone_shop::App).await;
+    let outside = zone_runtime::testing::paths_outside(zone_shop::ZONE, zone_shop::App).await;
     // Not vacuous: the zone's server functions are registered and checked.
     assert!(
         leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == "/shop/api/cart/add")

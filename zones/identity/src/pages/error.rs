@@ -1,10 +1,10 @@
 //! `/auth/error?reason=…`: where every failed sign-in lands, with a message
 //! that says what happened and what to do, and a 400 status.
 
+use contracts::zone::AuthPath;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use shared_auth::zone::AuthPath;
 use shared_ui::document::page_title;
 
 /// Why a sign-in failed. Only these codes ever appear in the URL.

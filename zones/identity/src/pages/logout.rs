@@ -1,12 +1,13 @@
 //! `GET /auth/logout`: asks before signing out (the sign-out itself is a
 //! same-origin `POST /auth/logout`, so a link or image cannot trigger it).
 
+use contracts::Zone;
+use contracts::zone::AuthPath;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::session_user;
-use shared_auth::zone::AuthPath;
+use shared_ui::ZoneLink;
 use shared_ui::document::page_title;
-use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn LogoutPage() -> impl IntoView {

@@ -1,9 +1,10 @@
 //! `/auth`: what the identity zone does, and how one sign-in reaches every zone.
 
+use contracts::Zone;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use shared_ui::ZoneLink;
 use shared_ui::document::page_title;
-use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {

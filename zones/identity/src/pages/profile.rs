@@ -1,10 +1,10 @@
 //! `/auth/profile`: who you are, and the display name every zone's header
 //! shows, editable.
 
+use contracts::user::DISPLAY_NAME_MAX_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
-use shared_auth::user::DISPLAY_NAME_MAX_CHARS;
 use shared_ui::document::page_title;
 
 use crate::api::SetDisplayName;

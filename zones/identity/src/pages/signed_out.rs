@@ -1,11 +1,12 @@
 //! `GET /auth/signed-out`: where the identity provider sends the browser
 //! back after its own sign-out (RP-initiated logout), in the shared shell.
 
+use contracts::Zone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::return_to::login_href;
+use shared_ui::ZoneLink;
 use shared_ui::document::page_title;
-use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn SignedOutPage() -> impl IntoView {

@@ -10,11 +10,11 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
+use contracts::zone::AuthPath;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use openidconnect::core::CoreIdToken;
 use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
 use shared_auth::auth::{CurrentSession, found, found_external};
-use shared_auth::zone::AuthPath;
 
 use super::oidc::{ID_TOKEN_GRANT, Oidc};
 

@@ -1,11 +1,12 @@
 //! `/account-area`: the account summary, or an invitation to sign in.
 
+use contracts::Zone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::session_user;
 use shared_auth::return_to::login_href;
+use shared_ui::ZoneLink;
 use shared_ui::document::page_title;
-use shared_ui::{Zone, ZoneLink};
 
 #[component]
 pub fn AccountAreaPage() -> impl IntoView {

@@ -1,11 +1,12 @@
 //! `/`: the landing page, with a tour of the zones behind the site.
 
+use contracts::Zone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_auth::leptos::session_user;
 use shared_auth::return_to::login_href;
 use shared_ui::document::page_title;
-use shared_ui::{SITE_NAME, Zone, ZoneLink};
+use shared_ui::{SITE_NAME, ZoneLink};
 
 #[component]
 pub fn HomePage() -> impl IntoView {

@@ -13,13 +13,14 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use leptos::config::LeptosOptions;
 use leptos::prelude::{IntoView, provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use server_process::{init_tracing, shutdown_signal};
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::AuthConfig;
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
-use shared_auth::runtime::{init_tracing, shutdown_signal};
 use shared_auth::store::{Migrator, Store, redact_url};
 
-use crate::Zone;
+use contracts::Zone;
+use contracts::zone::OUTPUT_NAME;
 
 /// Settings of one zone process, read once at start-up: the server's own,
 /// the shared session settings, and the zone's extras `X`.
@@ -96,9 +97,6 @@ impl<X: Args> ZoneConfig<X> {
             .build()
     }
 }
-
-/// The bundle name every zone shares (cargo-leptos' `output-name`).
-pub const OUTPUT_NAME: &str = "app";
 
 /// How often each zone deletes expired sessions and grants.
 const CLEANUP_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -201,7 +199,7 @@ where
         move || {
             provide_context(auth.clone());
             if live_reload {
-                provide_context(crate::document::LiveReloadEnabled);
+                provide_context(shared_ui::document::LiveReloadEnabled);
             }
         }
     };

@@ -1,4 +1,6 @@
-//! Process plumbing shared by every server binary (the zones and the edge).
+//! Process plumbing shared by every server binary (the zones, the edge and
+//! the mock provider): logging and the shutdown signal. It knows nothing of
+//! sessions or zones.
 
 mod batched_stdout;
 

@@ -17,8 +17,10 @@ use shared_auth::store::Store;
 use shared_auth::store::testing::TestDb;
 use tower::ServiceExt as _;
 
-use crate::Zone;
-use crate::server::{NoExtra, OUTPUT_NAME, ZoneApp, router};
+use contracts::Zone;
+use contracts::zone::OUTPUT_NAME;
+
+use crate::server::{NoExtra, ZoneApp, router};
 
 /// Leptos suppresses resource loading process-wide while it generates a
 /// route list (leptos-rs/leptos#4773), so a page rendering in another test

@@ -6,6 +6,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// The bundle name every zone shares (cargo-leptos' `output-name`): each
+/// zone's assets differ by folder ([`Zone::pkg_dir`]), not by file name
+/// (see TOOLCHAIN.md).
+pub const OUTPUT_NAME: &str = "app";
+
 /// The edge's path for development live-reload sockets (no zone owns `/_edge`).
 pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
 
