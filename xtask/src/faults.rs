@@ -83,14 +83,11 @@ pub fn run(project: &Project, scale: Scale) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let mut rows = Vec::new();
-    let result =
-        sqlite(project, scale, &runtime, &mut rows).and_then(|()| match postgres::binaries() {
-            Ok(bin) => on_postgres(project, scale, &runtime, &bin, &mut rows),
-            Err(why) => {
-                println!("\n    *** PostgreSQL load and fault tests SKIPPED: {why} ***\n");
-                Ok(())
-            }
-        });
+    // The PostgreSQL scenarios are promised: without PostgreSQL the run fails.
+    let result = sqlite(project, scale, &runtime, &mut rows).and_then(|()| {
+        let bin = postgres::binaries().context("the PostgreSQL load and fault tests cannot run")?;
+        on_postgres(project, scale, &runtime, &bin, &mut rows)
+    });
     print_table(&rows);
     result
 }
@@ -146,7 +143,10 @@ impl FreshStack {
             .send()
             .with_context(|| format!("GET {path} through the edge"))?;
         let status = response.status().as_u16();
-        Ok((status, response.text().unwrap_or_default()))
+        let body = response
+            .text()
+            .with_context(|| format!("reading the body of GET {path} ({status})"))?;
+        Ok((status, body))
     }
 }
 

@@ -28,17 +28,18 @@ const DATABASE: &str = "meridian";
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 
 /// Debian's server binaries, installing the `postgresql` package when none
-/// are present. `None` (with the reason) when that fails.
-pub fn binaries() -> Result<PathBuf, String> {
+/// are present. An error that says why when that fails: every caller
+/// promised a PostgreSQL run, so it cannot carry on without one.
+pub fn binaries() -> anyhow::Result<PathBuf> {
     if let Some(bin) = find_binaries() {
         println!("    postgresql: {}", bin.display());
         return Ok(bin);
     }
-    if let Err(err) = crate::tools::apt_install("PostgreSQL", &["postgresql"]) {
-        return Err(format!("cannot install PostgreSQL: {err:#}"));
-    }
-    find_binaries()
-        .ok_or_else(|| format!("postgresql was installed but {DEBIAN_ROOT}/*/bin is empty"))
+    crate::tools::apt_install("PostgreSQL", &["postgresql"])
+        .context("PostgreSQL is not installed and installing Debian's `postgresql` failed")?;
+    find_binaries().with_context(|| {
+        format!("the `postgresql` package was installed but {DEBIAN_ROOT}/*/bin has no initdb")
+    })
 }
 
 /// The newest `/usr/lib/postgresql/<major>/bin` that has `initdb`.

@@ -38,7 +38,7 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
     let ports = Ports::standard(args.instances);
     ports.check_free()?;
     let server = if args.postgres {
-        let bin = postgres::binaries().map_err(anyhow::Error::msg)?;
+        let bin = postgres::binaries()?;
         Some(Postgres::start(&bin, "start", probe::free_ports(1)?[0])?)
     } else {
         None

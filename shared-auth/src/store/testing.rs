@@ -12,7 +12,8 @@ use crate::token::{hash, random_token};
 
 /// The admin URL of a PostgreSQL server tests may create databases on.
 pub const POSTGRES_URL_VAR: &str = "MERIDIAN_TEST_POSTGRES_URL";
-/// Set to `1` to fail, not skip, when PostgreSQL is not available (CI).
+/// Set to `1` to make [`TestDb::postgres`] (benchmarks) fail, not measure
+/// SQLite only, when PostgreSQL is not available.
 pub const REQUIRE_POSTGRES_VAR: &str = "MERIDIAN_REQUIRE_POSTGRES";
 /// Which backend [`TestDb::from_env`] picks: `sqlite` (default) or `postgres`.
 pub const BACKEND_VAR: &str = "MERIDIAN_TEST_BACKEND";
@@ -37,25 +38,46 @@ impl TestDb {
         }
     }
 
-    /// A new database on the test PostgreSQL server, or `None` (after a
-    /// loud message) when no server was provided and none is required.
+    /// A new database on the test PostgreSQL server. Panics when no server
+    /// was provided ([`POSTGRES_URL_VAR`] unset): a PostgreSQL test that
+    /// cannot reach PostgreSQL fails, it never passes. Such tests are
+    /// `#[ignore]`d under plain `cargo test`; `cargo xtask test` starts a
+    /// server, sets the variable and runs them.
+    pub async fn postgres_required(test: &str) -> Self {
+        let admin = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+            panic!(
+                "{test} runs on PostgreSQL, but {POSTGRES_URL_VAR} is not set: run \
+                 `cargo xtask test` (it starts a throwaway server and sets it), or set it \
+                 to the admin URL of a server this test may create databases on"
+            )
+        });
+        Self::create_postgres(&admin).await
+    }
+
+    /// A new database on the test PostgreSQL server when one was provided,
+    /// for benchmarks, which measure what is available: `None` (after a
+    /// note on stderr) when [`POSTGRES_URL_VAR`] is unset, unless
+    /// [`REQUIRE_POSTGRES_VAR`] is `1`. Tests use [`Self::postgres_required`].
     pub async fn postgres(test: &str) -> Option<Self> {
+        if std::env::var(REQUIRE_POSTGRES_VAR).as_deref() == Ok("1") {
+            return Some(Self::postgres_required(test).await);
+        }
         let Ok(admin) = std::env::var(POSTGRES_URL_VAR) else {
-            assert!(
-                std::env::var(REQUIRE_POSTGRES_VAR).as_deref() != Ok("1"),
-                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set"
-            );
             // Straight to stderr: the test harness would swallow eprintln!.
             let _ = writeln!(
                 std::io::stderr(),
-                "*** SKIPPED on PostgreSQL: {test} ({POSTGRES_URL_VAR} is not set; \
-                 `cargo xtask test` starts a server and sets it) ***"
+                "note: {test} not run on PostgreSQL ({POSTGRES_URL_VAR} is not set)"
             );
             return None;
         };
+        Some(Self::create_postgres(&admin).await)
+    }
+
+    /// A fresh database on the server at `admin`.
+    async fn create_postgres(admin: &str) -> Self {
         sqlx::any::install_default_drivers();
         let name = format!("t_{}", &hash(&random_token(16))[..20]);
-        let mut conn = sqlx::AnyConnection::connect(&admin)
+        let mut conn = sqlx::AnyConnection::connect(admin)
             .await
             .unwrap_or_else(|err| panic!("cannot reach the test PostgreSQL server: {err}"));
         conn.execute(format!("CREATE DATABASE {name}").as_str())
@@ -64,21 +86,23 @@ impl TestDb {
         let _ = conn.close().await;
         let (base, query) = match admin.split_once('?') {
             Some((base, query)) => (base, format!("?{query}")),
-            None => (admin.as_str(), String::new()),
+            None => (admin, String::new()),
         };
         let server = base.rsplit_once('/').map_or(base, |(server, _db)| server);
-        Some(Self {
+        Self {
             url: format!("{server}/{name}{query}"),
             backend: Backend::Postgres,
             _dir: None,
-        })
+        }
     }
 
     /// The backend [`BACKEND_VAR`] names (SQLite when unset), for suites
-    /// that run once per backend under the test tooling.
+    /// that run once per backend under the test tooling. Never `None`: with
+    /// `postgres` named and no server provided it panics, like
+    /// [`Self::postgres_required`].
     pub async fn from_env(test: &str) -> Option<Self> {
         match std::env::var(BACKEND_VAR).as_deref() {
-            Ok("postgres") => Self::postgres(test).await,
+            Ok("postgres") => Some(Self::postgres_required(test).await),
             Ok("sqlite") | Err(_) => Some(Self::sqlite()),
             Ok(other) => panic!("{BACKEND_VAR}={other}: expected sqlite or postgres"),
         }

@@ -1,6 +1,6 @@
 //! The session-check micro-benchmark (criterion, shared-auth's
-//! `benches/session_check.rs`), run with `cargo bench`, on PostgreSQL too
-//! when a server is available; its estimates read back for the report.
+//! `benches/session_check.rs`), run with `cargo bench` on SQLite and on a
+//! throwaway PostgreSQL; its estimates read back for the report.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,25 +28,18 @@ pub struct Row {
 
 pub fn run(project: &Project, settings: &Settings, home: &Path) -> anyhow::Result<Vec<Row>> {
     empty_dir(home)?;
-    let server = match postgres::binaries() {
-        Ok(bin) => Some(Postgres::start(&bin, "bench", probe::free_ports(1)?[0])?),
-        Err(why) => {
-            println!("    PostgreSQL unavailable, SQLite only: {why}");
-            None
-        }
-    };
+    // Both backends are part of the report: no PostgreSQL fails the run.
+    let bin = postgres::binaries().context("the PostgreSQL session-check benchmark cannot run")?;
+    let server = Postgres::start(&bin, "bench", probe::free_ports(1)?[0])?;
     let mut cargo = project.cargo();
     cargo
         .args(["bench", "--package", "shared-auth", "--features", "server"])
         .args(["--bench", "session_check", "--"])
         .args(["--warm-up-time", "1", "--measurement-time"])
         .arg(settings.micro_seconds.to_string())
-        .env("CRITERION_HOME", home);
-    if let Some(pg) = &server {
-        cargo
-            .env(testing::POSTGRES_URL_VAR, pg.admin_url())
-            .env(testing::REQUIRE_POSTGRES_VAR, "1");
-    }
+        .env("CRITERION_HOME", home)
+        .env(testing::POSTGRES_URL_VAR, server.admin_url())
+        .env(testing::REQUIRE_POSTGRES_VAR, "1");
     run_step(
         "Session check micro-benchmark (criterion)",
         &mut cargo,
