@@ -12,17 +12,24 @@ use serde::{Deserialize, Serialize};
 
 use contracts::User;
 
-/// Why an authenticated server function refused to run.
+use crate::return_to::login_href;
+
+/// Why a server function refused to run for a reason that is not its
+/// zone's own business: no signed-in user, a cross-site request, the store
+/// down, or the transport failing. A zone's error type wraps it once
+/// (`Auth(#[from] AuthError)`, `#[serde(untagged)]` so the wire format is
+/// this type's own) and its status is defined here, in [`AuthError::status`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AuthError {
-    /// No signed-in user.
+    /// No signed-in user. `login_url` signs in and comes back to the
+    /// zone's home page.
     #[error("Please sign in to continue.")]
-    Unauthenticated,
+    Unauthenticated { login_url: String },
     /// A mutation whose `Origin` is not the site's own (refused by
     /// [`crate::guard::refuse_cross_site`] before any handler runs).
     #[error("This request did not come from this site and was refused.")]
     CrossOrigin,
-    /// The session store failed (details are logged, not shown).
+    /// The store failed (details are logged, not shown).
     #[error("The service is temporarily unavailable. Please try again.")]
     Unavailable,
     /// The server-function machinery failed (network, decoding).
@@ -51,15 +58,30 @@ pub fn session_user() -> Option<User> {
     }
 }
 
-/// The signed-in user, if any: `shared_auth::leptos::current_user().await?`.
-pub async fn current_user() -> Result<Option<User>, AuthError> {
-    Ok(session_user())
+/// The signed-in user for this server function call, or
+/// [`AuthError::Unauthenticated`]: a server function that needs a session
+/// starts with `let user = require_user()?;`.
+pub fn require_user() -> Result<User, AuthError> {
+    session_user().ok_or_else(AuthError::unauthenticated)
 }
 
-/// The signed-in user, or [`AuthError::Unauthenticated`]: a server function
-/// that needs a session starts with `let user = require_user().await?;`.
-pub async fn require_user() -> Result<User, AuthError> {
-    session_user().ok_or(AuthError::Unauthenticated)
+impl AuthError {
+    /// [`AuthError::Unauthenticated`] with the sign-in link of the zone
+    /// running this call.
+    pub fn unauthenticated() -> Self {
+        Self::Unauthenticated {
+            login_url: login_href(&zone_home()),
+        }
+    }
+}
+
+/// The home page of the zone running this call (`/` outside a zone).
+fn zone_home() -> String {
+    #[cfg(feature = "server")]
+    if let Some(zone) = leptos::prelude::use_context::<contracts::Zone>() {
+        return zone.home().to_owned();
+    }
+    "/".to_owned()
 }
 
 /// For a protected page: the signed-in user, or `None` after setting a 302
@@ -87,6 +109,9 @@ pub use server::*;
 mod server {
     use http::request::Parts;
     use leptos::prelude::use_context;
+
+    use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+    use leptos::server_fn::{Bytes, Encodes as _};
 
     use super::AuthError;
     use crate::auth::{Auth, CurrentSession};
@@ -150,16 +175,48 @@ mod server {
         fn status(&self) -> http::StatusCode;
     }
 
-    /// Runs a server function's body and gives a failure its status
-    /// ([`set_error_status`]): `respond(async move { … }).await`.
-    pub async fn respond<T, E: ErrorStatus>(
-        body: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
-        let result = body.await;
-        if let Err(err) = &result {
-            set_error_status(err.status());
+    impl ErrorStatus for AuthError {
+        fn status(&self) -> http::StatusCode {
+            self.status()
         }
-        result
+    }
+
+    impl AuthError {
+        /// The HTTP status of a call refused for this reason.
+        pub fn status(&self) -> http::StatusCode {
+            use http::StatusCode;
+            match self {
+                Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+                Self::CrossOrigin => StatusCode::FORBIDDEN,
+                Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                Self::Transport(_) => StatusCode::BAD_REQUEST,
+            }
+        }
+    }
+
+    impl From<crate::store::StoreError> for AuthError {
+        fn from(err: crate::store::StoreError) -> Self {
+            tracing::error!("store error: {err}");
+            Self::Unavailable
+        }
+    }
+
+    /// A zone error's `FromServerFnError::ser` on the server: encodes the
+    /// error and gives the response its status ([`set_error_status`]).
+    /// leptos encodes a failed call's error inside the call's own context,
+    /// so this is the one place every server function's failure gets its
+    /// status; no server function sets one by hand.
+    pub fn encode_error<E: FromServerFnError + ErrorStatus>(err: &E) -> Bytes {
+        set_error_status(err.status());
+        E::Encoder::encode(err)
+            .or_else(|failure| {
+                let fallback = ServerFnErrorErr::Serialization(failure.to_string());
+                E::Encoder::encode(&E::from_server_fn_error(fallback))
+            })
+            .unwrap_or_else(|failure| {
+                tracing::error!("cannot encode a server function error: {failure}");
+                Bytes::new()
+            })
     }
 
     /// Adds a `Set-Cookie` to the response of the server function or page

@@ -27,27 +27,21 @@ pub struct SessionInfo {
 pub async fn set_display_name(
     #[server(default)] display_name: String,
 ) -> Result<String, AccountError> {
-    shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, require_user};
-        let user = require_user().await?;
-        let name = contracts::user::validate_display_name(&display_name)
-            .map_err(AccountError::InvalidName)?;
-        if !auth()?.store().set_display_name(&user.id, &name).await? {
-            return Err(AccountError::SignInRequired);
-        }
-        Ok(name)
-    })
-    .await
+    use shared_auth::leptos::{auth, require_user};
+    let user = require_user()?;
+    let name =
+        contracts::user::validate_display_name(&display_name).map_err(AccountError::InvalidName)?;
+    if !auth()?.store().set_display_name(&user.id, &name).await? {
+        return Err(shared_auth::leptos::AuthError::unauthenticated().into());
+    }
+    Ok(name)
 }
 
 /// The signed-in user's live sessions, newest first.
 #[server(prefix = "/auth/api", endpoint = "sessions", input = GetUrl)]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AccountError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        sessions_of(&user.id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    sessions_of(&user.id).await
 }
 
 /// Signs out one of the user's other sessions (another device). Every
@@ -56,41 +50,35 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AccountError> {
 pub async fn revoke_session(
     #[server(default)] id: String,
 ) -> Result<Vec<SessionInfo>, AccountError> {
-    shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, require_user};
-        let user = require_user().await?;
-        let store = auth()?.store().clone();
-        if !store.delete_user_session(&user.id, &id).await? {
-            return Err(AccountError::UnknownSession);
-        }
-        crate::server::forget_id_tokens(&store, &[id]).await;
-        sessions_of(&user.id).await
-    })
-    .await
+    use shared_auth::leptos::{auth, require_user};
+    let user = require_user()?;
+    let store = auth()?.store().clone();
+    if !store.delete_user_session(&user.id, &id).await? {
+        return Err(AccountError::UnknownSession);
+    }
+    crate::server::forget_id_tokens(&store, &[id]).await;
+    sessions_of(&user.id).await
 }
 
 /// Signs out every session of the user except this one.
 #[server(prefix = "/auth/api", endpoint = "sessions/revoke-others")]
 pub async fn revoke_other_sessions() -> Result<Vec<SessionInfo>, AccountError> {
-    shared_auth::leptos::respond(async move {
-        use shared_auth::leptos::{auth, current_session, require_user};
-        let user = require_user().await?;
-        let current = current_session().and_then(|s| s.session_id().map(str::to_owned));
-        let store = auth()?.store().clone();
-        let others: Vec<String> = store
-            .user_sessions(&user.id)
-            .await?
-            .into_iter()
-            .map(|session| session.id)
-            .filter(|id| Some(id) != current.as_ref())
-            .collect();
-        store
-            .delete_user_sessions(&user.id, current.as_deref())
-            .await?;
-        crate::server::forget_id_tokens(&store, &others).await;
-        sessions_of(&user.id).await
-    })
-    .await
+    use shared_auth::leptos::{auth, current_session, require_user};
+    let user = require_user()?;
+    let current = current_session().and_then(|s| s.session_id().map(str::to_owned));
+    let store = auth()?.store().clone();
+    let others: Vec<String> = store
+        .user_sessions(&user.id)
+        .await?
+        .into_iter()
+        .map(|session| session.id)
+        .filter(|id| Some(id) != current.as_ref())
+        .collect();
+    store
+        .delete_user_sessions(&user.id, current.as_deref())
+        .await?;
+    crate::server::forget_id_tokens(&store, &others).await;
+    sessions_of(&user.id).await
 }
 
 #[cfg(feature = "ssr")]

@@ -9,6 +9,7 @@ use axum::Router;
 use contracts::user::DisplayNameError;
 use http::StatusCode;
 use serde_json::Value;
+use shared_auth::leptos::AuthError;
 use zone_identity::api::SessionInfo;
 use zone_identity::error::AccountError;
 use zone_runtime::server::ZoneApp;
@@ -90,7 +91,10 @@ async fn the_display_name_is_validated_and_shows_at_once() {
         .call_cross_site("/auth/api/profile/name", "display_name=Mallory", alice)
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(refused.json::<AccountError>(), AccountError::CrossOrigin);
+    assert_eq!(
+        refused.json::<AccountError>(),
+        AccountError::Auth(AuthError::CrossOrigin)
+    );
     assert!(!zone.get("/auth", alice).await.body.contains("Mallory"));
 
     let login = zone.get("/auth/profile", None).await;

@@ -198,6 +198,9 @@ where
         let auth = auth.clone();
         move || {
             provide_context(auth.clone());
+            // The zone serving the call: `require_user`'s sign-in link
+            // comes back to its home page.
+            provide_context(zone);
             if live_reload {
                 provide_context(shared_ui::document::LiveReloadEnabled);
             }

@@ -20,22 +20,19 @@ pub async fn add_to_cart(
     #[server(default)] slug: String,
     #[server(default)] quantity: String,
 ) -> Result<AddedToCart, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let quantity = parse_quantity(&quantity)?;
-        let pool = shop_pool()?;
-        let Some(user) = shared_auth::leptos::session_user() else {
-            // Refuse unknown products before asking anyone to sign in.
-            if db::product(&pool, &slug).await?.is_none() {
-                return Err(ShopError::UnknownProduct);
-            }
-            let login_url = pending::remember(&slug, quantity).await?;
-            return Ok(AddedToCart::SignInFirst { login_url });
-        };
-        db::add_to_cart(&pool, &user.id, &slug, quantity).await?;
-        let items = db::cart_count(&pool, &user.id).await?;
-        Ok(AddedToCart::Added { items })
-    })
-    .await
+    let quantity = parse_quantity(&quantity)?;
+    let pool = shop_pool()?;
+    let Some(user) = shared_auth::leptos::session_user() else {
+        // Refuse unknown products before asking anyone to sign in.
+        if db::product(&pool, &slug).await?.is_none() {
+            return Err(ShopError::UnknownProduct);
+        }
+        let login_url = pending::remember(&slug, quantity).await?;
+        return Ok(AddedToCart::SignInFirst { login_url });
+    };
+    db::add_to_cart(&pool, &user.id, &slug, quantity).await?;
+    let items = db::cart_count(&pool, &user.id).await?;
+    Ok(AddedToCart::Added { items })
 }
 
 /// Sets the quantity of a cart line; returns the whole cart.
@@ -44,26 +41,20 @@ pub async fn update_cart_item(
     #[server(default)] slug: String,
     #[server(default)] quantity: String,
 ) -> Result<Cart, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        let quantity = parse_quantity(&quantity)?;
-        let pool = shop_pool()?;
-        db::set_quantity(&pool, &user.id, &slug, quantity).await?;
-        db::cart(&pool, &user.id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    let quantity = parse_quantity(&quantity)?;
+    let pool = shop_pool()?;
+    db::set_quantity(&pool, &user.id, &slug, quantity).await?;
+    db::cart(&pool, &user.id).await
 }
 
 /// Removes a cart line; returns the whole cart.
 #[server(prefix = "/shop/api", endpoint = "cart/remove")]
 pub async fn remove_from_cart(#[server(default)] slug: String) -> Result<Cart, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        let pool = shop_pool()?;
-        db::remove_from_cart(&pool, &user.id, &slug).await?;
-        db::cart(&pool, &user.id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    let pool = shop_pool()?;
+    db::remove_from_cart(&pool, &user.id, &slug).await?;
+    db::cart(&pool, &user.id).await
 }
 
 /// Places the order for the cart. `checkout_key` comes with the cart page:
@@ -71,57 +62,45 @@ pub async fn remove_from_cart(#[server(default)] slug: String) -> Result<Cart, S
 /// plain form post is sent on to the order's page.
 #[server(prefix = "/shop/api", endpoint = "cart/checkout")]
 pub async fn checkout(#[server(default)] checkout_key: String) -> Result<String, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        let pool = shop_pool()?;
-        let id = db::checkout(&pool, &user.id, &checkout_key).await?;
-        shared_auth::leptos::redirect_plain_form(&crate::order_path(&id));
-        Ok(id)
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    let pool = shop_pool()?;
+    let id = db::checkout(&pool, &user.id, &checkout_key).await?;
+    shared_auth::leptos::redirect_plain_form(&crate::order_path(&id));
+    Ok(id)
 }
 
 /// The catalogue, in display order.
 #[server(prefix = "/shop/api", endpoint = "products", input = GetUrl)]
 pub async fn list_products() -> Result<Vec<Product>, ShopError> {
-    shared_auth::leptos::respond(async move { db::products(&shop_pool()?).await }).await
+    db::products(&shop_pool()?).await
 }
 
 /// One product, or `None` for an unknown slug.
 #[server(prefix = "/shop/api", endpoint = "product", input = GetUrl)]
 pub async fn get_product(#[server(default)] slug: String) -> Result<Option<Product>, ShopError> {
-    shared_auth::leptos::respond(async move { db::product(&shop_pool()?, &slug).await }).await
+    db::product(&shop_pool()?, &slug).await
 }
 
 /// The signed-in user's orders, newest first.
 #[server(prefix = "/shop/api", endpoint = "orders", input = GetUrl)]
 pub async fn list_orders() -> Result<Vec<OrderSummary>, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        db::orders(&shop_pool()?, &user.id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    db::orders(&shop_pool()?, &user.id).await
 }
 
 /// One of the signed-in user's orders; `None` when it does not exist or
 /// belongs to someone else (the two are indistinguishable).
 #[server(prefix = "/shop/api", endpoint = "order", input = GetUrl)]
 pub async fn get_order(#[server(default)] id: String) -> Result<Option<Order>, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        db::order(&shop_pool()?, &user.id, &id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    db::order(&shop_pool()?, &user.id, &id).await
 }
 
 /// The signed-in user's cart.
 #[server(prefix = "/shop/api", endpoint = "cart")]
 pub async fn get_cart() -> Result<Cart, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let user = shared_auth::leptos::require_user().await?;
-        db::cart(&shop_pool()?, &user.id).await
-    })
-    .await
+    let user = shared_auth::leptos::require_user()?;
+    db::cart(&shop_pool()?, &user.id).await
 }
 
 /// The header's cart badge, for every zone: how many items the signed-in
@@ -129,15 +108,12 @@ pub async fn get_cart() -> Result<Cart, ShopError> {
 /// contract [`contracts::cart::CART_COUNT_PATH`].
 #[server(prefix = "/shop/api", endpoint = "cart/count", input = GetUrl)]
 pub async fn cart_count() -> Result<CartBadgeCount, ShopError> {
-    shared_auth::leptos::respond(async move {
-        let Some(user) = shared_auth::leptos::session_user() else {
-            return Ok(CartBadgeCount::new(0));
-        };
-        Ok(CartBadgeCount::new(
-            db::cart_count(&shop_pool()?, &user.id).await?,
-        ))
-    })
-    .await
+    let Some(user) = shared_auth::leptos::session_user() else {
+        return Ok(CartBadgeCount::new(0));
+    };
+    Ok(CartBadgeCount::new(
+        db::cart_count(&shop_pool()?, &user.id).await?,
+    ))
 }
 
 /// A quantity as typed in a form: a whole number from 1 to the maximum.

@@ -10,11 +10,6 @@ use crate::catalogue::MAX_QUANTITY;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ShopError {
-    /// Anonymous: sign in first. `login_url` brings the user back.
-    #[error("Please sign in to continue.")]
-    SignInRequired { login_url: String },
-    #[error("This request did not come from this site and was refused.")]
-    CrossOrigin,
     #[error("That product is not in the catalogue.")]
     UnknownProduct,
     #[error("Please choose a quantity from 1 to {MAX_QUANTITY}.")]
@@ -23,39 +18,30 @@ pub enum ShopError {
     EmptyCart,
     #[error("The checkout form was incomplete. Please reload the cart and try again.")]
     MissingCheckoutKey,
-    #[error("The service is temporarily unavailable. Please try again.")]
-    Unavailable,
-    /// The server-function machinery failed (network, decoding).
-    #[error("{0}")]
-    Transport(String),
+    /// Signed out (its `login_url` brings the user back to the shop),
+    /// cross-site, store down, transport: shared-auth's.
+    #[error(transparent)]
+    #[serde(untagged)]
+    Auth(#[from] AuthError),
 }
 
 impl FromServerFnError for ShopError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        AuthError::from_server_fn_error(value).into()
     }
-}
 
-impl From<AuthError> for ShopError {
-    fn from(err: AuthError) -> Self {
-        match err {
-            AuthError::Unauthenticated => Self::SignInRequired {
-                login_url: shared_auth::return_to::login_href("/shop"),
-            },
-            AuthError::CrossOrigin => Self::CrossOrigin,
-            AuthError::Unavailable => Self::Unavailable,
-            AuthError::Transport(message) => Self::Transport(message),
-        }
+    #[cfg(feature = "ssr")]
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        shared_auth::leptos::encode_error(self)
     }
 }
 
 #[cfg(feature = "ssr")]
 impl From<shared_auth::store::StoreError> for ShopError {
     fn from(err: shared_auth::store::StoreError) -> Self {
-        tracing::error!("shop store error: {err}");
-        Self::Unavailable
+        Self::Auth(err.into())
     }
 }
 
@@ -63,7 +49,7 @@ impl From<shared_auth::store::StoreError> for ShopError {
 impl From<sqlx::Error> for ShopError {
     fn from(err: sqlx::Error) -> Self {
         tracing::error!("shop database error: {err}");
-        Self::Unavailable
+        Self::Auth(AuthError::Unavailable)
     }
 }
 
@@ -71,16 +57,12 @@ impl From<sqlx::Error> for ShopError {
 impl shared_auth::leptos::ErrorStatus for ShopError {
     /// The HTTP status of a failed call.
     fn status(&self) -> http::StatusCode {
-        use http::StatusCode;
         match self {
-            Self::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
-            Self::CrossOrigin => StatusCode::FORBIDDEN,
-            Self::UnknownProduct => StatusCode::NOT_FOUND,
+            Self::UnknownProduct => http::StatusCode::NOT_FOUND,
             Self::InvalidQuantity | Self::EmptyCart | Self::MissingCheckoutKey => {
-                StatusCode::UNPROCESSABLE_ENTITY
+                http::StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Transport(_) => StatusCode::BAD_REQUEST,
+            Self::Auth(err) => err.status(),
         }
     }
 }

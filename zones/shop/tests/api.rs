@@ -7,6 +7,7 @@
 
 use http::StatusCode;
 use serde_json::Value;
+use shared_auth::leptos::AuthError;
 use zone_runtime::server::ZoneApp;
 use zone_runtime::testing::TestZone;
 use zone_shop::catalogue::{AddedToCart, Cart, Order, OrderSummary};
@@ -63,10 +64,13 @@ async fn cart_functions_require_a_session() {
     ] {
         let reply = shop.call(path, form, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
-        assert!(matches!(
+        assert_eq!(
             reply.json::<ShopError>(),
-            ShopError::SignInRequired { .. }
-        ));
+            ShopError::Auth(AuthError::Unauthenticated {
+                login_url: "/auth/login?return_to=/shop".into()
+            }),
+            "{path}: signing in comes back to the shop"
+        );
     }
     assert_eq!(
         shop.get_json("/shop/api/orders", None).await.status,
@@ -141,7 +145,10 @@ async fn mutations_from_another_site_are_refused() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert_eq!(reply.json::<ShopError>(), ShopError::CrossOrigin);
+    assert_eq!(
+        reply.json::<ShopError>(),
+        ShopError::Auth(AuthError::CrossOrigin)
+    );
     assert_eq!(count(&shop, Some(&alice)).await, 0);
 }
 

@@ -11,6 +11,7 @@ use crate::api::{Checkout, RemoveFromCart, UpdateCartItem, get_cart};
 use crate::catalogue::{Cart, MAX_QUANTITY, format_price};
 use crate::error::ShopError;
 use crate::{order_path, product_path};
+use shared_auth::leptos::AuthError;
 
 #[component]
 pub fn CartPage() -> impl IntoView {
@@ -66,13 +67,15 @@ fn CartEditor(cart: Cart, checkout_key: String) -> impl IntoView {
                 cart.set(new_cart);
                 announce_cart_changed();
             }
-            Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
+            Some(Err(ShopError::Auth(AuthError::Unauthenticated { login_url }))) => {
+                go_to(&login_url)
+            }
             _ => {}
         });
     }
     Effect::new(move |_| match checkout.value().get() {
         Some(Ok(id)) => go_to(&order_path(&id)),
-        Some(Err(ShopError::SignInRequired { login_url })) => go_to(&login_url),
+        Some(Err(ShopError::Auth(AuthError::Unauthenticated { login_url }))) => go_to(&login_url),
         _ => {}
     });
     let error = move || {

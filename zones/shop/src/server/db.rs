@@ -7,6 +7,7 @@ use shared_auth::token::random_token;
 
 use crate::catalogue::{Cart, CartLine, MAX_QUANTITY, Order, OrderLine, OrderSummary, Product};
 use crate::error::ShopError;
+use shared_auth::leptos::AuthError;
 
 type Result<T, E = ShopError> = std::result::Result<T, E>;
 
@@ -155,7 +156,7 @@ pub async fn checkout(pool: &DbPool, user_id: &str, checkout_key: &str) -> Resul
         .bind(key)
         .fetch_optional(pool)
         .await?
-        .ok_or(ShopError::Unavailable);
+        .ok_or(ShopError::Auth(AuthError::Unavailable));
     }
     // Take the cart lines out first and order exactly those: a line added
     // by a concurrent request after this DELETE stays in the cart for the
