@@ -66,8 +66,9 @@ impl Ports {
     /// dev stack.
     pub fn free(instances: usize) -> anyhow::Result<Self> {
         let mut ports = probe::free_ports(2 + 3 * instances)?.into_iter();
-        let edge = ports.next().unwrap_or_default();
-        let mock_idp = ports.next().unwrap_or_default();
+        let mut next = || ports.next().context("fewer free ports than asked for");
+        let edge = next()?;
+        let mock_idp = next()?;
         Ok(Self {
             edge,
             mock_idp,
@@ -156,7 +157,7 @@ fn index(zone: Zone) -> usize {
     Zone::ALL
         .iter()
         .position(|&z| z == zone)
-        .unwrap_or_default()
+        .expect("Zone::ALL lists every zone")
 }
 
 pub fn local(port: u16) -> SocketAddr {
@@ -427,12 +428,7 @@ mod tests {
     fn env(command: &Command) -> BTreeMap<String, String> {
         command
             .get_envs()
-            .filter_map(|(k, v)| {
-                Some((
-                    k.to_str()?.to_owned(),
-                    v?.to_str().unwrap_or_default().to_owned(),
-                ))
-            })
+            .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v?.to_str().unwrap().to_owned())))
             .collect()
     }
 

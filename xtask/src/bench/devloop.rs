@@ -120,8 +120,14 @@ impl Edit {
 
 impl Drop for Edit {
     fn drop(&mut self) {
-        if self.backup.is_file() {
-            let _ = self.restore();
+        if self.backup.is_file()
+            && let Err(err) = self.restore()
+        {
+            // The edit must not stay unnoticed in the source tree.
+            eprintln!(
+                "xtask: {err:#}: put it back by hand from {}",
+                self.backup.display()
+            );
         }
     }
 }
@@ -137,27 +143,24 @@ mod tests {
     #[test]
     fn edits_are_put_back_also_after_an_interrupted_run() {
         let dir = std::env::temp_dir().join(format!("xtask-devloop-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap_or_default();
+        fs::create_dir_all(&dir).unwrap();
         let file = dir.join("footer.rs");
         let backup = dir.join("footer.rs.orig");
-        fs::write(&file, "fn footer() {}\n").unwrap_or_default();
+        fs::write(&file, "fn footer() {}\n").unwrap();
         {
             let edit = Edit::open(&file, &backup).unwrap_or_else(|e| panic!("{e}"));
-            edit.change(2).unwrap_or_default();
-            let now = fs::read_to_string(&file).unwrap_or_default();
+            edit.change(2).unwrap();
+            let now = fs::read_to_string(&file).unwrap();
             assert!(now.starts_with("// dev-loop edit 2") && now.ends_with("fn footer() {}\n"));
         }
-        assert_eq!(
-            fs::read_to_string(&file).unwrap_or_default(),
-            "fn footer() {}\n"
-        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "fn footer() {}\n");
         assert!(!backup.exists());
         // A run killed after its edit left the backup: the next one mends.
-        fs::write(&backup, "fn footer() {}\n").unwrap_or_default();
-        fs::write(&file, edited("fn footer() {}\n", 1)).unwrap_or_default();
+        fs::write(&backup, "fn footer() {}\n").unwrap();
+        fs::write(&file, edited("fn footer() {}\n", 1)).unwrap();
         let edit = Edit::open(&file, &backup).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(edit.original, "fn footer() {}\n");
         drop(edit);
-        fs::remove_dir_all(&dir).unwrap_or_default();
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -121,8 +121,8 @@ mod tests {
     fn reads_criterion_estimates() {
         let home = tempfile_dir();
         let new = home.join("layer").join("signed_in").join("new");
-        fs::create_dir_all(&new).unwrap_or_default();
-        let write = |name: &str, text: &str| fs::write(new.join(name), text).unwrap_or_default();
+        fs::create_dir_all(&new).unwrap();
+        let write = |name: &str, text: &str| fs::write(new.join(name), text).unwrap();
         write(
             "benchmark.json",
             r#"{"full_id":"layer/signed_in","group_id":"layer"}"#,
@@ -132,12 +132,12 @@ mod tests {
             r#"{"median":{"point_estimate":79000.5,"standard_error":1.0,
                 "confidence_interval":{"confidence_level":0.95,"lower_bound":77000.0,"upper_bound":81000.0}}}"#,
         );
-        let rows = read(&home).unwrap_or_default();
+        let rows = read(&home).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].name, "layer/signed_in");
         assert!((rows[0].median_ns - 79000.5).abs() < 1e-9);
         assert!((rows[0].upper_ns - 81000.0).abs() < 1e-9);
-        fs::remove_dir_all(&home).unwrap_or_default();
+        fs::remove_dir_all(&home).unwrap();
         assert!(
             read(&home).is_err(),
             "no folder is an error, not an empty report"
