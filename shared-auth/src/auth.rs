@@ -14,7 +14,7 @@ use http::{StatusCode, Uri, header};
 use crate::config::AuthConfig;
 use crate::cookie::Cookies;
 use crate::return_to::login_href;
-use crate::store::{NewSession, SessionPolicy, Store, StoreError, Validated};
+use crate::store::{SessionPolicy, Store, Validated};
 use contracts::{MeResponse, User, Zone};
 
 /// Everything a zone needs to know about sessions. Cheap to clone.
@@ -45,23 +45,6 @@ impl Auth {
             ttl: self.config.session_ttl(),
             max_age: self.config.session_max_age(),
         }
-    }
-
-    /// Starts a fresh session for `user` and returns it with the
-    /// `Set-Cookie` value that hands its token to the browser.
-    pub async fn sign_in(
-        &self,
-        user: &User,
-        user_agent: Option<&str>,
-    ) -> Result<(NewSession, header::HeaderValue), StoreError> {
-        let new = self
-            .store
-            .create_session(&user.id, user_agent, self.policy())
-            .await?;
-        let cookie = self
-            .cookies()
-            .session(&new.token, new.session.remaining_secs());
-        Ok((new, cookie))
     }
 
     /// The cookies of this deployment (names follow the public origin).

@@ -15,8 +15,10 @@
 //! single-use grants, migrations).
 //!
 //! Feature `server` (zones): [`config`], [`cookie`], [`origin`], [`auth`]
-//! (the axum session layer, extractors, redirects, `/…/me`), [`guard`]
-//! (the cross-site and off-origin-redirect layers).
+//! (the axum session layer, extractors, redirects, `/…/me`),
+//! [`session_change`] (sign in, sign out, rotate: from the session the
+//! layer resolved to the response that hands the change to the browser),
+//! [`guard`] (the cross-site and off-origin-redirect layers).
 
 #[cfg(feature = "server")]
 pub mod auth;
@@ -31,6 +33,8 @@ pub mod leptos;
 #[cfg(feature = "server")]
 pub mod origin;
 pub mod return_to;
+#[cfg(feature = "server")]
+pub mod session_change;
 #[cfg(feature = "store")]
 pub mod store;
 #[cfg(feature = "token")]

@@ -5,17 +5,20 @@
 
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
-use axum::Router;
 use axum::body::Body;
-use axum::response::IntoResponse as _;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
+use contracts::{User, Zone};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use shared_auth::auth::{Auth, MaybeUser, RequireUser, found_external, me, session_layer};
+use shared_auth::auth::{
+    Auth, CurrentSession, MaybeUser, RequireUser, found_external, me, session_layer,
+};
 use shared_auth::config::AuthConfig;
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::store::Store;
-use contracts::{User, Zone};
 use tower::ServiceExt as _;
 
 struct App {
@@ -61,6 +64,9 @@ impl App {
                 }),
             )
             .route("/api/write", post(|| async { "written" }))
+            .route("/sign-in/{name}", get(sign_in_as))
+            .route("/sign-out", get(sign_out))
+            .route("/rotate", get(rotate))
             .route(
                 "/api/referer-redirect",
                 get(|| async {
@@ -75,6 +81,7 @@ impl App {
                 "/to-provider",
                 get(|| async { found_external("https://idp.example/authorize?x=1") }),
             )
+            .with_state(self.auth.clone())
             .layer(axum::middleware::map_response_with_state(
                 self.auth.clone(),
                 keep_location_on_origin,
@@ -96,7 +103,12 @@ impl App {
             .find_or_create_user(&format!("t#{name}"), name)
             .await
             .unwrap();
-        let (new, _) = self.auth.sign_in(&user, None).await.unwrap();
+        let new = self
+            .auth
+            .store()
+            .create_session(&user.id, None, self.auth.policy())
+            .await
+            .unwrap();
         (user, new.token)
     }
 
@@ -122,6 +134,96 @@ impl App {
         let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
         (parts.status, parts.headers, body)
     }
+}
+
+/// Identity's use of the session changes, reduced to one line each.
+async fn sign_in_as(
+    State(auth): State<Auth>,
+    Extension(current): Extension<CurrentSession>,
+    Path(name): Path<String>,
+) -> Response {
+    let user = auth
+        .store()
+        .find_or_create_user(&format!("t#{name}"), &name)
+        .await
+        .unwrap();
+    let (_, change) = auth.sign_in(&current, &user, None).await.unwrap();
+    change.respond("signed in")
+}
+
+async fn sign_out(
+    State(auth): State<Auth>,
+    Extension(current): Extension<CurrentSession>,
+) -> Response {
+    auth.sign_out(&current).await.unwrap().respond("signed out")
+}
+
+async fn rotate(
+    State(auth): State<Auth>,
+    Extension(current): Extension<CurrentSession>,
+) -> Response {
+    match auth.rotate(&current, None).await.unwrap() {
+        Some((_, change)) => change.respond("rotated"),
+        None => (StatusCode::UNAUTHORIZED, "anonymous").into_response(),
+    }
+}
+
+/// The session token a response hands to the browser, if it sets one.
+fn new_token(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("auth.session-token="))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+#[tokio::test]
+async fn signing_in_ends_the_session_the_browser_had() {
+    let app = App::new(3600).await;
+    let (_, planted) = app.signed_in("mallory").await;
+    let (status, headers, _) = app.get("/sign-in/alice", Some(&planted)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    let fresh = new_token(&headers).expect("a new session cookie");
+    assert_ne!(fresh, planted);
+    assert_eq!(app.get("/maybe", Some(&fresh)).await.2, "alice");
+    assert_eq!(app.get("/maybe", Some(&planted)).await.2, "anonymous");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_for_every_zone_and_clears_the_cookie() {
+    let app = App::new(3600).await;
+    let (_, token) = app.signed_in("alice").await;
+    let (status, headers, _) = app.get("/sign-out", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    let cleared: Vec<_> = headers.get_all(header::SET_COOKIE).iter().collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    let cleared = cleared[0].to_str().unwrap();
+    assert!(
+        cleared.starts_with("auth.session-token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert_eq!(app.get("/maybe", Some(&token)).await.2, "anonymous");
+    // Signing out anonymously only clears the cookie.
+    let (status, headers, _) = app.get("/sign-out", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(new_token(&headers), None);
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_user_and_retires_the_old_token() {
+    let app = App::new(3600).await;
+    let (_, old) = app.signed_in("alice").await;
+    let (status, headers, _) = app.get("/rotate", Some(&old)).await;
+    assert_eq!(status, StatusCode::OK);
+    let new = new_token(&headers).expect("a new session cookie");
+    assert_ne!(new, old);
+    assert_eq!(app.get("/maybe", Some(&new)).await.2, "alice");
+    assert_eq!(app.get("/maybe", Some(&old)).await.2, "anonymous");
+    assert_eq!(app.get("/rotate", None).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -4,12 +4,13 @@
 //! issuer, audience, nonce, expiry), finds or creates the user, starts a
 //! fresh session and redirects to the remembered `return_to`.
 
+use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse as _, Response};
-use http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use http::{HeaderMap, header};
 use openidconnect::{AuthorizationCode, Nonce, PkceCodeVerifier, TokenResponse as _};
 use serde::Deserialize;
-use shared_auth::auth::found;
+use shared_auth::auth::{CurrentSession, found};
 use shared_auth::token::{constant_time_eq, hash};
 
 use super::fail;
@@ -25,6 +26,7 @@ pub struct CallbackQuery {
 
 pub async fn finish(
     State(oidc): State<Oidc>,
+    Extension(current): Extension<CurrentSession>,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
@@ -32,7 +34,7 @@ pub async fn finish(
         Ok(found) => found,
         Err(reason) => return fail(reason),
     };
-    let mut response = match sign_in(&oidc, &headers, query, pending).await {
+    let mut response = match sign_in(&oidc, &current, &headers, query, pending).await {
         Ok(response) => response,
         Err(reason) => fail(reason),
     };
@@ -80,6 +82,7 @@ async fn take_pending(
 
 async fn sign_in(
     oidc: &Oidc,
+    current: &CurrentSession,
     headers: &HeaderMap,
     query: CallbackQuery,
     pending: Option<PendingLogin>,
@@ -150,19 +153,13 @@ async fn sign_in(
         .find_or_create_user(&subject, &username)
         .await
         .map_err(unavailable)?;
-    // No fixation: whatever session the browser had is ended; a new one starts.
-    if let Some(old) = oidc.auth.cookies().session_token(headers) {
-        store
-            .delete_session_by_token(old)
-            .await
-            .map_err(unavailable)?;
-    }
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|ua| ua.to_str().ok());
-    let (new, cookie) = oidc
+    // No fixation: whatever session the browser had is ended; a new one starts.
+    let (session, change) = oidc
         .auth
-        .sign_in(&user, user_agent)
+        .sign_in(current, &user, user_agent)
         .await
         .map_err(unavailable)?;
     // Kept for sign-out's `id_token_hint`, as long as the session may live.
@@ -170,7 +167,7 @@ async fn sign_in(
     if let Err(err) = store
         .put_grant(
             ID_TOKEN_GRANT,
-            &new.session.id,
+            &session.id,
             &id_token,
             oidc.auth.policy().max_age,
         )
@@ -180,10 +177,5 @@ async fn sign_in(
         tracing::warn!("cannot keep the id_token for sign-out: {err}");
     }
     tracing::info!(user = %user.id, "signed in");
-    let mut response = found(&pending.return_to);
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response.into_response())
+    Ok(change.respond(found(&pending.return_to)))
 }

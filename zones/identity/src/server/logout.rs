@@ -11,7 +11,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
 use contracts::zone::AuthPath;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::StatusCode;
 use openidconnect::core::CoreIdToken;
 use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
 use shared_auth::auth::{CurrentSession, found, found_external};
@@ -21,7 +21,6 @@ use super::oidc::{ID_TOKEN_GRANT, Oidc};
 pub async fn sign_out(
     State(oidc): State<Oidc>,
     Extension(current): Extension<CurrentSession>,
-    headers: HeaderMap,
 ) -> Response {
     let auth = &oidc.auth;
     let id_token = match current.session_id() {
@@ -35,27 +34,21 @@ pub async fn sign_out(
             }),
         None => None,
     };
-    if let Some(token) = auth.cookies().session_token(&headers)
-        && let Err(err) = auth.store().delete_session_by_token(token).await
-    {
-        tracing::error!("sign-out failed: {err}");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Sign-out failed; please try again.",
-        )
-            .into_response();
-    }
-    let mut response = match provider_logout(&oidc, id_token.as_deref()).await {
+    let change = match auth.sign_out(&current).await {
+        Ok(change) => change,
+        Err(err) => {
+            tracing::error!("sign-out failed: {err}");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-out failed; please try again.",
+            )
+                .into_response();
+        }
+    };
+    change.respond(match provider_logout(&oidc, id_token.as_deref()).await {
         Some(url) => found_external(&url),
         None => found("/"),
-    };
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, auth.clear_cookie());
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    })
 }
 
 /// The provider's end-session URL for this sign-out, if it has one:

@@ -1,0 +1,96 @@
+//! Changing who a browser is signed in as: sign in, sign out, rotate. Each
+//! starts from the session the layer resolved for this request
+//! ([`CurrentSession`]), so no handler parses the cookie itself, and ends
+//! in a [`SessionChange`] that puts the cookie (set or cleared) and
+//! `Cache-Control: private, no-store` on the response. Only identity signs in and
+//! out; the functions live here so that the cookie, its attributes and the
+//! fixation rule are written once.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+
+use crate::auth::{Auth, CurrentSession, PRIVATE_NO_STORE};
+use crate::store::{NewSession, Session, StoreError};
+use contracts::User;
+
+/// A session started or ended for this browser, to hand over with the
+/// response ([`SessionChange::respond`]). A new session's token is only
+/// in here, on its way to the browser: no handler ever holds it.
+#[derive(Debug)]
+#[must_use = "the browser only learns of the change from the response"]
+pub struct SessionChange {
+    set_cookie: HeaderValue,
+}
+
+impl SessionChange {
+    /// `response` with the session cookie set (or cleared) and
+    /// `Cache-Control: private, no-store`: a response that changes who you
+    /// are is never stored, by any cache.
+    pub fn respond(self, response: impl IntoResponse) -> Response {
+        let mut response = response.into_response();
+        let headers = response.headers_mut();
+        headers.append(header::SET_COOKIE, self.set_cookie);
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(PRIVATE_NO_STORE),
+        );
+        response
+    }
+}
+
+impl Auth {
+    /// Signs `user` in on the browser of `current`: the session the layer
+    /// resolved for this request (if any) is ended and a fresh one starts,
+    /// so no session planted in or left on the browser survives a sign-in
+    /// (no session fixation).
+    pub async fn sign_in(
+        &self,
+        current: &CurrentSession,
+        user: &User,
+        user_agent: Option<&str>,
+    ) -> Result<(Session, SessionChange), StoreError> {
+        if let Some(old) = current.session_id() {
+            self.store().delete_session(old).await?;
+        }
+        self.start_session(user, user_agent).await
+    }
+
+    /// Ends the session the layer resolved (the row is deleted, so every
+    /// zone sees it at once) and clears the cookie. Signing out without a
+    /// session only clears the cookie.
+    pub async fn sign_out(&self, current: &CurrentSession) -> Result<SessionChange, StoreError> {
+        if let Some(id) = current.session_id() {
+            self.store().delete_session(id).await?;
+        }
+        Ok(SessionChange {
+            set_cookie: self.clear_cookie(),
+        })
+    }
+
+    /// Gives the signed-in user of `current` a new session id and token
+    /// and ends the old one (after a change of privilege, so a token seen
+    /// before it is worth nothing). `None` when the request is anonymous.
+    pub async fn rotate(
+        &self,
+        current: &CurrentSession,
+        user_agent: Option<&str>,
+    ) -> Result<Option<(Session, SessionChange)>, StoreError> {
+        let Some(user) = current.user() else {
+            return Ok(None);
+        };
+        self.sign_in(current, user, user_agent).await.map(Some)
+    }
+
+    async fn start_session(
+        &self,
+        user: &User,
+        user_agent: Option<&str>,
+    ) -> Result<(Session, SessionChange), StoreError> {
+        let NewSession { token, session } = self
+            .store()
+            .create_session(&user.id, user_agent, self.policy())
+            .await?;
+        let set_cookie = self.cookies().session(&token, session.remaining_secs());
+        Ok((session, SessionChange { set_cookie }))
+    }
+}
