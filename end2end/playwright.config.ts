@@ -1,8 +1,10 @@
 import { defineConfig } from '@playwright/test';
+import { manifest } from './manifest';
 
 // `cargo xtask test` starts the stack on free ports and sets E2E_BASE_URL;
-// against `cargo xtask dev` / `start` the default is the edge on :8080.
-const baseURL = process.env.E2E_BASE_URL ?? 'http://localhost:8080';
+// against `cargo xtask dev` / `start` the default is their edge, as the
+// zone manifest (`cargo xtask manifest`) says.
+const baseURL = process.env.E2E_BASE_URL ?? manifest.edge.default_url;
 
 export default defineConfig({
   testDir: './tests',

@@ -1,13 +1,54 @@
 import { test as base, expect, type Page } from '@playwright/test';
+import { manifest, type ZoneName } from '../manifest';
 
-/** The zones and where each one serves its bundle from. */
-export const zones = {
-  identity: { home: '/auth', pkg: '/auth/pkg' },
-  shop: { home: '/shop', pkg: '/shop/pkg' },
-  public: { home: '/', pkg: '/public/pkg' },
-} as const;
+export type { ZoneName };
 
-export type ZoneName = keyof typeof zones;
+/** The zones (home, prefixes, bundle, API prefix...), from the zone manifest. */
+export const zones = manifest.zones;
+
+/** Identity's sign-in endpoints (login, callback, signed_out, error...). */
+export const authPaths = manifest.auth;
+
+/** Where the development-only mock provider is served. */
+export const mockIdp = manifest.mock_idp_prefix;
+
+/** The session cookie's name (plain http). */
+export const sessionCookie = manifest.cookies.session;
+
+/** A path inside `zone`, as `contracts::Zone::path` builds it. */
+function zonePath(zone: ZoneName, rest: string): string {
+  const home = zones[zone].home;
+  return home === '/' ? rest || '/' : `${home}${rest}`;
+}
+
+/**
+ * Paths inside each zone: `at.shop('/cart')` is the shop's cart,
+ * `at.public('/account-area')` the public account area, `at.shop()` the
+ * shop's home.
+ */
+export const at = {
+  identity: (rest = '') => zonePath('identity', rest),
+  shop: (rest = '') => zonePath('shop', rest),
+  public: (rest = '') => zonePath('public', rest),
+};
+
+/** `text` with every character a regular expression treats specially escaped. */
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** A URL whose path (and query) ends with `path`, then `tail` (a pattern). */
+export function urlEndingWith(path: string, tail = ''): RegExp {
+  return new RegExp(`${escaped(path)}${tail}$`);
+}
+
+/** A URL that contains `text` anywhere. */
+export function urlContaining(text: string): RegExp {
+  return new RegExp(escaped(text));
+}
+
+/** Any page of the mock provider's sign-in form. */
+export const providerForm = urlContaining(`${mockIdp}/authorize?`);
 
 /**
  * A page that records console errors and uncaught exceptions; every test
@@ -51,16 +92,16 @@ export function uniqueUser(prefix: string): string {
  * works with and without JavaScript.
  */
 export async function signInAtProvider(page: Page, username: string) {
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await expect(page).toHaveURL(providerForm);
   await page.getByLabel('Username').fill(username);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 /** Signs `username` in from `start` and waits to be back there. */
-export async function signIn(page: Page, username: string, start = '/account-area') {
-  await page.goto(`/auth/login?return_to=${encodeURIComponent(start)}`);
+export async function signIn(page: Page, username: string, start = at.public('/account-area')) {
+  await page.goto(`${authPaths.login}?return_to=${encodeURIComponent(start)}`);
   await signInAtProvider(page, username);
-  await expect(page).toHaveURL(new RegExp(`${start.replace(/[/?]/g, '\\$&')}$`));
+  await expect(page).toHaveURL(urlEndingWith(start));
 }
 
 /** The signed-in user's name in the header's user menu. */
@@ -72,7 +113,7 @@ export function accountName(page: Page) {
  * Where a whole sign-out ends: identity's page, after the provider's own
  * sign-out (RP-initiated logout) sent the browser back, maybe with `state`.
  */
-export const signedOutUrl = /\/auth\/signed-out(\?[^#]*)?$/;
+export const signedOutUrl = urlEndingWith(authPaths.signed_out, '(\\?[^#]*)?');
 
 /** Opens the user menu, presses "Sign out" and waits for the signed-out page. */
 export async function signOut(page: Page) {
@@ -90,12 +131,12 @@ export async function expectSignedOutPage(page: Page) {
   await expect(page.locator('main').getByRole('link', { name: /sign in/i })).toBeVisible();
 }
 
-/** The `/…/me` JSON every zone answers (shared_auth::MeResponse). */
+/** The `/…/me` JSON every zone answers (contracts::MeResponse). */
 type Me = { authenticated: boolean; zone: ZoneName; user: { id: string; username: string } | null };
 
-/** Who `/auth/me` says the page's browser context (its cookies) is, or null. */
+/** Who identity's `/…/me` says the page's browser context (its cookies) is, or null. */
 export async function whoAmI(page: Page): Promise<string | null> {
-  const response = await page.request.get('/auth/me');
+  const response = await page.request.get(zones.identity.me_path);
   expect(response.status()).toBe(200);
   const me = (await response.json()) as Me;
   return me.authenticated ? (me.user?.username ?? null) : null;

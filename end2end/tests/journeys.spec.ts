@@ -9,6 +9,9 @@ import {
   signInAtProvider,
   signOut,
   uniqueUser,
+  at,
+  providerForm,
+  urlEndingWith,
 } from './fixtures';
 
 const badge = (page: import('@playwright/test').Page) => page.locator('.cart-badge__count');
@@ -21,9 +24,9 @@ test('shop, sign in on the way, check out, rename, sign out everywhere', async (
   const user = uniqueUser('shopper');
 
   // Browse anonymously to a product and add it: sign-in comes first.
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await page.getByRole('link', { name: 'Enamel mug' }).click();
-  await expect(page).toHaveURL(/\/shop\/p\/enamel-mug$/);
+  await expect(page).toHaveURL(urlEndingWith(at.shop('/p/enamel-mug')));
   await expect(page.locator('h1')).toHaveText('Enamel mug');
   await hydrated(page);
   await page.getByLabel('Quantity').fill('2');
@@ -31,14 +34,14 @@ test('shop, sign in on the way, check out, rename, sign out everywhere', async (
   await signInAtProvider(page, user);
 
   // Back on the product, the item in the cart, the badge counting it.
-  await expect(page).toHaveURL(/\/shop\/p\/enamel-mug\?added=2$/);
+  await expect(page).toHaveURL(urlEndingWith(at.shop('/p/enamel-mug?added=2')));
   await expect(page.locator('.notice')).toContainText('Added 2 to your cart');
   await expect(accountName(page)).toHaveText(user);
   await hydrated(page);
   await expect(badge(page)).toHaveText('2');
 
   // Add another product with JavaScript: the badge follows without a reload.
-  await page.goto('/shop/p/brass-pen');
+  await page.goto(at.shop('/p/brass-pen'));
   await hydrated(page);
   await expect(badge(page)).toHaveText('2');
   await page.getByRole('button', { name: 'Add to cart' }).click();
@@ -46,7 +49,7 @@ test('shop, sign in on the way, check out, rename, sign out everywhere', async (
   await expect(badge(page)).toHaveText('3');
 
   // The cart: change a quantity, remove a line, in place.
-  await page.goto('/shop/cart');
+  await page.goto(at.shop('/cart'));
   await hydrated(page);
   await expect(page.locator('tr.cart-line')).toHaveCount(2);
   await page.getByLabel('Quantity of Enamel mug').fill('3');
@@ -59,62 +62,62 @@ test('shop, sign in on the way, check out, rename, sign out everywhere', async (
   await expect(badge(page)).toHaveText('3');
 
   // Every zone's header shows the same count, fetched from the shop.
-  for (const path of ['/', '/auth']) {
+  for (const path of [at.public(), at.identity()]) {
     await page.goto(path);
     await hydrated(page);
     await expect(badge(page)).toHaveText('3');
   }
 
   // Check out: one order, listed; the badge is back to zero everywhere.
-  await page.goto('/shop/cart');
+  await page.goto(at.shop('/cart'));
   await hydrated(page);
   await page.getByRole('button', { name: 'Place order' }).click();
-  await expect(page).toHaveURL(/\/shop\/orders\/[A-Za-z0-9_-]+$/);
+  await expect(page).toHaveURL(urlEndingWith(at.shop('/orders/'), '[A-Za-z0-9_-]+'));
   const orderId = page.url().split('/').pop()!;
   await expect(page.locator('h1')).toHaveText(`Order ${orderId}`);
   await expect(page.locator('.order__total')).toHaveText('€43.50');
-  await page.goto('/shop/orders');
+  await page.goto(at.shop('/orders'));
   await expect(page.locator('.order-row')).toHaveCount(1);
   await expect(page.locator(`.order-row[data-order="${orderId}"]`)).toContainText('€43.50');
-  for (const path of ['/', '/auth']) {
+  for (const path of [at.public(), at.identity()]) {
     await page.goto(path);
     await hydrated(page);
     await expect(badge(page)).toHaveText('0');
   }
 
   // Rename in identity; the shop's header says the new name.
-  await page.goto('/auth/profile');
+  await page.goto(at.identity('/profile'));
   await hydrated(page);
   await page.getByLabel('Display name').fill('Ada Shopper');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('.form-status')).toContainText('Ada Shopper');
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await expect(accountName(page)).toHaveText('Ada Shopper');
-  await page.goto('/');
+  await page.goto(at.public());
   await expect(page.locator('.greeting')).toHaveText('Welcome back, Ada Shopper');
 
   // A second device; "sign out everywhere else" ends it for every zone.
   const phone = await browser.newContext();
   const phonePage = await phone.newPage();
-  await signIn(phonePage, user, '/shop');
+  await signIn(phonePage, user, at.shop());
   await expect(accountName(phonePage)).toHaveText('Ada Shopper');
-  await page.goto('/auth/sessions');
+  await page.goto(at.identity('/sessions'));
   await hydrated(page);
   await expect(page.locator('li.session')).toHaveCount(2);
   await expect(page.locator('li.session--current')).toContainText('This device');
   await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
   await expect(page.locator('li.session')).toHaveCount(1);
-  await phonePage.goto('/shop');
+  await phonePage.goto(at.shop());
   await expectShell(phonePage, 'shop');
   await expect(phonePage.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
   await phone.close();
 
   // And signing out here leaves the shop anonymous too.
   await signOut(page);
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
-  await page.goto('/shop/orders');
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await page.goto(at.shop('/orders'));
+  await expect(page).toHaveURL(providerForm);
   expect(errors).toEqual([]);
 });
 
@@ -125,23 +128,23 @@ test.describe('without JavaScript', () => {
     const user = uniqueUser('nojs');
 
     // Anonymous add to cart → sign in → back on the product, item added.
-    await page.goto('/shop/p/oak-coasters');
+    await page.goto(at.shop('/p/oak-coasters'));
     await page.getByLabel('Quantity').fill('2');
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await signInAtProvider(page, user);
-    await expect(page).toHaveURL(/\/shop\/p\/oak-coasters\?added=2$/);
+    await expect(page).toHaveURL(urlEndingWith(at.shop('/p/oak-coasters?added=2')));
     await expect(page.locator('.notice')).toContainText('Added 2 to your cart');
     await expect(page.locator('html[data-hydrated]')).toHaveCount(0);
 
     // A second product, then the cart: update and remove by plain posts.
-    await page.goto('/shop/p/field-bottle');
+    await page.goto(at.shop('/p/field-bottle'));
     await page.getByRole('button', { name: 'Add to cart' }).click();
-    await expect(page).toHaveURL(/\/shop\/p\/field-bottle$/);
-    await page.goto('/shop/cart');
+    await expect(page).toHaveURL(urlEndingWith(at.shop('/p/field-bottle')));
+    await page.goto(at.shop('/cart'));
     await expect(page.locator('tr.cart-line')).toHaveCount(2);
     await page.getByLabel('Quantity of Oak coasters').fill('5');
     await page.locator('tr[data-slug="oak-coasters"]').getByRole('button', { name: 'Update' }).click();
-    await expect(page).toHaveURL(/\/shop\/cart$/);
+    await expect(page).toHaveURL(urlEndingWith(at.shop('/cart')));
     await expect(page.locator('.cart__total')).toHaveText('€112.00');
     await page.locator('tr[data-slug="field-bottle"]').getByRole('button', { name: 'Remove' }).click();
     await expect(page.locator('tr.cart-line')).toHaveCount(1);
@@ -149,11 +152,11 @@ test.describe('without JavaScript', () => {
 
     // Place the order: straight to its page.
     await page.getByRole('button', { name: 'Place order' }).click();
-    await expect(page).toHaveURL(/\/shop\/orders\/[A-Za-z0-9_-]+$/);
+    await expect(page).toHaveURL(urlEndingWith(at.shop('/orders/'), '[A-Za-z0-9_-]+'));
     await expect(page.locator('.order__total')).toHaveText('€80.00');
 
     // Profile: a refused name shows its error, a good one the header.
-    await page.goto('/auth/profile');
+    await page.goto(at.identity('/profile'));
     await page.getByLabel('Display name').fill('   ');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.locator('.form-error')).toHaveText('Please enter a name.');
@@ -165,7 +168,7 @@ test.describe('without JavaScript', () => {
     // provider's sign-out too, back on the signed-out page.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expectSignedOutPage(page);
-    await page.goto('/shop');
+    await page.goto(at.shop());
     await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
   });
 });

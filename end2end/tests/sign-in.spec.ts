@@ -10,87 +10,94 @@ import {
   signInAtProvider,
   signOut,
   whoAmI,
+  at,
+  authPaths,
+  mockIdp,
+  providerForm,
+  sessionCookie,
+  urlContaining,
+  urlEndingWith,
 } from './fixtures';
 
 test('one sign-in reaches every zone, one sign-out leaves them all', async ({ page, errors }) => {
   // A protected shop page sends us to identity's login, then the mock IdP.
-  await page.goto('/shop/orders');
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await page.goto(at.shop('/orders'));
+  await expect(page).toHaveURL(providerForm);
   await expect(page.locator('h1')).toHaveText('Sign in to Meridian ID');
   await page.getByLabel('Username').fill('alice');
   await page.getByRole('button', { name: 'Sign in' }).click();
 
   // Back where we started, signed in.
-  await expect(page).toHaveURL(/\/shop\/orders$/);
+  await expect(page).toHaveURL(urlEndingWith(at.shop('/orders')));
   await expect(page.locator('h1')).toHaveText('Your orders');
   await expectShell(page, 'shop');
   await expect(accountName(page)).toHaveText('alice');
 
   // The cookie is the shared, host-only, HttpOnly session cookie.
   const cookies = await page.context().cookies();
-  const session = cookies.find((c) => c.name === 'auth.session-token');
+  const session = cookies.find((c) => c.name === sessionCookie);
   expect(session?.httpOnly).toBe(true);
   expect(session?.sameSite).toBe('Lax');
   expect(session?.path).toBe('/');
-  expect(await page.evaluate(() => document.cookie)).not.toContain('auth.session-token');
+  expect(await page.evaluate(() => document.cookie)).not.toContain(sessionCookie);
 
   // Every zone knows alice, without signing in again.
   for (const [path, zone] of [
-    ['/', 'public'],
-    ['/account-area', 'public'],
-    ['/auth', 'identity'],
-    ['/shop', 'shop'],
+    [at.public(), 'public'],
+    [at.public('/account-area'), 'public'],
+    [at.identity(), 'identity'],
+    [at.shop(), 'shop'],
   ] as const) {
     await page.goto(path);
     await expectShell(page, zone);
     await expect(accountName(page)).toHaveText('alice');
     await hydrated(page);
   }
-  await page.goto('/');
+  await page.goto(at.public());
   await expect(page.locator('.greeting')).toHaveText('Welcome back, alice');
 
   // Sign out from the header of the shop zone: the session ends here, then
   // at the provider, which sends the browser back to the signed-out page.
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await hydrated(page);
   await signOut(page);
   await expectSignedOutPage(page);
   expect(await whoAmI(page)).toBeNull();
-  await page.goto('/');
+  await page.goto(at.public());
   await expect(page.locator('.greeting')).toHaveText('Welcome');
   await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
 
   // "Sign in again" asks the provider who you are: no silent sign-in.
-  await page.goto('/auth/signed-out');
+  await page.goto(authPaths.signed_out);
   await page.locator('main').getByRole('link', { name: /sign in/i }).click();
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await expect(page).toHaveURL(providerForm);
   await expect(page.getByLabel('Username')).toBeVisible();
 
   // Signed out everywhere: the protected page asks for sign-in again.
-  await page.goto('/shop/orders');
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
-  await page.goto('/auth');
+  await page.goto(at.shop('/orders'));
+  await expect(page).toHaveURL(providerForm);
+  await page.goto(at.identity());
   await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
   expect(errors).toEqual([]);
 });
 
 test('cancelling at the provider shows a helpful page, not an error', async ({ page }) => {
-  await page.goto('/account-area');
+  await page.goto(at.public('/account-area'));
   await page.locator('.account').getByRole('link', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/mock-idp\/authorize\?/);
+  await expect(page).toHaveURL(providerForm);
   await page.getByRole('button', { name: 'Cancel' }).click();
-  await expect(page).toHaveURL(/\/auth\/error\?reason=denied$/);
+  await expect(page).toHaveURL(urlEndingWith(`${authPaths.error}?reason=denied`));
   await expect(page.locator('h1')).toHaveText('Sign-in did not complete');
   await expect(page.locator('.lead')).toContainText('cancelled');
   await expectShell(page, 'identity');
 });
 
 test('the sign-in link brings you back to the page you were on', async ({ page }) => {
-  await page.goto('/account-area');
+  await page.goto(at.public('/account-area'));
   await page.locator('.account').getByRole('link', { name: 'Sign in' }).click();
   await page.getByLabel('Username').fill('bob');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/account-area$/);
+  await expect(page).toHaveURL(urlEndingWith(at.public('/account-area')));
   await expect(page.locator('.lead')).toContainText('Signed in as bob');
 });
 
@@ -105,16 +112,18 @@ async function callbackLinkMadeBy(browser: Browser, username: string): Promise<s
   const context = await browser.newContext();
   const page = await context.newPage();
   let callback: string | undefined;
-  await page.route('**/mock-idp/authorize', async (route) => {
+  await page.route(`**${mockIdp}/authorize`, async (route) => {
     if (route.request().method() !== 'POST') return route.continue();
     const answer = await route.fetch({ maxRedirects: 0 });
     const location = answer.headers()['location'];
     if (location) callback = new URL(location, route.request().url()).toString();
     await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>Link kept.</p>' });
   });
-  await page.goto('/auth/login?return_to=%2Faccount-area');
+  await page.goto(
+    `${authPaths.login}?return_to=${encodeURIComponent(at.public('/account-area'))}`,
+  );
   await signInAtProvider(page, username);
-  await expect.poll(() => callback).toContain('/auth/callback?code=');
+  await expect.poll(() => callback).toContain(`${authPaths.callback}?code=`);
   await context.close();
   return callback ?? '';
 }
@@ -124,7 +133,7 @@ test('a callback link made in another browser signs no one in (login CSRF)', asy
   browser,
 }) => {
   // The victim is signed in as alice.
-  await signIn(page, 'alice', '/account-area');
+  await signIn(page, 'alice', at.public('/account-area'));
   await expect(accountName(page)).toHaveText('alice');
 
   // mallory signs in at the provider in her own browser and sends alice
@@ -134,11 +143,11 @@ test('a callback link made in another browser signs no one in (login CSRF)', asy
 
   // The link was made for another browser: the sign-in error page, and
   // alice is still alice, in the header and for every zone.
-  await expect(page).toHaveURL(/\/auth\/error\?reason=/);
+  await expect(page).toHaveURL(urlContaining(`${authPaths.error}?reason=`));
   await expect(page.locator('h1')).toHaveText('Sign-in did not complete');
   await expectShell(page, 'identity');
   await expect(accountName(page)).toHaveText('alice');
   expect(await whoAmI(page)).toBe('alice');
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await expect(accountName(page)).toHaveText('alice');
 });

@@ -6,15 +6,20 @@ import {
   expectShell,
   signIn,
   uniqueUser,
+  at,
+  urlEndingWith,
   type ZoneName,
 } from './fixtures';
 
 const pages: { path: string; zone: ZoneName; heading: RegExp }[] = [
-  { path: '/auth', zone: 'identity', heading: /One sign-in for the whole site/ },
-  { path: '/shop', zone: 'shop', heading: /The catalogue/ },
-  { path: '/', zone: 'public', heading: /one site, built by three teams/ },
-  { path: '/account-area', zone: 'public', heading: /Your account/ },
+  { path: at.identity(), zone: 'identity', heading: /One sign-in for the whole site/ },
+  { path: at.shop(), zone: 'shop', heading: /The catalogue/ },
+  { path: at.public(), zone: 'public', heading: /one site, built by three teams/ },
+  { path: at.public('/account-area'), zone: 'public', heading: /Your account/ },
 ];
+
+/** Every zone's home page. */
+const homes = [at.public(), at.shop(), at.identity()];
 
 for (const { path, zone, heading } of pages) {
   test(`${path} is served by ${zone} with the shared shell and its own bundle`, async ({
@@ -36,7 +41,7 @@ for (const { path, zone, heading } of pages) {
 }
 
 test('identity: the sign-in steps disclosure opens and closes', async ({ page, errors }) => {
-  await page.goto('/auth');
+  await page.goto(at.identity());
   await hydrated(page);
   const toggle = page.locator('.disclosure__toggle');
   const steps = page.locator('#sign-in-steps');
@@ -51,7 +56,7 @@ test('identity: the sign-in steps disclosure opens and closes', async ({ page, e
 });
 
 test('shop: the layout switch turns the grid into a list', async ({ page, errors }) => {
-  await page.goto('/shop');
+  await page.goto(at.shop());
   await hydrated(page);
   const products = page.locator('ul.products');
   await expect(products.locator('li.product')).toHaveCount(12);
@@ -65,28 +70,28 @@ test('shop: the layout switch turns the grid into a list', async ({ page, errors
 });
 
 test('public: the zone tour switches tabs', async ({ page, errors }) => {
-  await page.goto('/');
+  await page.goto(at.public());
   await hydrated(page);
   const panel = page.getByRole('tabpanel');
   await expect(panel.locator('h2')).toHaveText('The public zone');
   await page.getByRole('tab', { name: 'Shop' }).click();
   await expect(panel.locator('h2')).toHaveText('The shop zone');
-  await expect(panel).toContainText('/shop/api/');
+  await expect(panel).toContainText(`${zones.shop.api_prefix}/`);
   await expect(page.getByRole('tab', { name: 'Shop' })).toHaveAttribute('aria-selected', 'true');
   expect(errors).toEqual([]);
 });
 
 test('cross-zone links are full page loads into the other zone', async ({ page, errors }) => {
-  await page.goto('/');
+  await page.goto(at.public());
   await hydrated(page);
   await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
   await page.locator('.primary-nav').getByRole('link', { name: 'Shop' }).click();
-  await expect(page).toHaveURL(/\/shop$/);
+  await expect(page).toHaveURL(urlEndingWith(at.shop()));
   await expectShell(page, 'shop');
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBeUndefined();
   await hydrated(page);
   await page.locator('footer').getByRole('link', { name: 'Identity' }).click();
-  await expect(page).toHaveURL(/\/auth$/);
+  await expect(page).toHaveURL(urlEndingWith(at.identity()));
   await expectShell(page, 'identity');
   expect(errors).toEqual([]);
 });
@@ -96,7 +101,7 @@ test('the user menu island opens, lists the account pages and closes on Escape',
   errors,
 }) => {
   await signIn(page, uniqueUser('menu'));
-  for (const path of ['/', '/shop', '/auth']) {
+  for (const path of homes) {
     await page.goto(path);
     await hydrated(page);
     const button = page.locator('.menu__button');
@@ -118,7 +123,7 @@ test('the user menu island opens, lists the account pages and closes on Escape',
 });
 
 test('anonymous visitors see a sign-in button and no cart badge', async ({ page }) => {
-  for (const path of ['/', '/shop', '/auth']) {
+  for (const path of homes) {
     await page.goto(path);
     await expect(page.locator('.account').getByRole('link', { name: 'Sign in' })).toBeVisible();
     await expect(page.locator('.cart-badge')).toHaveCount(0);
@@ -126,10 +131,10 @@ test('anonymous visitors see a sign-in button and no cart badge', async ({ page 
 });
 
 for (const [path, zone] of [
-  ['/no-such-page', 'public'],
-  ['/shop/p/no-such-product', 'shop'],
-  ['/shop/no-such-product', 'shop'],
-  ['/auth/no-such-page', 'identity'],
+  [at.public('/no-such-page'), 'public'],
+  [at.shop('/p/no-such-product'), 'shop'],
+  [at.shop('/no-such-product'), 'shop'],
+  [at.identity('/no-such-page'), 'identity'],
 ] as const) {
   test(`unknown path ${path} is a 404 from ${zone} with the shared shell`, async ({ page }) => {
     const response = await page.goto(path);

@@ -17,6 +17,8 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     ports.check_free()?;
     let shared = stack::Shared::standard(&ports);
     crate::migrate::run(&shared.database_url)?;
+    // For `npm run e2e` against this stack.
+    crate::manifest::write(project)?;
     run_step(
         "Building the edge and the mock OpenID provider",
         project

@@ -6,6 +6,7 @@ mod bench;
 mod dev;
 mod faults;
 mod load;
+mod manifest;
 mod migrate;
 mod postgres;
 mod probe;
@@ -47,6 +48,10 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = migrate::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Write the zone manifest (contracts::zone) as JSON for the browser
+    /// tests, to target/e2e/manifest.json; prints the path. `test`, `dev`
+    /// and `start` write it too.
+    Manifest,
     /// Check sign-in across zones over HTTP against a running stack
     /// (`cargo xtask dev` or `start`): the reference POC's list plus attacks.
     VerifyAuth(verify_auth::Options),
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
     let result = result.and_then(|project| match cli.command {
         Command::Setup { browser } => tools::ensure(&project, tools::Need { browser }),
         Command::Migrate { database_url } => migrate::run(&database_url),
+        Command::Manifest => manifest::run(&project),
         Command::VerifyAuth(options) => verify_auth::run_with(&options),
         Command::Dev => dev::run(&project),
         Command::Start(args) => start::run(&project, &args),

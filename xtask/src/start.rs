@@ -49,6 +49,8 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
         None => args.database_url.clone(),
     };
     crate::migrate::run(&shared.database_url)?;
+    // For `npm run e2e` against this stack.
+    crate::manifest::write(project)?;
     step(&format!(
         "Starting {} instance(s) of each zone, the mock provider and the edge",
         args.instances

@@ -156,6 +156,8 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
 }
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
+    // The zones, prefixes and sign-in paths the browser tests navigate by.
+    let manifest = crate::manifest::write(project)?;
     // The edge trusts 127.0.0.1 as a proxy, so verify-auth can play a
     // client behind it (X-Forwarded-For) and see `/_edge/status` refuse it.
     let trusted = [("EDGE_TRUSTED_PROXIES", "127.0.0.1")];
@@ -180,6 +182,7 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
         ])
         .args(&args.playwright_args)
         .env("E2E_BASE_URL", &edge)
+        .env(crate::manifest::PATH_VAR, &manifest)
         .env("CHROMIUM_PATH", tools::CHROMIUM);
     let result = run_step(
         "Running the browser tests (Playwright, Chromium, through the edge)",
