@@ -8,6 +8,7 @@ pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod sign_in_failure;
 
 use contracts::Zone;
 use leptos::prelude::*;

@@ -28,7 +28,7 @@ pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
 
 /// Where every sign-in failure lands: `/auth/error?reason=<code>` renders
 /// a helpful page (see `pages::error`) with a 400 status.
-pub(crate) fn fail(reason: crate::pages::error::Reason) -> axum::response::Response {
+pub(crate) fn fail(reason: crate::sign_in_failure::SignInFailure) -> axum::response::Response {
     shared_auth::auth::found(&format!(
         "{}?reason={}",
         AuthPath::Error.path(),

@@ -7,8 +7,8 @@ use contracts::cart::CartBadgeCount;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use crate::catalogue::{AddedToCart, Cart, Order, OrderSummary, Product};
 use crate::error::ShopError;
+use crate::model::{AddedToCart, Cart, Order, OrderSummary, Product};
 #[cfg(feature = "ssr")]
 use crate::server::{db, pending, shop_pool};
 
@@ -121,7 +121,7 @@ pub fn parse_quantity(raw: &str) -> Result<i64, ShopError> {
     raw.trim()
         .parse::<i64>()
         .ok()
-        .filter(|q| (1..=crate::catalogue::MAX_QUANTITY).contains(q))
+        .filter(|q| (1..=crate::model::MAX_QUANTITY).contains(q))
         .ok_or(ShopError::InvalidQuantity)
 }
 

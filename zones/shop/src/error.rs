@@ -6,7 +6,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use shared_auth::leptos::AuthError;
 
-use crate::catalogue::MAX_QUANTITY;
+use crate::model::MAX_QUANTITY;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ShopError {

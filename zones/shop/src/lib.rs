@@ -5,8 +5,8 @@
 //! functions in `api.rs`, the queries in `server/`.
 
 pub mod api;
-pub mod catalogue;
 pub mod error;
+pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;

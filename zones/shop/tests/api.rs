@@ -10,8 +10,8 @@ use serde_json::Value;
 use shared_auth::leptos::AuthError;
 use zone_runtime::server::ZoneApp;
 use zone_runtime::testing::TestZone;
-use zone_shop::catalogue::{AddedToCart, Cart, Order, OrderSummary};
 use zone_shop::error::ShopError;
+use zone_shop::model::{AddedToCart, Cart, Order, OrderSummary};
 
 async fn shop() -> TestZone {
     let app = ZoneApp {

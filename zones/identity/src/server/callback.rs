@@ -15,7 +15,7 @@ use shared_auth::token::{constant_time_eq, hash};
 
 use super::fail;
 use super::oidc::{ID_TOKEN_GRANT, LOGIN_GRANT, Oidc, PendingLogin};
-use crate::pages::error::Reason;
+use crate::sign_in_failure::SignInFailure;
 
 #[derive(Deserialize)]
 pub struct CallbackQuery {
@@ -57,7 +57,7 @@ async fn take_pending(
     oidc: &Oidc,
     headers: &HeaderMap,
     state: Option<&str>,
-) -> Result<(Option<PendingLogin>, bool), Reason> {
+) -> Result<(Option<PendingLogin>, bool), SignInFailure> {
     let Some(state) = state else {
         return Ok((None, false));
     };
@@ -68,7 +68,7 @@ async fn take_pending(
         .await
         .map_err(|err| {
             tracing::error!("cannot read the login attempt: {err}");
-            Reason::Unavailable
+            SignInFailure::Unavailable
         })?;
     let browser = oidc.auth.cookies().login_token(headers).map(hash);
     let bound = pending.as_ref().is_some_and(|pending| {
@@ -86,7 +86,7 @@ async fn sign_in(
     headers: &HeaderMap,
     query: CallbackQuery,
     pending: Option<PendingLogin>,
-) -> Result<Response, Reason> {
+) -> Result<Response, SignInFailure> {
     let store = oidc.auth.store();
     if let Some(error) = &query.error {
         // Debug-formatted: a value from the query string never puts a line
@@ -94,17 +94,17 @@ async fn sign_in(
         let error: String = error.chars().take(64).collect();
         tracing::info!(error = ?error, "the identity provider refused the sign-in");
         return Err(if error == "access_denied" {
-            Reason::Denied
+            SignInFailure::Denied
         } else {
-            Reason::ProviderError
+            SignInFailure::ProviderError
         });
     }
-    let pending = pending.ok_or(Reason::StateMismatch)?;
-    let code = query.code.ok_or(Reason::BadCallback)?;
+    let pending = pending.ok_or(SignInFailure::StateMismatch)?;
+    let code = query.code.ok_or(SignInFailure::BadCallback)?;
 
     let metadata = oidc.metadata().await.map_err(|err| {
         tracing::error!("{err:#}");
-        Reason::ProviderUnavailable
+        SignInFailure::ProviderUnavailable
     })?;
     let algorithms = metadata.id_token_signing_alg_values_supported().clone();
     let client = oidc.client(metadata);
@@ -112,7 +112,7 @@ async fn sign_in(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|err| {
             tracing::error!(error = ?err.to_string(), "the provider has no token endpoint");
-            Reason::ProviderError
+            SignInFailure::ProviderError
         })?;
     let tokens = exchange
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
@@ -121,9 +121,9 @@ async fn sign_in(
         .map_err(|err| {
             // Debug: the provider's answer is quoted, never a raw line break.
             tracing::warn!(error = ?err.to_string(), "code exchange failed");
-            Reason::CodeRejected
+            SignInFailure::CodeRejected
         })?;
-    let id_token = tokens.id_token().ok_or(Reason::InvalidIdToken)?;
+    let id_token = tokens.id_token().ok_or(SignInFailure::InvalidIdToken)?;
     let verifier = client.id_token_verifier().set_allowed_algs(algorithms);
     let claims = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
         Ok(claims) => claims,
@@ -131,7 +131,7 @@ async fn sign_in(
             tracing::warn!(error = ?err.to_string(), "id_token rejected");
             // A key rotation at the provider shows up as a bad signature.
             oidc.forget_metadata().await;
-            return Err(Reason::InvalidIdToken);
+            return Err(SignInFailure::InvalidIdToken);
         }
     };
     let subject = format!("{}#{}", claims.issuer().as_str(), claims.subject().as_str());
@@ -147,7 +147,7 @@ async fn sign_in(
 
     let unavailable = |err: shared_auth::store::StoreError| {
         tracing::error!("sign-in failed in the store: {err}");
-        Reason::Unavailable
+        SignInFailure::Unavailable
     };
     let user = store
         .find_or_create_user(&subject, &username)

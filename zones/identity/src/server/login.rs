@@ -15,7 +15,7 @@ use shared_auth::token::{hash, random_token};
 
 use super::fail;
 use super::oidc::{LOGIN_GRANT, LOGIN_TTL, Oidc, PendingLogin};
-use crate::pages::error::Reason;
+use crate::sign_in_failure::SignInFailure;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -28,7 +28,7 @@ pub async fn start(State(oidc): State<Oidc>, Query(query): Query<LoginQuery>) ->
         Ok(metadata) => metadata,
         Err(err) => {
             tracing::error!("{err:#}");
-            return fail(Reason::ProviderUnavailable);
+            return fail(SignInFailure::ProviderUnavailable);
         }
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -56,7 +56,7 @@ pub async fn start(State(oidc): State<Oidc>, Query(query): Query<LoginQuery>) ->
         .await
     {
         tracing::error!("cannot store the login attempt: {err}");
-        return fail(Reason::Unavailable);
+        return fail(SignInFailure::Unavailable);
     }
     let mut response = found_external(url.as_str());
     let cookie = oidc

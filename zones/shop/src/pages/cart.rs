@@ -8,8 +8,8 @@ use shared_ui::document::page_title;
 
 use super::{LoadError, error_text, go_to};
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem, get_cart};
-use crate::catalogue::{Cart, MAX_QUANTITY, format_price};
 use crate::error::ShopError;
+use crate::model::{Cart, MAX_QUANTITY, format_price};
 use crate::{order_path, product_path};
 use shared_auth::leptos::AuthError;
 

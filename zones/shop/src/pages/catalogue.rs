@@ -6,7 +6,7 @@ use shared_ui::document::page_title;
 
 use super::LoadError;
 use crate::api::list_products;
-use crate::catalogue::format_price;
+use crate::model::format_price;
 use crate::product_path;
 
 #[component]

@@ -11,7 +11,7 @@ use shared_ui::format::format_time;
 
 use super::LoadError;
 use crate::api::get_order;
-use crate::catalogue::format_price;
+use crate::model::format_price;
 use crate::product_path;
 
 #[component]

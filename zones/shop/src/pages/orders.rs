@@ -9,7 +9,7 @@ use shared_ui::format::format_time;
 
 use super::LoadError;
 use crate::api::list_orders;
-use crate::catalogue::format_price;
+use crate::model::format_price;
 use crate::order_path;
 
 #[component]

@@ -10,7 +10,7 @@ use shared_ui::document::page_title;
 
 use super::{LoadError, error_text, go_to};
 use crate::api::{AddToCart, get_product};
-use crate::catalogue::{AddedToCart, MAX_QUANTITY, format_price};
+use crate::model::{AddedToCart, MAX_QUANTITY, format_price};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {

@@ -5,8 +5,8 @@
 use shared_auth::store::{DbPool, now};
 use shared_auth::token::random_token;
 
-use crate::catalogue::{Cart, CartLine, MAX_QUANTITY, Order, OrderLine, OrderSummary, Product};
 use crate::error::ShopError;
+use crate::model::{Cart, CartLine, MAX_QUANTITY, Order, OrderLine, OrderSummary, Product};
 use shared_auth::leptos::AuthError;
 
 type Result<T, E = ShopError> = std::result::Result<T, E>;
