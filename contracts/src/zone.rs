@@ -122,6 +122,17 @@ impl Zone {
         }
     }
 
+    /// The edge's flag naming this zone's instances (`--shop-upstream`).
+    pub fn upstream_flag(self) -> String {
+        format!("{}-upstream", self.name())
+    }
+
+    /// The edge's environment variable naming this zone's instances
+    /// (`EDGE_SHOP_UPSTREAM`), set by whatever starts the edge.
+    pub fn upstream_env(self) -> String {
+        format!("EDGE_{}_UPSTREAM", self.name().to_uppercase())
+    }
+
     /// Prefix of the zone's server functions and JSON APIs.
     pub const fn api_prefix(self) -> &'static str {
         match self {

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use contracts::Zone;
 
 use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 use crate::trusted::{ProxyNet, TrustedProxies};
+use crate::zone_upstreams::ZoneUpstreams;
 
 /// The edge reverse proxy: one origin in front of the identity, shop and
 /// public zones, routing by path prefix.
 ///
 /// Environment variables (each also a flag): `EDGE_LISTEN`, `EDGE_ROUTES`,
-/// `EDGE_IDENTITY_UPSTREAM`, `EDGE_SHOP_UPSTREAM`, `EDGE_PUBLIC_UPSTREAM`,
+/// `EDGE_<ZONE>_UPSTREAM` (one per zone: `EDGE_SHOP_UPSTREAM`…),
 /// `EDGE_MOCK_IDP_UPSTREAM`, `EDGE_MAX_BODY_BYTES`, `EDGE_MAX_HEADER_BYTES`,
 /// `EDGE_MAX_CONNECTIONS`, `EDGE_MAX_CONNECTIONS_PER_CLIENT`,
 /// `EDGE_CONNECT_TIMEOUT_MS`, `EDGE_RESPONSE_TIMEOUT_SECS`,
@@ -31,15 +31,9 @@ pub struct Config {
     /// `--*-upstream` flags are then ignored).
     #[arg(long, env = "EDGE_ROUTES")]
     pub routes: Option<PathBuf>,
-    /// Instances of the identity zone, comma-separated host:port (default 127.0.0.1:3001).
-    #[arg(long, env = "EDGE_IDENTITY_UPSTREAM", value_delimiter = ',')]
-    pub identity_upstream: Vec<String>,
-    /// Instances of the shop zone, comma-separated host:port (default 127.0.0.1:3002).
-    #[arg(long, env = "EDGE_SHOP_UPSTREAM", value_delimiter = ',')]
-    pub shop_upstream: Vec<String>,
-    /// Instances of the public zone, comma-separated host:port (default 127.0.0.1:3003).
-    #[arg(long, env = "EDGE_PUBLIC_UPSTREAM", value_delimiter = ',')]
-    pub public_upstream: Vec<String>,
+    /// `--<zone>-upstream` for every zone of the manifest.
+    #[command(flatten)]
+    pub upstreams: ZoneUpstreams,
     /// Development only: the mock OpenID provider (`mock-idp`) as host:port,
     /// routed at `/mock-idp`. Unset (production), `/mock-idp` is not routed
     /// to it. Also added to a `--routes` manifest.
@@ -105,26 +99,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// The instances configured for `zone`, or its default address.
-    pub fn upstreams(&self, zone: Zone) -> Vec<String> {
-        let configured = match zone {
-            Zone::Identity => &self.identity_upstream,
-            Zone::Shop => &self.shop_upstream,
-            Zone::Public => &self.public_upstream,
-        };
-        if configured.is_empty() {
-            vec![zone.default_addr().to_string()]
-        } else {
-            configured.iter().map(|s| s.trim().to_owned()).collect()
-        }
-    }
-
     /// The manifest: `--routes` if given, else the compiled-in one; with
     /// the mock provider's route when `--mock-idp-upstream` is given.
     pub fn manifest(&self) -> Result<Manifest, ManifestError> {
         let mut manifest = match &self.routes {
             Some(path) => Manifest::load(path)?,
-            None => Manifest::standard(|zone| self.upstreams(zone), self.max_body_bytes),
+            None => Manifest::standard(|zone| self.upstreams.of(zone), self.max_body_bytes),
         };
         manifest.mock_idp_upstream = self
             .mock_idp_upstream
@@ -169,6 +149,7 @@ impl Config {
 mod tests {
     use super::*;
     use crate::routes::RouteTable;
+    use contracts::Zone;
 
     fn table(config: &Config) -> RouteTable {
         RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down()).unwrap()
@@ -187,7 +168,7 @@ mod tests {
             crate::target::Target::Zone(Zone::Public),
             "no mock provider unless asked"
         );
-        assert_eq!(config.upstreams(Zone::Shop), ["127.0.0.1:3002"]);
+        assert_eq!(config.upstreams.of(Zone::Shop), ["127.0.0.1:3002"]);
         assert_eq!(
             table(&config)
                 .resolve("/auth")
@@ -216,6 +197,35 @@ mod tests {
             assert!(trusted.contains(inside.parse().unwrap()), "{inside}");
         }
         assert!(!trusted.contains("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn every_zone_of_the_manifest_has_its_upstream_flag_and_variable() {
+        use clap::CommandFactory as _;
+        let command = Config::command();
+        for zone in Zone::ALL {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(zone.upstream_flag().as_str()))
+                .unwrap_or_else(|| panic!("no --{}", zone.upstream_flag()));
+            assert_eq!(
+                arg.get_env().and_then(|env| env.to_str()),
+                Some(zone.upstream_env().as_str())
+            );
+            let config = Config::try_parse_from([
+                "edge".to_owned(),
+                format!("--{}", zone.upstream_flag()),
+                "10.0.0.7:80, 10.0.0.8:80".to_owned(),
+            ])
+            .unwrap();
+            assert_eq!(config.upstreams.of(zone), ["10.0.0.7:80", "10.0.0.8:80"]);
+            for other in Zone::ALL.into_iter().filter(|other| *other != zone) {
+                assert_eq!(
+                    config.upstreams.of(other),
+                    [other.default_addr().to_string()]
+                );
+            }
+        }
     }
 
     #[test]

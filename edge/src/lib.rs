@@ -24,7 +24,9 @@
 //!   graceful drain).
 //! * [`connections`]: the connection caps, in all and per client, that
 //!   WebSocket tunnels count against too.
-//! * [`config`]: command-line and environment settings.
+//! * [`config`]: command-line and environment settings;
+//!   [`zone_upstreams`]: the per-zone `--<zone>-upstream` flags, made from
+//!   the zone manifest.
 
 pub mod access_log;
 pub mod client_ip;
@@ -46,6 +48,7 @@ pub mod target;
 pub mod trusted;
 pub mod upgrade;
 pub mod upstream;
+pub mod zone_upstreams;
 
 pub use config::Config;
 pub use proxy::app;
