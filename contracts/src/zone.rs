@@ -11,7 +11,22 @@ use serde::{Deserialize, Serialize};
 /// (see TOOLCHAIN.md).
 pub const OUTPUT_NAME: &str = "app";
 
-/// The edge's path for development live-reload sockets (no zone owns `/_edge`).
+/// Where the edge listens when nothing else is configured: the one origin
+/// a developer opens.
+pub const EDGE_DEFAULT_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+
+/// The site's public origin when nothing else is configured: the edge's
+/// default address as a browser on this machine reaches it.
+pub const DEFAULT_PUBLIC_ORIGIN: &str = "http://localhost:8080";
+
+/// The edge's own liveness endpoint (no zone owns `/_edge`).
+pub const EDGE_HEALTH_PATH: &str = "/_edge/health";
+
+/// The edge's JSON status (zones, instances, up/down, last error).
+pub const EDGE_STATUS_PATH: &str = "/_edge/status";
+
+/// The edge's path for development live-reload sockets.
 pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
 
 /// Development only: where the mock OpenID provider (`zones/mock-idp`, not a
@@ -240,6 +255,17 @@ impl FromStr for Zone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_origin_is_the_default_edge_address() {
+        assert_eq!(
+            DEFAULT_PUBLIC_ORIGIN,
+            format!("http://localhost:{}", EDGE_DEFAULT_ADDR.port())
+        );
+        for path in [EDGE_HEALTH_PATH, EDGE_STATUS_PATH, DEV_RELOAD_PREFIX] {
+            assert!(path.starts_with("/_edge/"), "{path}");
+        }
+    }
 
     #[test]
     fn every_zone_owns_its_api_and_asset_paths() {

@@ -25,7 +25,7 @@ use crate::zone_upstreams::ZoneUpstreams;
 #[command(name = "edge", version)]
 pub struct Config {
     /// Address the edge listens on (HTTP/1.1 and h2c).
-    #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "EDGE_LISTEN", default_value_t = contracts::zone::EDGE_DEFAULT_ADDR)]
     pub listen: SocketAddr,
     /// A TOML route manifest to use instead of the compiled-in one (the
     /// `--*-upstream` flags are then ignored).

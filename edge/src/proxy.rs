@@ -24,22 +24,19 @@ use crate::error_page;
 use crate::forward::{
     X_REQUEST_ID, add_security_headers, request_id, set_forwarded, strip_hop_by_hop,
 };
+use contracts::zone::{EDGE_HEALTH_PATH, EDGE_STATUS_PATH};
+
 use crate::path::check_path;
 use crate::routes::Route;
 use crate::state::Edge;
 use crate::status;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
-/// Path of the edge's own liveness endpoint (no zone owns `/_edge`).
-pub const HEALTH_PATH: &str = "/_edge/health";
-/// Path of the edge's JSON status (zones, instances, up/down, last error).
-pub const STATUS_PATH: &str = "/_edge/status";
-
 /// The edge's router. Serve it with connect info (see `serve`).
 pub fn app(edge: Arc<Edge>) -> Router {
     let mut router = Router::new()
-        .route(HEALTH_PATH, get(|| async { "ok" }))
-        .route(STATUS_PATH, get(status::status));
+        .route(EDGE_HEALTH_PATH, get(|| async { "ok" }))
+        .route(EDGE_STATUS_PATH, get(status::status));
     if !edge.options().dev_reload.is_empty() {
         router = router.route(&format!("{RELOAD_PREFIX}/{{zone}}"), get(reload_socket));
     }

@@ -30,7 +30,7 @@ pub struct AuthConfig {
     /// The origin users see (scheme://host[:port]); the edge's address.
     /// Redirects and the Origin check of mutations use it, never the
     /// request's Host header.
-    #[arg(long, env = "PUBLIC_ORIGIN", default_value = "http://localhost:8080", value_parser = parse_origin)]
+    #[arg(long, env = "PUBLIC_ORIGIN", default_value = contracts::zone::DEFAULT_PUBLIC_ORIGIN, value_parser = parse_origin)]
     pub public_origin: String,
     /// Idle lifetime of a session in seconds: each use past half of it
     /// extends it (and re-issues the cookie).

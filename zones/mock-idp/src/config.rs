@@ -25,7 +25,7 @@ pub struct Config {
     #[arg(
         long,
         env = "PUBLIC_ORIGIN",
-        default_value = "http://localhost:8080",
+        default_value = contracts::zone::DEFAULT_PUBLIC_ORIGIN,
         value_parser = parse_dev_origin
     )]
     pub public_origin: String,

@@ -30,7 +30,7 @@ use crate::server::{NoExtra, ZoneApp, router};
 static RENDERING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// The public origin the test zone believes it is served from.
-pub const ORIGIN: &str = "http://localhost:8080";
+pub const ORIGIN: &str = contracts::zone::DEFAULT_PUBLIC_ORIGIN;
 
 /// One zone, as its binary would serve it, on a private database.
 pub struct TestZone {

@@ -59,6 +59,11 @@ pub fn cart_path() -> String {
     ZONE.path("/cart")
 }
 
+/// `/shop/orders`.
+pub fn orders_path() -> String {
+    ZONE.path("/orders")
+}
+
 /// `/shop/orders/<id>`.
 pub fn order_path(id: &str) -> String {
     ZONE.path(&format!("/orders/{id}"))

@@ -1,6 +1,7 @@
 //! `/auth`: what the identity zone does, and how one sign-in reaches every zone.
 
 use contracts::Zone;
+use contracts::zone::AuthPath;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared_ui::ZoneLink;
@@ -58,9 +59,9 @@ fn SignInSteps() -> impl IntoView {
                 {move || if open.get() { "Hide how sign-in works" } else { "How does sign-in work?" }}
             </button>
             <ol id="sign-in-steps" class="steps" hidden=move || !open.get()>
-                <li>"A protected page sends you to " <code>"/auth/login"</code> " with the page to come back to."</li>
+                <li>"A protected page sends you to " <code>{AuthPath::Login.path()}</code> " with the page to come back to."</li>
                 <li>"Identity starts an authorization-code flow with PKCE at the identity provider."</li>
-                <li>"You sign in there; the provider redirects back to " <code>"/auth/callback"</code> "."</li>
+                <li>"You sign in there; the provider redirects back to " <code>{AuthPath::Callback.path()}</code> "."</li>
                 <li>"Identity exchanges the code, creates a session and sets the session cookie."</li>
                 <li>"Every zone now resolves the same cookie to you through the shared session store."</li>
             </ol>

@@ -30,7 +30,7 @@ pub fn ProfilePage() -> impl IntoView {
             </dl>
             <DisplayNameForm current=user.display_name.clone() />
         </section>
-        <p><a href="/auth/sessions">"Manage your sessions"</a></p>
+        <p><a href=crate::ZONE.path("/sessions")>"Manage your sessions"</a></p>
     }
     .into_any()
 }

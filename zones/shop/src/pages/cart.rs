@@ -136,7 +136,7 @@ fn CartEditor(cart: Cart, checkout_key: String) -> impl IntoView {
             fallback=|| view! {
                 <section class="card cart-empty">
                     <h2>"Your cart is empty"</h2>
-                    <p><a href="/shop">"Browse the catalogue"</a></p>
+                    <p><a href=crate::ZONE.home()>"Browse the catalogue"</a></p>
                 </section>
             }
         >

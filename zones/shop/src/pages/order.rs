@@ -31,7 +31,7 @@ pub fn OrderPage() -> impl IntoView {
                         view! {
                             <Title text=page_title(&format!("Order {}", summary.id)) />
                             <section class="hero hero--quiet">
-                                <p class="eyebrow"><a href="/shop/orders">"Your orders"</a></p>
+                                <p class="eyebrow"><a href=crate::orders_path()>"Your orders"</a></p>
                                 <h1>{format!("Order {}", summary.id)}</h1>
                                 <p class="lead">
                                     {format!(

@@ -34,7 +34,7 @@ pub fn OrdersPage() -> impl IntoView {
                         <section class="card">
                             <h2>"No orders yet"</h2>
                             <p>"Orders you place in the shop appear here."</p>
-                            <a href="/shop">"Browse the catalogue"</a>
+                            <a href=crate::ZONE.home()>"Browse the catalogue"</a>
                         </section>
                     }
                     .into_any(),

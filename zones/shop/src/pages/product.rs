@@ -32,7 +32,7 @@ pub fn ProductPage() -> impl IntoView {
                     Ok(Some(product)) => view! {
                         <Title text=page_title(&product.name) />
                         <nav class="breadcrumbs" aria-label="Breadcrumbs">
-                            <a href="/shop">"Catalogue"</a>
+                            <a href=crate::ZONE.home()>"Catalogue"</a>
                             " / "
                             <span aria-current="page">{product.name.clone()}</span>
                         </nav>
