@@ -11,11 +11,12 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"icon\" href=\"data:,\">\
-         <link rel=\"stylesheet\" href=\"/{pkg}/app.css\"></head>\
+         <link rel=\"stylesheet\" href=\"/{pkg}/{bundle}.css\"></head>\
          <body class=\"idp\"><main class=\"page idp-card\"><p class=\"eyebrow\">Meridian ID (mock)</p>\
          <h1>{title}</h1>{body}</main></body></html>",
         title = escape(title),
         pkg = Zone::Identity.pkg_dir(),
+        bundle = contracts::zone::OUTPUT_NAME,
     );
     let mut response = (status, Html(html)).into_response();
     response
