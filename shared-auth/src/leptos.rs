@@ -229,3 +229,38 @@ mod server {
         }
     }
 }
+
+/// Makes a zone's error enum a server-function error the same way in
+/// every zone: JSON on the wire; a transport failure becomes
+/// `Auth(AuthError::Transport)`; on the server (the zone's `ssr` feature)
+/// a failed call gets the status of [`ErrorStatus`] through
+/// `encode_error`, and a store error becomes `Auth(AuthError::Unavailable)`.
+/// The enum needs an `Auth(#[from] AuthError)` variant and, under `ssr`,
+/// an `ErrorStatus` impl.
+///
+/// A macro because the `ssr` switch is the zone's: the generated code is
+/// compiled, with its `cfg`, in the zone crate.
+#[macro_export]
+macro_rules! zone_error {
+    ($error:ty) => {
+        impl ::leptos::server_fn::error::FromServerFnError for $error {
+            type Encoder = ::leptos::server_fn::codec::JsonEncoding;
+
+            fn from_server_fn_error(value: ::leptos::server_fn::error::ServerFnErrorErr) -> Self {
+                <$crate::leptos::AuthError as ::leptos::server_fn::error::FromServerFnError>::from_server_fn_error(value).into()
+            }
+
+            #[cfg(feature = "ssr")]
+            fn ser(&self) -> ::leptos::server_fn::Bytes {
+                $crate::leptos::encode_error(self)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl From<$crate::store::StoreError> for $error {
+            fn from(err: $crate::store::StoreError) -> Self {
+                Self::Auth(err.into())
+            }
+        }
+    };
+}

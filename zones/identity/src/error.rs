@@ -2,8 +2,6 @@
 //! islands show (and plain forms get back in the URL).
 
 use contracts::user::DisplayNameError;
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use shared_auth::leptos::AuthError;
 
@@ -20,25 +18,7 @@ pub enum AccountError {
     Auth(#[from] AuthError),
 }
 
-impl FromServerFnError for AccountError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AuthError::from_server_fn_error(value).into()
-    }
-
-    #[cfg(feature = "ssr")]
-    fn ser(&self) -> leptos::server_fn::Bytes {
-        shared_auth::leptos::encode_error(self)
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<shared_auth::store::StoreError> for AccountError {
-    fn from(err: shared_auth::store::StoreError) -> Self {
-        Self::Auth(err.into())
-    }
-}
+shared_auth::zone_error!(AccountError);
 
 #[cfg(feature = "ssr")]
 impl shared_auth::leptos::ErrorStatus for AccountError {

@@ -1,8 +1,6 @@
 //! What a shop server function can refuse, as a typed error the islands
 //! show (and plain forms get back in the URL, which the page shows).
 
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use shared_auth::leptos::AuthError;
 
@@ -25,25 +23,7 @@ pub enum ShopError {
     Auth(#[from] AuthError),
 }
 
-impl FromServerFnError for ShopError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AuthError::from_server_fn_error(value).into()
-    }
-
-    #[cfg(feature = "ssr")]
-    fn ser(&self) -> leptos::server_fn::Bytes {
-        shared_auth::leptos::encode_error(self)
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<shared_auth::store::StoreError> for ShopError {
-    fn from(err: shared_auth::store::StoreError) -> Self {
-        Self::Auth(err.into())
-    }
-}
+shared_auth::zone_error!(ShopError);
 
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for ShopError {
