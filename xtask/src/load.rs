@@ -14,17 +14,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use contracts::Zone;
-use contracts::zone::MOCK_IDP_PREFIX;
-use reqwest::header::{COOKIE, HeaderMap, LOCATION, ORIGIN, SET_COOKIE};
-use reqwest::{Client, Method, RequestBuilder, Response, Url};
+use contracts::zone::{AuthPath, MOCK_IDP_PREFIX};
+use reqwest::header::{COOKIE, HeaderValue, LOCATION, ORIGIN};
+use reqwest::{Client, Method, RequestBuilder, Response};
 use tokio::time::Instant;
 
-/// The session cookie on the plain-http stacks xtask runs.
-pub const SESSION_COOKIE: &str = contracts::cookie::SESSION;
-
-/// The login cookie `/auth/login` sets and `/auth/callback` requires (the
-/// login CSRF check).
-pub const LOGIN_COOKIE: &str = contracts::cookie::LOGIN;
+use crate::probe::client::sign_in::{SignIn, StepCookies};
+use crate::probe::client::{self, Site, cookies, path_of};
 
 /// What to run.
 #[derive(Clone, Copy, Debug)]
@@ -180,21 +176,15 @@ fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
 /// Runs `plan` against the edge at `base` (e.g. `http://localhost:8080`);
 /// `started` is the clock failures are timed against.
 pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<Report> {
-    let http = client(plan.users)?;
-    let base = Arc::<str>::from(base.trim_end_matches('/'));
+    let http = client::async_client(plan.users)?;
+    let site = Arc::new(Site::new(&base)?);
     let deadline = Instant::now() + plan.duration;
     let tasks: Vec<_> = (0..plan.users)
         .map(|n| {
-            let user = VirtualUser {
-                http: http.clone(),
-                base: base.clone(),
-                name: format!("load{n}"),
-                started,
-                report: Report::default(),
-            };
-            tokio::spawn(user.run(n, plan, deadline))
+            let user = VirtualUser::new(http.clone(), site.clone(), format!("load{n}"), started)?;
+            Ok(tokio::spawn(user.run(n, plan, deadline)))
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let mut report = Report::default();
     for task in tasks {
         report.merge(task.await.context("a virtual user panicked")?);
@@ -206,26 +196,15 @@ pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<R
     Ok(report)
 }
 
-/// The virtual users' HTTP client: redirects are theirs to follow (and
-/// check), `idle` kept-alive connections.
-fn client(idle: usize) -> anyhow::Result<Client> {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(idle)
-        .build()
-        .context("cannot build the HTTP client")
-}
-
 /// Signs `username` in through the mock IdP at `base`; their session token.
 pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
-    let mut user = VirtualUser {
-        http: client(1)?,
-        base: Arc::from(base.trim_end_matches('/')),
-        name: username.to_owned(),
-        started: Instant::now(),
-        report: Report::default(),
-    };
+    let site = Arc::new(Site::new(base)?);
+    let mut user = VirtualUser::new(
+        client::async_client(1)?,
+        site,
+        username.to_owned(),
+        Instant::now(),
+    )?;
     match user.sign_in().await {
         Some(token) => Ok(token),
         None => anyhow::bail!(
@@ -235,21 +214,42 @@ pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
     }
 }
 
+/// The `Cookie` header that carries session `token` on the plain-http
+/// stacks xtask runs.
+pub fn cookie(token: &str) -> String {
+    cookies::pair(contracts::cookie::SESSION, token)
+}
+
 struct VirtualUser {
     http: Client,
-    base: Arc<str>,
+    site: Arc<Site>,
+    /// The site's origin, for the `Origin` header of every write.
+    origin: HeaderValue,
     name: String,
     started: Instant,
     report: Report,
 }
 
 impl VirtualUser {
+    fn new(http: Client, site: Arc<Site>, name: String, started: Instant) -> anyhow::Result<Self> {
+        let origin = HeaderValue::from_str(site.base())
+            .with_context(|| format!("{} cannot be an Origin header", site.base()))?;
+        Ok(Self {
+            http,
+            site,
+            origin,
+            name,
+            started,
+            report: Report::default(),
+        })
+    }
+
     async fn run(mut self, n: usize, plan: Plan, deadline: Instant) -> Report {
         let views = plan.views_per_session;
         let mut page = n;
         while Instant::now() < deadline {
             let began = Instant::now();
-            let Some(token) = self.sign_in().await else {
+            let Some(session) = self.sign_in().await.and_then(|t| self.session_header(&t)) else {
                 // The failure is recorded; do not spin on a dead service.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
@@ -262,65 +262,64 @@ impl VirtualUser {
                     break;
                 }
                 if view == views / 2 {
-                    self.set_cart_line(&token, 1 + (page % 5)).await;
+                    self.set_cart_line(&session, 1 + (page % 5)).await;
                 }
                 let (path, kind) = PAGES[page % PAGES.len()];
                 page += 1;
-                self.view(path, kind, &token).await;
+                self.view(path, kind, &session).await;
             }
             if plan.sign_out {
-                self.sign_out(&token).await;
+                self.sign_out(&session).await;
             }
         }
         self.report
     }
 
-    /// The whole OAuth round trip through the mock IdP; the session token.
+    /// The whole OAuth round trip through the mock IdP (the steps
+    /// `SignIn` names, each sent, timed and checked); the session token.
     async fn sign_in(&mut self) -> Option<String> {
-        let start = self
-            .send(
-                "sign-in start",
-                self.request(Method::GET, "/auth/login?return_to=/"),
-            )
-            .await?;
-        let Some(login) = set_cookie(start.headers(), LOGIN_COOKIE) else {
-            self.fail(format!("sign-in start set no {LOGIN_COOKIE} cookie"));
-            return None;
+        let mut flow = match SignIn::new(&self.site, &self.name, "/") {
+            Ok(flow) => flow,
+            Err(err) => {
+                self.fail(format!("sign-in start: {err:#}"));
+                return None;
+            }
         };
-        let authorize = self.redirect("sign-in start", &start)?;
-        let mut form: Vec<(String, String)> = Url::parse(&authorize)
-            .ok()?
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        form.push(("username".into(), self.name.clone()));
-        let idp = self
-            .send(
-                "mock IdP sign-in",
-                self.request(Method::POST, &format!("{MOCK_IDP_PREFIX}/authorize"))
-                    .form(&form),
-            )
-            .await?;
-        let callback = self.redirect("mock IdP sign-in", &idp)?;
-        let finish = self
-            .send(
-                "callback",
-                self.http
-                    .get(&callback)
-                    .header(COOKIE, format!("{LOGIN_COOKIE}={login}")),
-            )
-            .await?;
-        let token = set_cookie(finish.headers(), SESSION_COOKIE);
-        if token.is_none() {
-            self.fail("callback set no session cookie".to_owned());
+        while let Some(step) = flow.step(&self.site) {
+            let mut request = self.http.request(step.method, step.url);
+            if let Some(form) = &step.form {
+                request = request.form(form);
+            }
+            if let StepCookies::Browser(Some(cookie)) = step.cookies {
+                request = request.header(COOKIE, cookie);
+            }
+            let response = self.send(step.what, request).await?;
+            if let Err(err) = flow.read(&self.site, response.status(), response.headers()) {
+                self.fail(format!("{}: {err:#}", step.what));
+                return None;
+            }
         }
-        token
+        flow.token().map(str::to_owned)
     }
 
-    async fn view(&mut self, path: &str, kind: Kind, token: &str) {
+    /// The `Cookie` header for session `token`, built once per session.
+    fn session_header(&mut self, token: &str) -> Option<HeaderValue> {
+        let pair = cookies::pair(self.site.session_cookie(), token);
+        match HeaderValue::from_str(&pair) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.fail(format!(
+                    "the session cookie {pair:?} is no header value: {err}"
+                ));
+                None
+            }
+        }
+    }
+
+    async fn view(&mut self, path: &str, kind: Kind, session: &HeaderValue) {
         let request = self
             .request(Method::GET, path)
-            .header(COOKIE, cookie(token));
+            .header(COOKIE, session.clone());
         let Some(response) = self.send(path, request).await else {
             return;
         };
@@ -339,12 +338,12 @@ impl VirtualUser {
     }
 
     /// A cart write (a bounded one: the line is set, not grown).
-    async fn set_cart_line(&mut self, token: &str, quantity: usize) {
+    async fn set_cart_line(&mut self, session: &HeaderValue, quantity: usize) {
         let quantity = quantity.to_string();
         let request = self
             .request(Method::POST, "/shop/api/cart/update")
-            .header(COOKIE, cookie(token))
-            .header(ORIGIN, &*self.base)
+            .header(COOKIE, session.clone())
+            .header(ORIGIN, self.origin.clone())
             .header("accept", "application/json")
             .form(&[("slug", "enamel-mug"), ("quantity", quantity.as_str())]);
         self.send("cart update", request).await;
@@ -353,19 +352,20 @@ impl VirtualUser {
     /// Signs out as a browser does: identity ends the session and sends
     /// the browser to the provider's logout endpoint, which sends it back
     /// to `/auth/signed-out`. Then checks that the session is gone.
-    async fn sign_out(&mut self, token: &str) {
+    async fn sign_out(&mut self, session: &HeaderValue) {
         let request = self
-            .request(Method::POST, "/auth/logout")
-            .header(COOKIE, cookie(token))
-            .header(ORIGIN, &*self.base);
+            .request(Method::POST, AuthPath::Logout.path())
+            .header(COOKIE, session.clone())
+            .header(ORIGIN, self.origin.clone());
         let Some(response) = self.send("sign-out", request).await else {
             return;
         };
         self.report.logouts += 1;
         self.follow_sign_out(&response).await;
+        let me_path = Zone::Identity.me_path();
         let check = self
-            .request(Method::GET, "/auth/me")
-            .header(COOKIE, cookie(token));
+            .request(Method::GET, me_path)
+            .header(COOKIE, session.clone());
         let Some(me) = self.send("after sign-out", check).await else {
             return;
         };
@@ -388,8 +388,8 @@ impl VirtualUser {
         else {
             return;
         };
-        let signed_out_path = Zone::Identity.path("/signed-out");
-        let Some(signed_out) = self.redirect_to("provider sign-out", &back, &signed_out_path)
+        let Some(signed_out) =
+            self.redirect_to("provider sign-out", &back, AuthPath::SignedOut.path())
         else {
             return;
         };
@@ -405,7 +405,8 @@ impl VirtualUser {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.base))
+        self.http
+            .request(method, format!("{}{path}", self.site.base()))
     }
 
     /// Sends and times `request`; `None` (and a failure) on a transport
@@ -445,13 +446,7 @@ impl VirtualUser {
             .headers()
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                if v.starts_with('/') {
-                    format!("{}{v}", self.base)
-                } else {
-                    v.to_owned()
-                }
-            });
+            .map(|v| self.site.url(v));
         if location.is_none() {
             self.fail(format!("{what}: {} without a Location", response.status()));
         }
@@ -462,7 +457,7 @@ impl VirtualUser {
     /// or a failure.
     fn redirect_to(&mut self, what: &str, response: &Response, path: &str) -> Option<String> {
         let location = self.redirect(what, response)?;
-        if location_path(&location) != Some(path) {
+        if path_of(&location).ok().as_deref() != Some(path) {
             self.fail(format!(
                 "{what}: {} to {location}, expected {path}",
                 response.status()
@@ -478,30 +473,6 @@ impl VirtualUser {
             what,
         });
     }
-}
-
-pub fn cookie(token: &str) -> String {
-    format!("{SESSION_COOKIE}={token}")
-}
-
-/// The value a response sets for cookie `name`, unless it clears it.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next()?.split_once('='))
-        .find(|(key, value)| key.trim() == name && !value.is_empty())
-        .map(|(_, value)| value.trim().to_owned())
-}
-
-/// The path of an absolute URL (or of a path with a query).
-fn location_path(location: &str) -> Option<&str> {
-    let rest = match location.split_once("://") {
-        Some((_, after_scheme)) => &after_scheme[after_scheme.find('/')?..],
-        None => location,
-    };
-    rest.split(['?', '#']).next()
 }
 
 #[cfg(test)]
@@ -535,42 +506,6 @@ mod tests {
         assert!((total.latency_ms(1.0) - 100.0).abs() < f64::EPSILON);
         assert!((total.per_second() - 2.0).abs() < f64::EPSILON);
         assert!(Report::default().latency_ms(0.5).abs() < f64::EPSILON);
-    }
-
-    #[test]
-    fn set_cookie_finds_a_value_and_skips_clearing() {
-        let mut headers = HeaderMap::new();
-        for value in [
-            "auth.login=; Path=/; Max-Age=0",
-            "auth.session-token=s3ss; Path=/; HttpOnly; SameSite=Lax",
-            "other.auth.login=x; Path=/",
-        ] {
-            headers.append(SET_COOKIE, value.parse().unwrap());
-        }
-        assert_eq!(
-            set_cookie(&headers, SESSION_COOKIE).as_deref(),
-            Some("s3ss")
-        );
-        assert_eq!(set_cookie(&headers, LOGIN_COOKIE), None);
-        headers.append(SET_COOKIE, "auth.login=l0gin; Max-Age=600".parse().unwrap());
-        assert_eq!(set_cookie(&headers, LOGIN_COOKIE).as_deref(), Some("l0gin"));
-    }
-
-    #[test]
-    fn location_paths_ignore_origin_and_query() {
-        assert_eq!(
-            location_path("http://localhost:8080/mock-idp/logout?id_token_hint=x"),
-            Some("/mock-idp/logout")
-        );
-        assert_eq!(
-            location_path("http://localhost:8080/auth/signed-out"),
-            Some("/auth/signed-out")
-        );
-        assert_eq!(
-            location_path("/auth/signed-out?state=s"),
-            Some("/auth/signed-out")
-        );
-        assert_eq!(location_path("http://localhost:8080"), None);
     }
 
     #[test]

@@ -1,4 +1,10 @@
-//! A minimal HTTP probe (std only) to tell when a server answers.
+//! How xtask reaches a stack over the network: a minimal HTTP probe (std
+//! only) to tell when a server answers, free ports for a new stack, and
+//! [`client`], the one client for the site through the edge (its cookies
+//! and the sign-in through the mock provider) that the load generator,
+//! verify-auth and the benchmarks share.
+
+pub mod client;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};

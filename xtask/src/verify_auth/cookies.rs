@@ -7,7 +7,7 @@ use reqwest::header::{CACHE_CONTROL, COOKIE};
 use shared_auth::token::random_token;
 
 use super::Verifier;
-use super::http::{Jar, clears_cookie, header_text, set_cookie};
+use super::http::{Jar, cookies, header_text};
 
 /// Signed-in responses that must never be stored by a shared cache or the
 /// back/forward cache: pages of every zone and `/…/me` JSON.
@@ -23,7 +23,7 @@ impl Verifier {
         let tampered: String = tampered.into_iter().collect();
         let jar = Jar::with(self.http.session_cookie(), &tampered);
         let response = self.http.get("/shop/api/me", &jar)?;
-        let clears = clears_cookie(&response, self.http.session_cookie());
+        let clears = cookies::clears(response.headers(), self.http.session_cookie());
         let me: serde_json::Value = response.json()?;
         self.check(
             "a tampered cookie is anonymous (and is cleared)",
@@ -82,7 +82,8 @@ impl Verifier {
                 request = request.header(COOKIE, header);
             }
             let response = self.http.send(request)?;
-            let touched = set_cookie(&response, self.http.session_cookie());
+            let touched = cookies::set_cookie(response.headers(), self.http.session_cookie())
+                .map(|c| c.to_string());
             let me: serde_json::Value = response.json()?;
             if me["authenticated"] != false {
                 problems.push(format!("{zone}: {me}"));

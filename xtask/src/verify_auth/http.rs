@@ -1,79 +1,64 @@
-//! The one HTTP helper of verify-auth: a client that never follows
-//! redirects, a cookie jar per simulated browser (`jar`), the readers for
-//! what a response says (Location, Retry-After), and a raw TCP exchange
-//! for the upgrade requests reqwest will not send (`raw`).
+//! The one HTTP helper of verify-auth: the shared site client
+//! (`crate::probe::client`: a client that never follows redirects, the
+//! cookie jar, the mock-provider sign-in) driven the way the probes need,
+//! and the readers for what a response says (Location, Retry-After), and
+//! a raw TCP exchange for the upgrade requests (`raw`).
 
-mod jar;
 mod raw;
 
-use std::collections::HashMap;
 use std::thread;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{COOKIE, HeaderName, LOCATION, ORIGIN, RETRY_AFTER};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 
-pub(super) use self::jar::{
-    Jar, clears_cookie, cookie_parts, set_cookie, set_cookies, sets_cookie,
-};
+use crate::probe::client::blocking_client;
+pub(super) use crate::probe::client::cookies::{self, Jar};
+use crate::probe::client::sign_in::{SignIn, StepCookies};
+pub(super) use crate::probe::client::{Site, path_of, query_of};
 
-
-/// No single request may hang the run.
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` the helper waits out before retrying.
 const MAX_POLITE_WAIT: Duration = Duration::from_secs(10);
 
-/// The client for one stack (its base URL and cookie names).
+/// The client for one stack (its site: base URL and cookie names).
 #[derive(Clone)]
 pub(super) struct Http {
     client: Client,
-    base: String,
-    session_cookie: &'static str,
-    login_cookie: &'static str,
+    site: Site,
 }
 
 impl Http {
     pub(super) fn new(base: &str) -> anyhow::Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        let url = Url::parse(&base).with_context(|| format!("not a URL: {base}"))?;
-        let secure = url.scheme() == "https";
-        let client = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .build()
-            .context("cannot build the HTTP client")?;
         Ok(Self {
-            client,
-            base,
-            session_cookie: contracts::cookie::session(secure),
-            login_cookie: contracts::cookie::login(secure),
+            client: blocking_client()?,
+            site: Site::new(base)?,
         })
+    }
+
+    pub(super) fn site(&self) -> &Site {
+        &self.site
     }
 
     /// The origin under test, without a trailing slash.
     pub(super) fn base(&self) -> &str {
-        &self.base
+        self.site.base()
     }
 
     /// The session cookie's name on this origin.
     pub(super) fn session_cookie(&self) -> &str {
-        self.session_cookie
+        self.site.session_cookie()
     }
 
     /// The login cookie's name on this origin.
     pub(super) fn login_cookie(&self) -> &str {
-        self.login_cookie
+        self.site.login_cookie()
     }
 
     /// `path` on the origin; absolute URLs are kept as they are.
     pub(super) fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.base)
-        }
+        self.site.url(path)
     }
 
     /// A request carrying `jar`'s cookies.
@@ -148,6 +133,36 @@ impl Http {
         self.send(request)
     }
 
+    /// Sends the next request of `flow` as the browser that holds `jar`
+    /// (which takes in the answer's cookies); the answer, not yet read by
+    /// `flow` (see [`Http::advance`]).
+    pub(super) fn sign_in_request(&self, flow: &SignIn, jar: &mut Jar) -> anyhow::Result<Response> {
+        let step = flow
+            .step(&self.site)
+            .context("the sign-in is already complete")?;
+        let empty = Jar::default();
+        let browser = match step.cookies {
+            StepCookies::Browser(_) => &*jar,
+            StepCookies::None => &empty,
+        };
+        let mut request = self.request(step.method, &step.url, browser);
+        if let Some(form) = &step.form {
+            request = request.form(form);
+        }
+        let response = self.send(request)?;
+        if matches!(step.cookies, StepCookies::Browser(_)) {
+            jar.absorb(response.headers());
+        }
+        Ok(response)
+    }
+
+    /// One step of `flow` as `jar`'s browser, its answer read by `flow`.
+    pub(super) fn advance(&self, flow: &mut SignIn, jar: &mut Jar) -> anyhow::Result<Response> {
+        let response = self.sign_in_request(flow, jar)?;
+        flow.read(&self.site, response.status(), response.headers())?;
+        Ok(response)
+    }
+
     /// A zone's `/…/me` answer as JSON.
     pub(super) fn me(&self, path: &str, jar: &Jar) -> anyhow::Result<serde_json::Value> {
         self.get(path, jar)?
@@ -197,28 +212,6 @@ pub(super) fn stays_on_origin(location: &str, base: &str) -> bool {
             && !path.contains(['\\', '\r', '\n']))
 }
 
-/// The query parameters of `url` (absolute, or a path on any origin).
-pub(super) fn query_of(url: &str) -> anyhow::Result<HashMap<String, String>> {
-    Ok(parse_url(url)?
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
-}
-
-/// The path of `url` (absolute, or a path on any origin).
-pub(super) fn path_of(url: &str) -> anyhow::Result<String> {
-    Ok(parse_url(url)?.path().to_owned())
-}
-
-fn parse_url(url: &str) -> anyhow::Result<Url> {
-    let absolute = if url.starts_with('/') {
-        format!("http://x{url}")
-    } else {
-        url.to_owned()
-    };
-    Url::parse(&absolute).with_context(|| format!("not a URL: {url}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,15 +238,5 @@ mod tests {
         ] {
             assert!(!stays_on_origin(bad, base), "{bad}");
         }
-    }
-
-    #[test]
-    fn urls_and_paths_give_their_query() {
-        let q = query_of("/auth/callback?code=c&state=s").unwrap();
-        assert_eq!(q["code"], "c");
-        assert_eq!(
-            path_of("http://h:1/auth/signed-out?state=x").unwrap(),
-            "/auth/signed-out"
-        );
     }
 }

@@ -2,16 +2,20 @@
 //! login → mock provider → callback with the login cookie → back on the
 //! page, signed in everywhere), and the sign-in steps other probes reuse.
 
-use anyhow::{Context as _, ensure};
+use anyhow::Context as _;
 use contracts::Zone;
 use contracts::zone::MOCK_IDP_PREFIX;
-use reqwest::{StatusCode, Url};
+use cookie::Cookie;
+use cookie::SameSite;
+use reqwest::StatusCode;
+use reqwest::blocking::Response;
 
 use super::Verifier;
-use super::http::{Jar, clears_cookie, cookie_parts, location, query_of, set_cookie};
+use super::http::{Jar, cookies, location};
+use crate::probe::client::sign_in::{self, SignIn, Stage};
 
 /// The login cookie lives at most this long (contract: 600 s).
-const LOGIN_COOKIE_MAX_AGE: u64 = 600;
+const LOGIN_COOKIE_MAX_AGE: i64 = 600;
 
 impl Verifier {
     pub(super) fn anonymous_everywhere(&mut self) -> anyhow::Result<()> {
@@ -26,8 +30,9 @@ impl Verifier {
         Ok(())
     }
 
-    /// The POC's journey, in one browser: returns its cookie jar (signed
-    /// in as `username`).
+    /// The POC's journey, in one browser, through the shared sign-in
+    /// (`probe::client::sign_in`) with every answer checked on the way:
+    /// returns its cookie jar (signed in as `username`).
     pub(super) fn sign_in_from_protected_page(&mut self, username: &str) -> anyhow::Result<Jar> {
         let mut jar = Jar::default();
         let first = self.http.get("/shop/orders", &jar)?;
@@ -37,8 +42,8 @@ impl Verifier {
             first.status() == StatusCode::FOUND && login == "/auth/login?return_to=/shop/orders",
             || format!("{} → {login}", first.status()),
         )?;
-        let start = self.http.get(&login, &jar)?;
-        jar.absorb(&start);
+        let mut flow = SignIn::at_login(self.http.site(), username, &login);
+        let start = self.http.sign_in_request(&flow, &mut jar)?;
         let authorize = location(&start);
         self.check(
             "/auth/login redirects to the mock IdP's authorize endpoint with PKCE S256",
@@ -49,34 +54,35 @@ impl Verifier {
                 && authorize.contains("state="),
             || format!("{} → {authorize}", start.status()),
         )?;
-        let login_cookie = set_cookie(&start, self.http.login_cookie()).unwrap_or_default();
+        let login_cookie = cookies::set_cookie(start.headers(), self.http.login_cookie());
         self.check(
             &format!(
                 "…and sets the login cookie {} (HttpOnly, SameSite=Lax, Path=/, Max-Age ≤ {LOGIN_COOKIE_MAX_AGE})",
                 self.http.login_cookie()
             ),
-            is_short_lived_login_cookie(&login_cookie),
-            || format!("Set-Cookie: {login_cookie:?}"),
+            login_cookie.as_ref().is_some_and(is_short_lived_login_cookie),
+            || format!("Set-Cookie: {:?}", cookies::lines(start.headers())),
         )?;
+        read(&mut flow, self, &start)?;
         let form = self.http.get(&authorize, &jar)?;
         self.check(
             "the mock IdP shows its sign-in form",
             form.status() == StatusCode::OK,
             || form.status().to_string(),
         )?;
-        let submitted = self.submit_authorize(&authorize, username)?;
+        let submitted = self.http.sign_in_request(&flow, &mut jar)?;
         let callback = location(&submitted);
         self.check(
             &format!("signing in as {username} at the mock IdP returns a code to /auth/callback"),
             submitted.status() == StatusCode::FOUND && self.is_callback(&callback),
             || format!("{} → {callback}", submitted.status()),
         )?;
+        read(&mut flow, self, &submitted)?;
         let login_value = jar
             .get(self.http.login_cookie())
             .unwrap_or_default()
             .to_owned();
-        let finish = self.http.get(&callback, &jar)?;
-        jar.absorb(&finish);
+        let finish = self.http.sign_in_request(&flow, &mut jar)?;
         let back = location(&finish);
         self.check(
             "the callback (with the login cookie) redirects back to /shop/orders",
@@ -85,32 +91,23 @@ impl Verifier {
         )?;
         self.check(
             "…and clears the login cookie",
-            clears_cookie(&finish, self.http.login_cookie()),
-            || format!("{:?}", super::http::set_cookies(&finish)),
+            cookies::clears(finish.headers(), self.http.login_cookie()),
+            || format!("{:?}", cookies::lines(finish.headers())),
         )?;
-        let cookie = set_cookie(&finish, self.http.session_cookie()).unwrap_or_default();
-        let attributes = cookie_parts(&cookie);
+        let cookie = cookies::set_cookie(finish.headers(), self.http.session_cookie());
         self.check(
             "the session cookie is HttpOnly, SameSite=Lax, Path=/, has Max-Age and no Domain",
-            attributes.contains(&"HttpOnly")
-                && attributes.contains(&"SameSite=Lax")
-                && attributes.contains(&"Path=/")
-                && attributes
-                    .iter()
-                    .any(|a| a.starts_with("Max-Age=") && *a != "Max-Age=0")
-                && !attributes
-                    .iter()
-                    .any(|a| a.to_ascii_lowercase().starts_with("domain")),
-            || cookie.clone(),
+            cookie.as_ref().is_some_and(|c| {
+                is_first_party(c) && c.max_age().is_some_and(|age| !age.is_zero())
+            }),
+            || format!("{:?}", cookies::lines(finish.headers())),
         )?;
-        let token = jar
-            .get(self.http.session_cookie())
-            .unwrap_or_default()
-            .to_owned();
+        read(&mut flow, self, &finish)?;
+        let token = jar.get(self.http.session_cookie()).unwrap_or_default();
         self.check(
             "the session token has at least 128 bits",
             token.len() >= 22,
-            || token.clone(),
+            || format!("{token:?}"),
         )?;
         self.last_login = Some((callback, login_value));
         Ok(jar)
@@ -161,61 +158,33 @@ impl Verifier {
 
     /// True when `url` is a redirect to our callback with a code.
     pub(super) fn is_callback(&self, url: &str) -> bool {
-        url.starts_with(&format!("{}/auth/callback?code=", self.base()))
+        sign_in::is_callback(self.http.site(), url)
     }
 
     /// `GET /auth/login?return_to=…` in `jar` (which takes the login
-    /// cookie): the provider's authorize URL.
-    pub(super) fn start_login(&self, return_to: &str, jar: &mut Jar) -> anyhow::Result<String> {
-        let mut url = Url::parse(&self.http.url("/auth/login"))?;
-        url.query_pairs_mut().append_pair("return_to", return_to);
-        let start = self.http.get(url.as_str(), jar)?;
-        jar.absorb(&start);
-        let authorize = location(&start);
-        ensure!(
-            start.status() == StatusCode::FOUND && authorize.contains("/authorize?"),
-            "GET {url} answered {} → {authorize:?}, not the provider's authorize endpoint",
-            start.status()
-        );
-        ensure!(
-            jar.get(self.http.login_cookie()).is_some(),
-            "GET {url} set no {} cookie",
-            self.http.login_cookie()
-        );
-        Ok(authorize)
-    }
-
-    /// Submits the mock IdP's form for `authorize` as `username`.
-    pub(super) fn submit_authorize(
+    /// cookie): the sign-in, now at the provider, as `username`.
+    pub(super) fn start_login(
         &self,
-        authorize: &str,
         username: &str,
-    ) -> anyhow::Result<reqwest::blocking::Response> {
-        let params = query_of(authorize)?;
-        let mut form: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        form.push(("username", username));
-        self.http.post_form(
-            &format!("{MOCK_IDP_PREFIX}/authorize"),
-            &form,
-            &Jar::default(),
-            None,
-        )
+        return_to: &str,
+        jar: &mut Jar,
+    ) -> anyhow::Result<SignIn> {
+        let mut flow = SignIn::new(self.http.site(), username, return_to)?;
+        self.http
+            .advance(&mut flow, jar)
+            .with_context(|| format!("starting a sign-in for {return_to}"))?;
+        Ok(flow)
     }
 
-    /// Signs in as `username` at the mock IdP for `authorize`: the callback
-    /// URL the provider sends the browser to (not followed).
-    pub(super) fn authorize_as(&self, authorize: &str, username: &str) -> anyhow::Result<String> {
-        let submitted = self.submit_authorize(authorize, username)?;
-        let callback = location(&submitted);
-        ensure!(
-            submitted.status() == StatusCode::FOUND && self.is_callback(&callback),
-            "signing in as {username} at the mock IdP answered {} → {callback:?}",
-            submitted.status()
-        );
-        Ok(callback)
+    /// Submits the provider's form of `flow` (at the provider): the
+    /// callback URL the provider sends the browser to (not followed).
+    pub(super) fn authorize(&self, flow: &mut SignIn) -> anyhow::Result<String> {
+        // The provider's form is sent without the browser's cookies.
+        self.http.advance(flow, &mut Jar::default())?;
+        match flow.stage() {
+            Stage::Callback { url, .. } if self.is_callback(url) => Ok(url.clone()),
+            stage => anyhow::bail!("the provider's form led to {stage:?}, not our callback"),
+        }
     }
 
     /// A whole sign-in as `username` in a fresh browser, ending on
@@ -224,18 +193,11 @@ impl Verifier {
         &self,
         username: &str,
         return_to: &str,
-    ) -> anyhow::Result<(reqwest::blocking::Response, Jar)> {
+    ) -> anyhow::Result<(Response, Jar)> {
         let mut jar = Jar::default();
-        let authorize = self.start_login(return_to, &mut jar)?;
-        let callback = self.authorize_as(&authorize, username)?;
-        let finish = self.http.get(&callback, &jar)?;
-        jar.absorb(&finish);
-        ensure!(
-            jar.get(self.http.session_cookie()).is_some(),
-            "signing in as {username}: the callback answered {} → {:?} without a session cookie",
-            finish.status(),
-            location(&finish)
-        );
+        let mut flow = self.start_login(username, return_to, &mut jar)?;
+        self.authorize(&mut flow)?;
+        let finish = self.http.advance(&mut flow, &mut jar)?;
         Ok((finish, jar))
     }
 
@@ -247,20 +209,28 @@ impl Verifier {
     }
 }
 
-/// The login cookie's `Set-Cookie`: HttpOnly, SameSite=Lax, Path=/, no
-/// Domain, 0 < Max-Age ≤ 600.
-fn is_short_lived_login_cookie(set_cookie: &str) -> bool {
-    let attributes = cookie_parts(set_cookie);
-    let max_age = attributes
-        .iter()
-        .find_map(|a| a.strip_prefix("Max-Age="))
-        .and_then(|age| age.parse::<u64>().ok());
-    attributes.first().is_some_and(|pair| pair.len() > 20)
-        && attributes.contains(&"HttpOnly")
-        && attributes.contains(&"SameSite=Lax")
-        && attributes.contains(&"Path=/")
-        && !attributes
-            .iter()
-            .any(|a| a.to_ascii_lowercase().starts_with("domain"))
-        && max_age.is_some_and(|age| (1..=LOGIN_COOKIE_MAX_AGE).contains(&age))
+/// Lets `flow` read `response` (already checked by the journey).
+fn read(flow: &mut SignIn, verifier: &Verifier, response: &Response) -> anyhow::Result<()> {
+    flow.read(verifier.http.site(), response.status(), response.headers())
+}
+
+/// HttpOnly, SameSite=Lax, Path=/ and no Domain: a cookie only this origin
+/// sends, and never to a script.
+fn is_first_party(cookie: &Cookie<'_>) -> bool {
+    cookie.http_only() == Some(true)
+        && cookie.same_site() == Some(SameSite::Lax)
+        && cookie.path() == Some("/")
+        && cookie.domain().is_none()
+}
+
+/// The login cookie's `Set-Cookie`: a value of some length, HttpOnly,
+/// SameSite=Lax, Path=/, no Domain, 0 < Max-Age ≤ 600.
+fn is_short_lived_login_cookie(cookie: &Cookie<'_>) -> bool {
+    // `name=value` longer than 20 characters.
+    let pair_len = cookie.name().len() + 1 + cookie.value().len();
+    pair_len > 20
+        && is_first_party(cookie)
+        && cookie
+            .max_age()
+            .is_some_and(|age| (1..=LOGIN_COOKIE_MAX_AGE).contains(&age.whole_seconds()))
 }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::Response;
 
 use super::Verifier;
-use super::http::{Jar, location, set_cookie};
+use super::http::{Jar, cookies, location};
 
 /// Who the attacker signs in as.
 const ATTACKER: &str = "mallory";
@@ -21,7 +21,7 @@ impl Verifier {
         let callback = self.attacker_callback()?;
         let mut victim = Jar::default();
         let response = self.http.get(&callback, &victim)?;
-        victim.absorb(&response);
+        victim.absorb(response.headers());
         self.lands_on_sign_in_error(
             "login CSRF: a fresh victim opening the attacker's callback link lands on /auth/error",
             &response,
@@ -30,9 +30,9 @@ impl Verifier {
 
         let callback = self.attacker_callback()?;
         let mut victim = Jar::default();
-        self.start_login("/", &mut victim)?;
+        self.start_login("victim", "/", &mut victim)?;
         let response = self.http.get(&callback, &victim)?;
-        victim.absorb(&response);
+        victim.absorb(response.headers());
         self.lands_on_sign_in_error(
             "login CSRF: a victim mid-sign-in (their own login cookie) lands on /auth/error",
             &response,
@@ -44,7 +44,8 @@ impl Verifier {
     pub(super) fn login_csrf_signed_in_victim(&mut self, alice: &Jar) -> anyhow::Result<()> {
         let callback = self.attacker_callback()?;
         let response = self.http.get(&callback, alice)?;
-        let touched = set_cookie(&response, self.http.session_cookie());
+        let touched = cookies::set_cookie(response.headers(), self.http.session_cookie())
+            .map(|c| c.to_string());
         self.lands_on_sign_in_error(
             "login CSRF: a signed-in victim opening the attacker's callback link lands on /auth/error",
             &response,
@@ -69,16 +70,19 @@ impl Verifier {
     /// attacker's own browser; the callback URL is not followed.
     fn attacker_callback(&self) -> anyhow::Result<String> {
         let mut attacker = Jar::default();
-        let authorize = self.start_login("/", &mut attacker)?;
-        self.authorize_as(&authorize, ATTACKER)
+        let mut flow = self.start_login(ATTACKER, "/", &mut attacker)?;
+        self.authorize(&mut flow)
     }
 
     /// A redirect to `/auth/error?…` that sets no session, never a 5xx.
     fn lands_on_sign_in_error(&mut self, what: &str, response: &Response) -> anyhow::Result<()> {
         let status = response.status();
         let to = location(response);
-        let session = set_cookie(response, self.http.session_cookie());
-        let sets_session = session.as_deref().is_some_and(|v| !v.contains("Max-Age=0"));
+        let session = cookies::set_cookie(response.headers(), self.http.session_cookie());
+        let sets_session = session
+            .as_ref()
+            .is_some_and(|c| c.max_age() != Some(cookie::time::Duration::ZERO));
+        let session = session.map(|c| c.to_string());
         self.check(
             what,
             status.is_redirection() && to.starts_with("/auth/error?reason=") && !sets_session,

@@ -7,6 +7,7 @@ use shared_auth::token::{pkce_challenge, random_token};
 
 use super::http::{Jar, query_of};
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};
+use crate::probe::client::sign_in::SignIn;
 
 impl Verifier {
     /// Drives the mock IdP as a client would, with our own PKCE pair.
@@ -84,7 +85,8 @@ impl Verifier {
             .append_pair("nonce", "n")
             .append_pair("code_challenge", &pkce_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
-        let callback = self.authorize_as(url.as_str(), "carol")?;
+        let mut flow = SignIn::at_provider(self.http.site(), "carol", url.as_str())?;
+        let callback = self.authorize(&mut flow)?;
         Ok(query_of(&callback)?
             .get("code")
             .cloned()

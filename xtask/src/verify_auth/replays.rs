@@ -6,7 +6,7 @@ use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
 use shared_auth::token::random_token;
 
-use super::http::{Jar, location, query_of, sets_cookie};
+use super::http::{Jar, cookies, location, query_of};
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};
 
 impl Verifier {
@@ -22,7 +22,7 @@ impl Verifier {
         let (callback, login) = self.last_login.clone().context("no callback recorded")?;
         let jar = Jar::with(self.http.login_cookie(), &login);
         let replay = self.http.get(&callback, &jar)?;
-        let session_set = sets_cookie(&replay, self.http.session_cookie());
+        let session_set = cookies::sets(replay.headers(), self.http.session_cookie());
         self.check(
             "replaying the callback (used state and code, same login cookie) fails without a session",
             location(&replay).starts_with("/auth/error?reason=") && !session_set,
@@ -64,8 +64,8 @@ impl Verifier {
     /// even holds a login cookie of its own: refused, nothing changes.
     fn forged_state_is_refused(&mut self, alice: &Jar) -> anyhow::Result<()> {
         let mut browser = alice.clone();
-        let authorize = self.start_login("/", &mut browser)?;
-        let fresh = self.authorize_as(&authorize, "mallory")?;
+        let mut flow = self.start_login("mallory", "/", &mut browser)?;
+        let fresh = self.authorize(&mut flow)?;
         let code = query_of(&fresh)?.get("code").cloned().unwrap_or_default();
         let mut url = Url::parse(&fresh)?;
         url.query_pairs_mut()

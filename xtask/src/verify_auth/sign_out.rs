@@ -7,7 +7,7 @@ use contracts::Zone;
 use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
 
-use super::http::{Jar, clears_cookie, location, path_of, query_of};
+use super::http::{Jar, cookies, location, path_of, query_of};
 use super::{CLIENT_ID, EVIL_ORIGIN, Verifier};
 
 const SIGNED_OUT_PATH: &str = "/auth/signed-out";
@@ -42,7 +42,7 @@ impl Verifier {
         let out = self
             .http
             .post_form("/auth/logout", &[], alice, Some(&origin))?;
-        let cleared = clears_cookie(&out, self.http.session_cookie());
+        let cleared = cookies::clears(out.headers(), self.http.session_cookie());
         let to_provider = location(&out);
         self.check(
             "a same-origin POST /auth/logout signs out and clears the cookie",

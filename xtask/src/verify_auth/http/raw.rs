@@ -8,7 +8,8 @@ use std::net::{SocketAddr, TcpStream};
 use anyhow::{Context as _, bail};
 use reqwest::Url;
 
-use super::{Http, TIMEOUT};
+use super::Http;
+use crate::probe::client::TIMEOUT;
 
 /// The longest response head read.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -40,12 +41,12 @@ impl RawHead {
 impl Http {
     /// Whether the base URL is plain http (raw requests possible).
     pub(crate) fn is_plain_http(&self) -> bool {
-        self.base.starts_with("http://")
+        self.base().starts_with("http://")
     }
 
     /// Whether every address the base URL names is a loopback address.
     pub(crate) fn is_loopback(&self) -> bool {
-        Url::parse(&self.base)
+        Url::parse(self.base())
             .ok()
             .and_then(|url| url.socket_addrs(|| Some(80)).ok())
             .is_some_and(|addrs| !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()))
@@ -96,9 +97,9 @@ impl Http {
     /// `host[:port]` and the addresses of the base URL, when it is plain
     /// http (raw requests speak no TLS).
     fn plain_authority(&self) -> anyhow::Result<(String, Vec<SocketAddr>)> {
-        let url = Url::parse(&self.base)?;
+        let url = Url::parse(self.base())?;
         if url.scheme() != "http" {
-            bail!("raw requests need an http:// base URL, not {}", self.base);
+            bail!("raw requests need an http:// base URL, not {}", self.base());
         }
         let host = url.host_str().context("the base URL has no host")?;
         let authority = match url.port() {
