@@ -1,49 +1,126 @@
-//! How xtask reaches a stack over the network: a minimal HTTP probe (std
-//! only) to tell when a server answers, free ports for a new stack, and
-//! [`client`], the one client for the site through the edge (its cookies
-//! and the sign-in through the mock provider) that the load generator,
-//! verify-auth and the benchmarks share.
+//! How xtask reaches a stack over the network: whether a server answers
+//! ([`Probe`], [`in_use`]), free ports for a new stack ([`free_ports`]),
+//! and [`client`], the one client for the site through the edge (its
+//! cookies and the sign-in through the mock provider) that the load
+//! generator, verify-auth and the benchmarks share.
 
 pub mod client;
 
-use std::io::{Read as _, Write as _};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// The status code of `GET path` on `addr`, or `None` if nothing answers.
-pub fn status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let timeout = Duration::from_secs(2);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut head = [0u8; 64];
-    let mut read = 0;
-    while read < 12 {
-        match stream.read(&mut head[read..]) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => read += n,
-        }
+use anyhow::Context as _;
+use reqwest::blocking::Client;
+
+/// A readiness probe: `GET path` on a server's own address, redirects not
+/// followed, two seconds at most.
+pub struct Probe(Client);
+
+impl Probe {
+    pub fn new() -> anyhow::Result<Self> {
+        let timeout = Duration::from_secs(2);
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            // Always a loopback address: never through an HTTP(S)_PROXY.
+            .no_proxy()
+            .build()
+            .context("cannot build the readiness probe's HTTP client")?;
+        Ok(Self(client))
     }
-    // "HTTP/1.1 200 OK"
-    let line = std::str::from_utf8(&head[..read]).ok()?;
-    line.split(' ').nth(1)?.get(..3)?.parse().ok()
+
+    /// The status code of `GET path` on `addr`, or `None` if nothing
+    /// answers (refused, timed out, not HTTP): not answering yet is what a
+    /// readiness probe expects to see, not an error.
+    pub fn status(&self, addr: SocketAddr, path: &str) -> Option<u16> {
+        let response = self.0.get(format!("http://{addr}{path}")).send().ok()?;
+        Some(response.status().as_u16())
+    }
 }
 
-/// Reserves `n` distinct free TCP ports on 127.0.0.1 (bound together, then
-/// released, so they differ from each other).
-pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+/// `n` distinct free TCP ports (portpicker: free on 127.0.0.1 and every
+/// other address, TCP and UDP). Like any free-port pick, another process
+/// may take one before our server binds it; the server then fails to
+/// start and says so.
+pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
+    let mut ports = Vec::with_capacity(n);
+    // portpicker picks at random; a repeat is possible, so pick again.
+    for _ in 0..n * 10 {
+        if ports.len() == n {
+            break;
+        }
+        let port = portpicker::pick_unused_port()
+            .ok_or_else(|| io::Error::other("no free TCP port on 127.0.0.1"))?;
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    if ports.len() < n {
+        return Err(io::Error::other(format!(
+            "cannot find {n} distinct free TCP ports"
+        )));
+    }
+    Ok(ports)
 }
 
 /// True when something already listens on `addr`.
 pub fn in_use(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpListener;
+    use std::thread;
+
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_and_bindable() {
+        let ports = free_ports(5).unwrap();
+        assert_eq!(ports.len(), 5);
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 5);
+        for port in ports {
+            assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "{port}");
+        }
+    }
+
+    #[test]
+    fn the_probe_reads_a_status_and_sees_nothing_where_nothing_listens() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut chunk).unwrap();
+                request.extend_from_slice(&chunk[..n]);
+            }
+            // A redirect is an answer: the probe does not follow it.
+            stream
+                .write_all(
+                    b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+                )
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let probe = Probe::new().unwrap();
+        assert_eq!(probe.status(addr, "/api/health"), Some(302));
+        assert!(
+            server
+                .join()
+                .unwrap()
+                .starts_with("GET /api/health HTTP/1.1\r\n")
+        );
+        let nowhere = SocketAddr::from(([127, 0, 0, 1], free_ports(1).unwrap()[0]));
+        assert_eq!(probe.status(nowhere, "/"), None);
+        assert!(!in_use(nowhere));
+    }
 }

@@ -1,6 +1,14 @@
 //! Runs several long-lived child processes, forwards their output line by
 //! line, and stops all of them (process group and all) on Ctrl-C, on
 //! SIGTERM, when one of them exits, or when dropped.
+//!
+//! Process groups take two calls and no code of our own: std's
+//! `CommandExt::process_group(0)` starts each child as the leader of its
+//! own group, and nix's `killpg` signals that group (the child and
+//! whatever it started). A wrapper such as `process-wrap` would own the
+//! child handle, which here belongs to the thread that waits for the
+//! child's exit while this one signals it; it would add a lock around the
+//! handle and replace nothing, so nix stays.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -18,7 +26,7 @@ use anyhow::{Context as _, bail};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::probe;
+use crate::probe::Probe;
 use crate::project::elapsed;
 
 /// Where a child's output goes.
@@ -145,12 +153,13 @@ impl Supervisor {
         checks: &[(String, SocketAddr, String)],
         limit: Duration,
     ) -> anyhow::Result<()> {
+        let probe = Probe::new()?;
         let started = Instant::now();
         let mut last_report = Instant::now();
         let mut next = 0;
         while next < checks.len() {
             let (name, addr, path) = &checks[next];
-            if probe::status(*addr, path).is_some_and(|status| status < 500) {
+            if probe.status(*addr, path).is_some_and(|status| status < 500) {
                 next += 1;
                 continue;
             }

@@ -8,7 +8,7 @@
 //! generator shares (`crate::probe::client`): a client that never follows
 //! redirects, a cookie jar per simulated browser, and the sign-in through
 //! the mock provider, which the journey walks step by step, checking every
-//! answer; and a raw TCP exchange for the upgrade requests.
+//! answer.
 
 mod cookies;
 mod cross_site;

@@ -1,36 +1,25 @@
-//! CPU time a process has used so far (user + system, all threads), from
-//! `/proc/<pid>/stat`: cheap enough to read around every load run.
+//! CPU time a process has used so far (user + system, all threads), read
+//! with `sysinfo` (from `/proc/<pid>/stat` on Linux): cheap enough to read
+//! around every load run.
 
-use std::fs;
-
-use anyhow::{Context as _, bail};
-use nix::unistd::{Pid, SysconfVar, sysconf};
+use anyhow::Context as _;
+use nix::unistd::Pid;
+use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// Seconds of CPU process `pid` has used since it started.
 pub fn seconds(pid: Pid) -> anyhow::Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    let ticks = ticks(&stat).with_context(|| format!("unexpected {path}: {stat}"))?;
-    let per_second = sysconf(SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .filter(|&t| t > 0)
-        .unwrap_or(100);
-    Ok(ticks as f64 / per_second as f64)
-}
-
-/// utime + stime (fields 14 and 15) of a `stat` line. The command name
-/// (field 2) is in parentheses and may hold spaces, so count from its end.
-fn ticks(stat: &str) -> anyhow::Result<u64> {
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        bail!("no command name");
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state).
-    let field = |n: usize| -> anyhow::Result<u64> {
-        Ok(fields.get(n - 3).context("too few fields")?.parse()?)
-    };
-    Ok(field(14)? + field(15)?)
+    let id = sysinfo::Pid::from_u32(u32::try_from(pid.as_raw()).context("negative pid")?);
+    let mut system = System::new().context("cannot read the process table")?;
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[id]),
+        false,
+        ProcessRefreshKind::nothing().with_cpu(),
+    );
+    let process = system
+        .process(id)
+        .with_context(|| format!("no process {pid} to read the CPU time of"))?;
+    // Milliseconds, counted in clock ticks (10 ms on Linux).
+    Ok(process.accumulated_cpu_time() as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -38,11 +27,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_user_and_system_ticks() {
-        let stat = "4242 (zone shop) S 1 4242 4242 0 -1 4194560 1234 0 0 0 350 25 0 0 20 0 9 0";
-        assert_eq!(ticks(stat).unwrap_or_default(), 375);
-        assert!(ticks("garbage").is_err());
-        let own = seconds(Pid::this()).unwrap_or(-1.0);
-        assert!(own >= 0.0, "our own CPU time must be readable");
+    fn reads_our_own_cpu_time_and_fails_for_no_process() {
+        // Burn some CPU so that at least one clock tick is counted.
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let own = seconds(Pid::this()).unwrap();
+        assert!(own > 0.0, "our own CPU time must be readable: {own}");
+        // pid_max is at most 2^22 on Linux.
+        assert!(seconds(Pid::from_raw(i32::MAX)).is_err());
     }
 }

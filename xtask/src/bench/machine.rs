@@ -1,9 +1,10 @@
-//! What the numbers were measured on, for the report.
+//! What the numbers were measured on, for the report: the machine from
+//! `sysinfo`, the tools from their own `--version` lines.
 
-use std::fs;
 use std::process::Command;
 
 use serde::Serialize;
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
@@ -19,20 +20,35 @@ pub struct Machine {
     pub date: String,
 }
 
+/// What the report says of something it could not find out: the report
+/// describes the machine, it does not fail the run for a missing detail.
+const UNKNOWN: &str = "unknown";
+
 impl Machine {
     pub fn describe() -> Self {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let os_release = fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let system = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing())
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
+        )
+        .ok();
+        let cpu = system
+            .as_ref()
+            .and_then(|s| s.cpus().first())
+            .map(|cpu| cpu.brand().trim().to_owned())
+            .filter(|brand| !brand.is_empty());
+        let memory = system.as_ref().map(System::total_memory);
+        let os = match (System::name(), System::os_version()) {
+            (Ok(name), Ok(version)) => format!("{name} {version}"),
+            (Ok(name), Err(_)) => name,
+            _ => UNKNOWN.to_owned(),
+        };
         Self {
-            cpu: field(&cpuinfo, "model name", ':').unwrap_or_else(|| "unknown".into()),
+            cpu: cpu.unwrap_or_else(|| UNKNOWN.to_owned()),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
-            memory_gib: field(&meminfo, "MemTotal", ':')
-                .and_then(|kb| kb.trim_end_matches("kB").trim().parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0 / 1024.0),
-            os: field(&os_release, "PRETTY_NAME", '=')
-                .map_or_else(|| "unknown".into(), |v| v.trim_matches('"').to_owned()),
-            kernel: first_line("uname", &["-r"]),
+            memory_gib: memory.map_or(0.0, |bytes| bytes as f64 / 1024.0 / 1024.0 / 1024.0),
+            os,
+            kernel: System::kernel_version().unwrap_or_else(|_| UNKNOWN.to_owned()),
             rustc: first_line("rustc", &["-V"]),
             nginx: first_line(super::nginx::BINARY, &["-v"]),
             wrk: first_line("wrk", &["-v"]),
@@ -57,14 +73,6 @@ impl Machine {
     }
 }
 
-/// The value of the first `key<sep>value` line.
-fn field(text: &str, key: &str, sep: char) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (k, v) = line.split_once(sep)?;
-        (k.trim() == key).then(|| v.trim().to_owned())
-    })
-}
-
 /// The first line a command prints (on stdout or, like `nginx -v`, stderr).
 fn first_line(program: &str, args: &[&str]) -> String {
     let Ok(out) = Command::new(program).args(args).output() else {
@@ -75,6 +83,7 @@ fn first_line(program: &str, args: &[&str]) -> String {
     } else {
         out.stdout
     };
+    // A tool that prints nothing is reported as printing nothing.
     String::from_utf8_lossy(&text)
         .lines()
         .next()
@@ -88,17 +97,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_key_value_lines() {
-        let cpuinfo = "processor\t: 0\nmodel name\t: Some CPU @ 2.0GHz\n";
-        assert_eq!(
-            field(cpuinfo, "model name", ':').as_deref(),
-            Some("Some CPU @ 2.0GHz")
+    fn describes_this_machine() {
+        let machine = Machine::describe();
+        assert_ne!(machine.cpu, UNKNOWN);
+        assert!(machine.cores >= 1);
+        assert!(machine.memory_gib > 0.0, "{machine:?}");
+        assert_ne!(machine.os, UNKNOWN);
+        assert!(
+            machine
+                .kernel
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit()),
+            "{machine:?}"
         );
-        assert_eq!(
-            field("NAME=\"Debian\"\n", "NAME", '=').as_deref(),
-            Some("\"Debian\"")
-        );
-        assert_eq!(field(cpuinfo, "flags", ':'), None);
+        assert!(machine.rustc.starts_with("rustc "), "{machine:?}");
         assert!(first_line("no-such-program-here", &[]).ends_with("not found"));
     }
 }

@@ -3,7 +3,9 @@
 //! proxies only).
 
 use reqwest::StatusCode;
-use reqwest::header::HeaderName;
+use reqwest::header::{
+    ACCEPT, CONNECTION, CONTENT_TYPE, HeaderName, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 
 use super::Verifier;
 use super::http::{Jar, header_text};
@@ -18,43 +20,53 @@ impl Verifier {
     pub(super) fn h2c_upgrade_is_a_plain_request(&mut self) -> anyhow::Result<()> {
         let what = "GET / with Upgrade: h2c is answered as a plain request (200 HTML, no 101)";
         if !self.http.is_plain_http() {
-            self.skip(what, "raw requests need an http:// base URL");
+            self.skip(
+                what,
+                "h2c is HTTP/2 over cleartext: it needs an http:// base URL",
+            );
             return Ok(());
         }
-        let answer = self.http.raw_get(
+        let answer = self.http.get_with(
             "/",
+            &Jar::default(),
             &[
-                ("Connection", "Upgrade, HTTP2-Settings"),
-                ("Upgrade", "h2c"),
-                ("HTTP2-Settings", "AAMAAABkAAQAAP__"),
-                ("Accept", "text/html"),
+                (CONNECTION, "Upgrade, HTTP2-Settings"),
+                (UPGRADE, "h2c"),
+                (
+                    HeaderName::from_static("http2-settings"),
+                    "AAMAAABkAAQAAP__",
+                ),
+                (ACCEPT, "text/html"),
             ],
         )?;
-        let html = answer
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("text/html"));
-        self.check(what, answer.status == 200 && html, || answer.head.clone())
+        let status = answer.status();
+        let content_type = header_text(&answer, CONTENT_TYPE);
+        self.check(
+            what,
+            status == StatusCode::OK && content_type.starts_with("text/html"),
+            || format!("{status}, Content-Type: {content_type:?}"),
+        )
     }
 
     /// A WebSocket handshake on a zone route that declares none: not 101.
     pub(super) fn websocket_only_where_declared(&mut self) -> anyhow::Result<()> {
         let what = "a WebSocket handshake on /shop (no websocket route) is not switched (no 101)";
-        if !self.http.is_plain_http() {
-            self.skip(what, "raw requests need an http:// base URL");
-            return Ok(());
-        }
-        let answer = self.http.raw_get(
+        let answer = self.http.get_with(
             "/shop",
+            &Jar::default(),
             &[
-                ("Connection", "Upgrade"),
-                ("Upgrade", "websocket"),
-                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-                ("Sec-WebSocket-Version", "13"),
+                (CONNECTION, "Upgrade"),
+                (UPGRADE, "websocket"),
+                (SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ=="),
+                (SEC_WEBSOCKET_VERSION, "13"),
             ],
         )?;
-        self.check(what, answer.status != 101 && answer.status < 500, || {
-            answer.status_line().to_owned()
-        })
+        let status = answer.status();
+        self.check(
+            what,
+            status != StatusCode::SWITCHING_PROTOCOLS && !status.is_server_error(),
+            || status.to_string(),
+        )
     }
 
     /// `/_edge/status` answers loopback; a client named by X-Forwarded-For
@@ -70,7 +82,7 @@ impl Verifier {
         }
         let status = self.http.get(STATUS_PATH, &Jar::default())?;
         let code = status.status();
-        let json = header_text(&status, reqwest::header::CONTENT_TYPE).contains("json")
+        let json = header_text(&status, CONTENT_TYPE).contains("json")
             && status.json::<serde_json::Value>().is_ok();
         self.check(
             "/_edge/status answers a loopback client (200 JSON)",

@@ -1,10 +1,11 @@
 //! The one HTTP helper of verify-auth: the shared site client
 //! (`crate::probe::client`: a client that never follows redirects, the
 //! cookie jar, the mock-provider sign-in) driven the way the probes need,
-//! and the readers for what a response says (Location, Retry-After), and
-//! a raw TCP exchange for the upgrade requests (`raw`).
-
-mod raw;
+//! and the readers for what a response says (Location, Retry-After).
+//! Protocol-upgrade probes (`Upgrade: h2c`, a WebSocket handshake) go
+//! through the same client: over HTTP/1.1 reqwest sends such headers as
+//! given and hands back a `101` like any other status, so no raw socket
+//! is needed.
 
 use std::thread;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{COOKIE, HeaderName, LOCATION, ORIGIN, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 
 use crate::probe::client::blocking_client;
 pub(super) use crate::probe::client::cookies::{self, Jar};
@@ -163,6 +164,20 @@ impl Http {
         Ok(response)
     }
 
+    /// Whether the base URL is plain http (where `Upgrade: h2c` means
+    /// something: h2c is HTTP/2 over cleartext).
+    pub(super) fn is_plain_http(&self) -> bool {
+        self.base().starts_with("http://")
+    }
+
+    /// Whether every address the base URL names is a loopback address.
+    pub(super) fn is_loopback(&self) -> bool {
+        Url::parse(self.base())
+            .ok()
+            .and_then(|url| url.socket_addrs(|| Some(80)).ok())
+            .is_some_and(|addrs| !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()))
+    }
+
     /// A zone's `/…/me` answer as JSON.
     pub(super) fn me(&self, path: &str, jar: &Jar) -> anyhow::Result<serde_json::Value> {
         self.get(path, jar)?
@@ -214,7 +229,49 @@ pub(super) fn stays_on_origin(location: &str, base: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use reqwest::header::{CONNECTION, UPGRADE};
+
     use super::*;
+
+    #[test]
+    fn upgrade_headers_go_out_as_given_and_a_101_comes_back() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut chunk).unwrap();
+                request.extend_from_slice(&chunk[..n]);
+            }
+            // A head, then bytes of another protocol that must not be read as one.
+            stream
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n\0\0\x12\x04")
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let response = Http::new(&base)
+            .unwrap()
+            .get_with(
+                "/",
+                &Jar::default(),
+                &[(CONNECTION, "Upgrade, HTTP2-Settings"), (UPGRADE, "h2c")],
+            )
+            .unwrap();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(header_text(&response, UPGRADE), "h2c");
+        assert!(request.starts_with("get / http/1.1\r\n"), "{request}");
+        assert!(request.contains("\r\nhost: 127.0.0.1:"), "{request}");
+        assert!(
+            request.contains("\r\nconnection: upgrade, http2-settings\r\n"),
+            "{request}"
+        );
+        assert!(request.contains("\r\nupgrade: h2c\r\n"), "{request}");
+    }
 
     #[test]
     fn only_same_origin_targets_stay() {
