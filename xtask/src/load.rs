@@ -323,13 +323,25 @@ impl VirtualUser {
         let Some(response) = self.send(path, request).await else {
             return;
         };
-        let body = response.text().await.unwrap_or_default();
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(err) => {
+                self.report.transport_errors += 1;
+                self.fail(format!("GET {path}: reading the body: {err}"));
+                return;
+            }
+        };
         let signed_in = match kind {
             Kind::Page => body.contains(r#"data-signed-in="true""#) && body.contains(&self.name),
-            Kind::Me => serde_json::from_str::<serde_json::Value>(&body)
-                .is_ok_and(|me| me["user"]["username"] == self.name.as_str()),
-            Kind::Badge => serde_json::from_str::<serde_json::Value>(&body)
-                .is_ok_and(|badge| badge["items"].is_u64()),
+            Kind::Me | Kind::Badge => match serde_json::from_str::<serde_json::Value>(&body) {
+                // A broken answer is a failure of its own, not a lost session.
+                Err(err) => {
+                    self.fail(format!("GET {path}: not JSON: {err}"));
+                    return;
+                }
+                Ok(me) if matches!(kind, Kind::Me) => me["user"]["username"] == self.name.as_str(),
+                Ok(badge) => badge["items"].is_u64(),
+            },
         };
         if !signed_in {
             self.report.lost_sessions += 1;
@@ -369,7 +381,13 @@ impl VirtualUser {
         let Some(me) = self.send("after sign-out", check).await else {
             return;
         };
-        let me: serde_json::Value = me.json().await.unwrap_or_default();
+        let me: serde_json::Value = match me.json().await {
+            Ok(me) => me,
+            Err(err) => {
+                self.fail(format!("after sign-out: {me_path} is not JSON: {err}"));
+                return;
+            }
+        };
         if me["authenticated"] != false {
             self.fail(format!("the session outlived its sign-out: {me}"));
         }

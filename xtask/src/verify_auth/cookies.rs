@@ -7,6 +7,8 @@ use reqwest::header::{CACHE_CONTROL, COOKIE};
 use shared_auth::token::random_token;
 
 use super::Verifier;
+use anyhow::Context as _;
+
 use super::http::{Jar, cookies, header_text};
 
 /// Signed-in responses that must never be stored by a shared cache or the
@@ -15,7 +17,7 @@ const PERSONALISED: &[&str] = &["/shop", "/auth", "/", "/api/me", "/shop/api/me"
 
 impl Verifier {
     pub(super) fn tampered_cookie_is_anonymous(&mut self, alice: &Jar) -> anyhow::Result<()> {
-        let token = self.session_token(alice);
+        let token = self.session_token(alice)?;
         let mut tampered: Vec<char> = token.chars().collect();
         if let Some(last) = tampered.last_mut() {
             *last = if *last == 'A' { 'B' } else { 'A' };
@@ -38,7 +40,7 @@ impl Verifier {
     /// the real cookie; the real session still works afterwards.
     pub(super) fn duplicate_cookies_are_anonymous(&mut self, alice: &Jar) -> anyhow::Result<()> {
         let name = self.http.session_cookie().to_owned();
-        let token = self.session_token(alice);
+        let token = self.session_token(alice)?;
         let tossed = random_token(32);
         let variants: [(&str, Vec<String>); 3] = [
             (
@@ -119,10 +121,10 @@ impl Verifier {
         Ok(())
     }
 
-    /// The session token in `jar` ("" when signed out).
-    fn session_token(&self, jar: &Jar) -> String {
+    /// The session token in `jar`, which must be signed in.
+    fn session_token(&self, jar: &Jar) -> anyhow::Result<String> {
         jar.get(self.http.session_cookie())
-            .unwrap_or_default()
-            .to_owned()
+            .map(str::to_owned)
+            .context("the signed-in browser holds no session cookie")
     }
 }

@@ -80,7 +80,7 @@ impl Verifier {
         read(&mut flow, self, &submitted)?;
         let login_value = jar
             .get(self.http.login_cookie())
-            .unwrap_or_default()
+            .context("the browser lost its login cookie before the callback")?
             .to_owned();
         let finish = self.http.sign_in_request(&flow, &mut jar)?;
         let back = location(&finish);
@@ -103,7 +103,9 @@ impl Verifier {
             || format!("{:?}", cookies::lines(finish.headers())),
         )?;
         read(&mut flow, self, &finish)?;
-        let token = jar.get(self.http.session_cookie()).unwrap_or_default();
+        let token = jar
+            .get(self.http.session_cookie())
+            .context("the browser holds no session cookie after the callback")?;
         self.check(
             "the session token has at least 128 bits",
             token.len() >= 22,
@@ -116,7 +118,7 @@ impl Verifier {
     pub(super) fn signed_in_everywhere(&mut self, jar: &Jar, username: &str) -> anyhow::Result<()> {
         let page = self.http.get("/shop/orders", jar)?;
         let status = page.status();
-        let html = page.text().unwrap_or_default();
+        let html = page.text().context("reading GET /shop/orders")?;
         self.check(
             "/shop/orders renders for the signed-in user",
             status == StatusCode::OK && html.contains(&format!("data-user=\"{username}\"")),
@@ -130,7 +132,7 @@ impl Verifier {
                 username,
             )?;
         }
-        let home = self.http.get("/", jar)?.text().unwrap_or_default();
+        let home = self.http.get("/", jar)?.text().context("reading GET /")?;
         self.check(
             "the public home page greets the user by name",
             home.contains(&format!("Welcome back, {username}")),

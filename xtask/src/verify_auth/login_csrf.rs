@@ -3,6 +3,7 @@
 //! login cookie binds the attempt to the attacker's browser, so the victim
 //! lands on the error page, signed in as no one new.
 
+use anyhow::Context as _;
 use contracts::Zone;
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
@@ -90,11 +91,14 @@ impl Verifier {
         )?;
         let page = self.http.get(&to, &Jar::default())?;
         let page_status = page.status();
+        let html = page
+            .text()
+            .with_context(|| format!("reading GET {to} ({page_status})"))?;
         self.check(
             "…whose page explains it (no 5xx)",
             !page_status.is_server_error()
                 && page_status != StatusCode::NOT_FOUND
-                && page.text().unwrap_or_default().contains("<h1"),
+                && html.contains("<h1"),
             || format!("GET {to} answered {page_status}"),
         )
     }

@@ -1,11 +1,13 @@
 //! The mock provider keeps the OAuth rules a real one keeps: PKCE, the
 //! registered redirect URI, single-use codes, the client secret.
 
+use anyhow::Context as _;
 use contracts::zone::MOCK_IDP_PREFIX;
 use reqwest::{StatusCode, Url};
 use shared_auth::token::{pkce_challenge, random_token};
 
-use super::http::{Jar, query_of};
+use super::http::Jar;
+use super::replays::code_of;
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};
 use crate::probe::client::sign_in::SignIn;
 
@@ -39,7 +41,10 @@ impl Verifier {
                 && body["token_type"] == "bearer",
             || format!("{status} {body}"),
         )?;
-        let access = body["access_token"].as_str().unwrap_or_default().to_owned();
+        let access = body["access_token"]
+            .as_str()
+            .with_context(|| format!("no access_token in {body}"))?
+            .to_owned();
         let userinfo: serde_json::Value = self
             .http
             .send(
@@ -86,11 +91,7 @@ impl Verifier {
             .append_pair("code_challenge", &pkce_challenge(verifier))
             .append_pair("code_challenge_method", "S256");
         let mut flow = SignIn::at_provider(self.http.site(), "carol", url.as_str())?;
-        let callback = self.authorize(&mut flow)?;
-        Ok(query_of(&callback)?
-            .get("code")
-            .cloned()
-            .unwrap_or_default())
+        code_of(&self.authorize(&mut flow)?)
     }
 
     /// The token endpoint's answer for `code`.
@@ -114,7 +115,11 @@ impl Verifier {
             &Jar::default(),
             None,
         )?;
-        Ok((response.status(), response.json().unwrap_or_default()))
+        let status = response.status();
+        let body = response
+            .json()
+            .with_context(|| format!("the token endpoint's {status} answer is not JSON"))?;
+        Ok((status, body))
     }
 
     fn unknown_client_is_refused(&mut self) -> anyhow::Result<()> {

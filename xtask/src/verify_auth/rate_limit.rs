@@ -75,7 +75,9 @@ impl Verifier {
         let limited = limited.context("no 429")?;
         let wait = retry_after(&limited);
         let html = header_text(&limited, CONTENT_TYPE).starts_with("text/html");
-        let page = limited.text().unwrap_or_default();
+        let page = limited
+            .text()
+            .context("reading the 429 page of GET /auth/login")?;
         self.check(
             &format!("…after {sent} requests, with Retry-After (seconds) and an HTML page"),
             wait.is_some_and(|w| (1..=MAX_RETRY_AFTER).contains(&w))
@@ -207,7 +209,15 @@ fn browse_until(http: &Http, user: &Jar, until: Instant) -> UserTally {
             }
         };
         let status = response.status();
-        let body = response.text().unwrap_or_default();
+        let body = match response.text() {
+            Ok(body) => body,
+            Err(err) => {
+                tally
+                    .failures
+                    .push(format!("{path}: reading the body: {err}"));
+                continue;
+            }
+        };
         tally.latencies.push(started.elapsed());
         let signed_in = if path == "/auth/me" {
             body.contains("\"authenticated\":true")

@@ -32,10 +32,7 @@ impl Verifier {
 
     fn used_code_is_invalid_grant(&mut self) -> anyhow::Result<()> {
         let (callback, _) = self.last_login.clone().context("no callback recorded")?;
-        let code = query_of(&callback)?
-            .get("code")
-            .cloned()
-            .unwrap_or_default();
+        let code = code_of(&callback)?;
         let redirect_uri = format!("{}/auth/callback", self.base());
         let verifier = random_token(32);
         let redeem = self.http.post_form(
@@ -52,7 +49,9 @@ impl Verifier {
             None,
         )?;
         let status = redeem.status();
-        let body: serde_json::Value = redeem.json().unwrap_or_default();
+        let body: serde_json::Value = redeem
+            .json()
+            .with_context(|| format!("the token endpoint's {status} answer is not JSON"))?;
         self.check(
             "redeeming the used code again at the token endpoint is invalid_grant",
             status == StatusCode::BAD_REQUEST && body["error"] == "invalid_grant",
@@ -66,7 +65,7 @@ impl Verifier {
         let mut browser = alice.clone();
         let mut flow = self.start_login("mallory", "/", &mut browser)?;
         let fresh = self.authorize(&mut flow)?;
-        let code = query_of(&fresh)?.get("code").cloned().unwrap_or_default();
+        let code = code_of(&fresh)?;
         let mut url = Url::parse(&fresh)?;
         url.query_pairs_mut()
             .clear()
@@ -85,4 +84,11 @@ impl Verifier {
             "alice",
         )
     }
+}
+
+/// The `code` parameter of a callback URL.
+pub(super) fn code_of(callback: &str) -> anyhow::Result<String> {
+    query_of(callback)?
+        .remove("code")
+        .with_context(|| format!("no code in the callback URL {callback}"))
 }

@@ -16,7 +16,9 @@ impl Verifier {
     pub(super) fn logout_needs_a_same_origin_post(&mut self, alice: &Jar) -> anyhow::Result<()> {
         let confirm = self.http.get("/auth/logout", alice)?;
         let status = confirm.status();
-        let page = confirm.text().unwrap_or_default();
+        let page = confirm
+            .text()
+            .with_context(|| format!("reading GET /auth/logout ({status})"))?;
         self.check(
             "GET /auth/logout only shows a confirm form",
             status == StatusCode::OK && page.contains("Sign out of Meridian?"),
@@ -83,7 +85,9 @@ impl Verifier {
         )?;
         let page = self.http.get(&back_to, &Jar::default())?;
         let status = page.status();
-        let html = page.text().unwrap_or_default();
+        let html = page
+            .text()
+            .with_context(|| format!("reading GET {back_to} ({status})"))?;
         self.check(
             "/auth/signed-out is a page in the shared shell with a way to sign in again",
             status == StatusCode::OK
