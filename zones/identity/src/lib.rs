@@ -1,6 +1,6 @@
 //! The identity zone: everything under `/auth`.
 //!
-//! `lib.rs` holds only the shell, the route table and the browser entry
+//! `lib.rs` holds only the route table and the browser entry
 //! point; each page lives in `pages/` with its islands.
 
 pub mod api;
@@ -15,19 +15,10 @@ use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use shared_ui::{Document, NotFound};
+use shared_ui::NotFound;
 
 /// The zone this crate builds.
 pub const ZONE: Zone = Zone::Identity;
-
-/// The HTML document around every page of this zone.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    view! {
-        <Document options zone=ZONE>
-            <App />
-        </Document>
-    }
-}
 
 /// The zone's routes.
 #[component]

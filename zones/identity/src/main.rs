@@ -6,7 +6,6 @@ fn main() -> std::process::ExitCode {
     use zone_runtime::server::{ZoneApp, run_with};
     let app = ZoneApp {
         zone: zone_identity::ZONE,
-        shell: zone_identity::shell,
         app: zone_identity::App,
         schema: None,
     };

@@ -22,7 +22,6 @@ const FIREFOX: &str =
 async fn identity() -> TestZone {
     let app = ZoneApp {
         zone: zone_identity::ZONE,
-        shell: zone_identity::shell,
         app: zone_identity::App,
         schema: None,
     };

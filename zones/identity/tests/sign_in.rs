@@ -50,7 +50,6 @@ impl Site {
         let config = identity_config(&format!("{origin}/mock-idp"));
         let app = ZoneApp {
             zone: zone_identity::ZONE,
-            shell: zone_identity::shell,
             app: zone_identity::App,
             schema: None,
         };

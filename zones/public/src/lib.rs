@@ -1,7 +1,7 @@
 //! The public zone: the home page, the account area, and every path no
 //! other zone owns (the edge's default route).
 //!
-//! `lib.rs` holds only the shell, the route table and the browser entry
+//! `lib.rs` holds only the route table and the browser entry
 //! point; each page lives in `pages/` with its islands.
 
 pub mod pages;
@@ -11,19 +11,10 @@ use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use shared_ui::{Document, NotFound};
+use shared_ui::NotFound;
 
 /// The zone this crate builds.
 pub const ZONE: Zone = Zone::Public;
-
-/// The HTML document around every page of this zone.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    view! {
-        <Document options zone=ZONE>
-            <App />
-        </Document>
-    }
-}
 
 /// The zone's routes.
 #[component]

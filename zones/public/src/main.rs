@@ -2,7 +2,7 @@
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
-    zone_runtime::server::run(zone_public::ZONE, zone_public::shell, zone_public::App)
+    zone_runtime::server::run(zone_public::ZONE, zone_public::App)
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -12,7 +12,6 @@ use zone_runtime::testing::TestZone;
 async fn public() -> TestZone {
     let app = ZoneApp {
         zone: zone_public::ZONE,
-        shell: zone_public::shell,
         app: zone_public::App,
         schema: None,
     };

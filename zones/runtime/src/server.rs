@@ -11,13 +11,14 @@ use axum::Router;
 use axum::routing::get;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use leptos::config::LeptosOptions;
-use leptos::prelude::{IntoView, provide_context};
+use leptos::prelude::{IntoView, provide_context, view};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use server_process::{init_tracing, shutdown_signal};
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::AuthConfig;
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
 use shared_auth::store::{Migrator, Store, redact_url};
+use shared_ui::Document;
 
 use contracts::Zone;
 use contracts::zone::OUTPUT_NAME;
@@ -101,16 +102,16 @@ impl<X: Args> ZoneConfig<X> {
 /// How often each zone deletes expired sessions and grants.
 const CLEANUP_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// A zone: its manifest entry, its document shell and its root component,
-/// plus the migrations of the tables the zone owns, if it owns any.
-pub struct ZoneApp<S, A> {
+/// A zone: its manifest entry and its root component (the route table),
+/// plus the migrations of the tables the zone owns, if it owns any. The
+/// document around it is shared-ui's `Document`, the same for every zone.
+pub struct ZoneApp<A> {
     pub zone: Zone,
-    pub shell: S,
     pub app: A,
     pub schema: Option<Migrator>,
 }
 
-impl<S, A> ZoneApp<S, A> {
+impl<A> ZoneApp<A> {
     /// Applies the shared schema, then the zone's own tables' migrations.
     pub async fn migrate(&self, store: &Store) -> anyhow::Result<()> {
         store.migrate().await.context("migration failed")?;
@@ -125,33 +126,28 @@ impl<S, A> ZoneApp<S, A> {
 }
 
 /// Runs a zone without extra settings or routes.
-pub fn run<S, SV, A, AV>(zone: Zone, shell: S, app: A) -> std::process::ExitCode
+pub fn run<A, AV>(zone: Zone, app: A) -> std::process::ExitCode
 where
-    S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-    SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
     let zone_app = ZoneApp {
         zone,
-        shell,
         app,
         schema: None,
     };
-    run_with::<NoExtra, _, _, _, _>(zone_app, |_, _| Ok(Router::new()))
+    run_with::<NoExtra, _, _>(zone_app, |_, _| Ok(Router::new()))
 }
 
 /// Runs a zone until Ctrl-C or SIGTERM. `routes` adds the zone's own axum
 /// routes (built from its extra settings `X` and [`Auth`]); they sit
 /// behind the same session layer as the pages.
-pub fn run_with<X, S, SV, A, AV>(
-    zone_app: ZoneApp<S, A>,
+pub fn run_with<X, A, AV>(
+    zone_app: ZoneApp<A>,
     routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
 ) -> std::process::ExitCode
 where
     X: Args + Send + 'static,
-    S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-    SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
@@ -177,23 +173,23 @@ where
 /// server functions (with [`Auth`] in their context), static assets and
 /// the not-found fallback, all behind the cross-site refusal, the session
 /// layer and the Location guard (`shared_auth::guard`).
-pub fn router<S, SV, A, AV>(
-    zone_app: ZoneApp<S, A>,
+pub fn router<A, AV>(
+    zone_app: ZoneApp<A>,
     options: LeptosOptions,
     auth: Auth,
     extra: Router,
     live_reload: bool,
 ) -> Router
 where
-    S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-    SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {
-    let ZoneApp {
-        zone, shell, app, ..
-    } = zone_app;
+    let ZoneApp { zone, app, .. } = zone_app;
     let routes = generate_route_list(app.clone());
+    let shell = move |options: LeptosOptions| {
+        let app = app.clone();
+        view! { <Document options zone>{app()}</Document> }
+    };
     let context = {
         let auth = auth.clone();
         move || {
@@ -235,15 +231,13 @@ where
         ))
 }
 
-async fn serve<X, S, SV, A, AV>(
-    zone_app: ZoneApp<S, A>,
+async fn serve<X, A, AV>(
+    zone_app: ZoneApp<A>,
     config: ZoneConfig<X>,
     routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
 ) -> anyhow::Result<()>
 where
     X: Args,
-    S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-    SV: IntoView + 'static,
     A: Fn() -> AV + Clone + Send + Sync + 'static,
     AV: IntoView + 'static,
 {

@@ -77,13 +77,11 @@ impl TestZone {
     /// Migrates a fresh store (the shared schema and the zone's own) and
     /// builds the zone's router with its extra routes, served (in its own
     /// belief) from [`ORIGIN`].
-    pub async fn start<S, SV, A, AV>(
-        zone_app: ZoneApp<S, A>,
+    pub async fn start<A, AV>(
+        zone_app: ZoneApp<A>,
         routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
     ) -> Self
     where
-        S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-        SV: IntoView + 'static,
         A: Fn() -> AV + Clone + Send + Sync + 'static,
         AV: IntoView + 'static,
     {
@@ -93,14 +91,12 @@ impl TestZone {
     /// Like [`Self::start`], with another public origin: for tests that
     /// serve the zone on a real socket (see [`Self::router`]) beside
     /// another service on the same origin, as the edge would.
-    pub async fn start_at<S, SV, A, AV>(
-        zone_app: ZoneApp<S, A>,
+    pub async fn start_at<A, AV>(
+        zone_app: ZoneApp<A>,
         origin: &str,
         routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
     ) -> Self
     where
-        S: Fn(LeptosOptions) -> SV + Clone + Send + Sync + 'static,
-        SV: IntoView + 'static,
         A: Fn() -> AV + Clone + Send + Sync + 'static,
         AV: IntoView + 'static,
     {

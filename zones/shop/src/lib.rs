@@ -1,6 +1,6 @@
 //! The shop zone: everything under `/shop`.
 //!
-//! `lib.rs` holds only the shell, the route table and the browser entry
+//! `lib.rs` holds only the route table and the browser entry
 //! point; each page lives in `pages/` with its islands, the server
 //! functions in `api.rs`, the queries in `server/`.
 
@@ -16,19 +16,10 @@ use leptos::prelude::*;
 use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use shared_ui::{Document, NotFound};
+use shared_ui::NotFound;
 
 /// The zone this crate builds.
 pub const ZONE: Zone = Zone::Shop;
-
-/// The HTML document around every page of this zone.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    view! {
-        <Document options zone=ZONE>
-            <App />
-        </Document>
-    }
-}
 
 /// The zone's routes. Pages that read the database render in one piece
 /// (`SsrMode::Async`): complete HTML without JavaScript, and a real 404

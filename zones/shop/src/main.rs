@@ -5,7 +5,6 @@ fn main() -> std::process::ExitCode {
     use zone_runtime::server::{ZoneApp, run_with};
     let app = ZoneApp {
         zone: zone_shop::ZONE,
-        shell: zone_shop::shell,
         app: zone_shop::App,
         schema: Some(zone_shop::server::migrations()),
     };

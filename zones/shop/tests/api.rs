@@ -16,7 +16,6 @@ use zone_shop::model::{AddedToCart, Cart, Order, OrderSummary};
 async fn shop() -> TestZone {
     let app = ZoneApp {
         zone: zone_shop::ZONE,
-        shell: zone_shop::shell,
         app: zone_shop::App,
         schema: Some(zone_shop::server::migrations()),
     };
