@@ -32,7 +32,7 @@ export type Manifest = {
   mock_idp_prefix: string;
   cookies: { session: string; login: string };
   cart_count_path: string;
-  edge: { default_url: string };
+  edge: { default_url: string; health_path: string };
 };
 
 function load(): Manifest {

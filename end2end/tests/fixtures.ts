@@ -12,6 +12,9 @@ export const authPaths = manifest.auth;
 /** Where the development-only mock provider is served. */
 export const mockIdp = manifest.mock_idp_prefix;
 
+/** The edge's own paths (health). */
+export const edge = manifest.edge;
+
 /** The session cookie's name (plain http). */
 export const sessionCookie = manifest.cookies.session;
 

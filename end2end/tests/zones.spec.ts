@@ -7,6 +7,7 @@ import {
   signIn,
   uniqueUser,
   at,
+  edge,
   urlEndingWith,
   type ZoneName,
 } from './fixtures';
@@ -145,7 +146,7 @@ for (const [path, zone] of [
 }
 
 test('the edge answers its own health check', async ({ request }) => {
-  const response = await request.get('/_edge/health');
+  const response = await request.get(edge.health_path);
   expect(response.status()).toBe(200);
   expect(await response.text()).toBe('ok');
 });

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use contracts::zone::{AuthPath, MOCK_IDP_PREFIX};
+use contracts::zone::{AuthPath, EDGE_HEALTH_PATH, MOCK_IDP_PREFIX};
 use contracts::{Zone, cart, cookie};
 use serde::Serialize;
 
@@ -65,6 +65,8 @@ pub struct Edge {
     /// Its URL under `cargo xtask dev` / `start`; a test run's own edge
     /// comes through `E2E_BASE_URL`.
     pub default_url: String,
+    /// Its own liveness endpoint.
+    pub health_path: &'static str,
 }
 
 /// The JSON name of an [`AuthPath`].
@@ -110,6 +112,7 @@ impl Manifest {
             cart_count_path: cart::CART_COUNT_PATH,
             edge: Edge {
                 default_url: Ports::standard(1).edge_url(),
+                health_path: EDGE_HEALTH_PATH,
             },
         }
     }
@@ -191,6 +194,11 @@ mod tests {
         assert_eq!(json["cookies"]["login"], cookie::LOGIN);
         assert_eq!(json["cart_count_path"], cart::CART_COUNT_PATH);
         assert_eq!(json["edge"]["default_url"], "http://localhost:8080");
+        assert_eq!(
+            json["edge"]["default_url"],
+            contracts::zone::DEFAULT_PUBLIC_ORIGIN
+        );
+        assert_eq!(json["edge"]["health_path"], EDGE_HEALTH_PATH);
         let mut top: Vec<&str> = json
             .as_object()
             .unwrap()

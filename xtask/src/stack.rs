@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use contracts::Zone;
-use contracts::zone::{MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX};
+use contracts::zone::{EDGE_DEFAULT_ADDR, MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX};
 
 use crate::probe;
 use crate::project::{Project, step};
@@ -53,7 +53,7 @@ impl Ports {
     /// 3011–3013, 3021–3023, …), the mock provider 3009.
     pub fn standard(instances: usize) -> Self {
         Self {
-            edge: 8080,
+            edge: EDGE_DEFAULT_ADDR.port(),
             mock_idp: MOCK_IDP_DEFAULT_PORT,
             zones: Zone::ALL.map(|zone| {
                 let base = zone.default_addr().port();
