@@ -373,6 +373,20 @@ async fn zones_refuse_an_unmigrated_store(db: TestDb) {
     store.check_schema().await.unwrap();
 }
 
+/// Only missing migrations read as "not migrated": a database that cannot
+/// be read says so with its own error.
+async fn a_schema_check_that_cannot_read_reports_why(db: TestDb) {
+    let store = db.migrated().await;
+    store.check_schema().await.unwrap();
+    store.close().await;
+    let err = store.check_schema().await.unwrap_err();
+    assert!(
+        matches!(err, shared_auth::store::StoreError::Sqlx(_)),
+        "a closed pool is not an outdated schema: {err}"
+    );
+    assert!(!err.to_string().contains("cargo xtask migrate"), "{err}");
+}
+
 async fn a_zone_schema_lives_beside_the_shared_one(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("zone-migrations");
@@ -492,6 +506,7 @@ on_every_backend!(
     a_grant_taken_concurrently_is_won_exactly_once,
     several_pools_share_one_database_without_errors,
     zones_refuse_an_unmigrated_store,
+    a_schema_check_that_cannot_read_reports_why,
     a_zone_schema_lives_beside_the_shared_one,
     concurrent_migrations_apply_each_version_once,
     deleting_a_user_deletes_their_sessions,

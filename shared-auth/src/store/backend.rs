@@ -112,6 +112,18 @@ pub(super) fn is_transient(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether `err` says the queried table does not exist (PostgreSQL:
+/// `undefined_table`; SQLite: "no such table"), as on a database that was
+/// never migrated.
+pub(super) fn is_undefined_table(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("42P01") || db.message().starts_with("no such table")
+        }
+        _ => false,
+    }
+}
+
 /// `url` with its password replaced by `***`, for logs and errors.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

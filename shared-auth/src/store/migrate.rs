@@ -5,7 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 
-use super::{Migrator, Result, Store, StoreError, schema};
+use super::{Migrator, Result, Store, StoreError, backend, schema};
 
 impl Store {
     /// Applies every pending migration of the shared schema.
@@ -27,13 +27,20 @@ impl Store {
         self.check_schema_of(&schema()).await
     }
 
-    /// Fails unless every migration of `migrator` has been applied.
+    /// Fails unless every migration of `migrator` has been applied: with
+    /// [`StoreError::SchemaOutdated`] when some are missing (all of them
+    /// on a database never migrated), with the database's own error when
+    /// it cannot be read.
     pub async fn check_schema_of(&self, migrator: &Migrator) -> Result<()> {
         let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
                 .await
-                .unwrap_or_default();
+            {
+                Ok(applied) => applied,
+                Err(err) if backend::is_undefined_table(&err) => Vec::new(),
+                Err(err) => return Err(err.into()),
+            };
         let missing: Vec<i64> = migrator
             .iter()
             .filter(|m| !m.migration_type.is_down_migration())
