@@ -97,13 +97,14 @@ impl TestDb {
     }
 
     /// The backend [`BACKEND_VAR`] names (SQLite when unset), for suites
-    /// that run once per backend under the test tooling. Never `None`: with
-    /// `postgres` named and no server provided it panics, like
-    /// [`Self::postgres_required`].
-    pub async fn from_env(test: &str) -> Option<Self> {
+    /// that run once per backend under the test tooling. With `postgres`
+    /// named and no server provided it panics, like
+    /// [`Self::postgres_required`]: a test never passes on another backend
+    /// than the one asked for.
+    pub async fn from_env(test: &str) -> Self {
         match std::env::var(BACKEND_VAR).as_deref() {
-            Ok("postgres") => Some(Self::postgres_required(test).await),
-            Ok("sqlite") | Err(_) => Some(Self::sqlite()),
+            Ok("postgres") => Self::postgres_required(test).await,
+            Ok("sqlite") | Err(_) => Self::sqlite(),
             Ok(other) => panic!("{BACKEND_VAR}={other}: expected sqlite or postgres"),
         }
     }

@@ -101,9 +101,7 @@ impl TestZone {
         AV: IntoView + 'static,
     {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let db = TestDb::from_env(zone_app.zone.name())
-            .await
-            .expect("MERIDIAN_TEST_BACKEND=postgres needs a server in MERIDIAN_TEST_POSTGRES_URL");
+        let db = TestDb::from_env(zone_app.zone.name()).await;
         let store = db.connect().await;
         let url = db.url.clone();
         zone_app
