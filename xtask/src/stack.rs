@@ -15,9 +15,6 @@ use crate::probe;
 use crate::project::{Project, step};
 use crate::supervisor::{Sink, Supervisor};
 
-/// Health endpoint of the edge itself.
-const EDGE_HEALTH: &str = "/_edge/health";
-
 /// The mock provider's process name and binary.
 pub const MOCK_IDP: &str = "mock-idp";
 
@@ -136,7 +133,11 @@ impl Ports {
             local(self.mock_idp),
             mock_idp_health_path(),
         ));
-        checks.push(("edge".to_owned(), local(self.edge), EDGE_HEALTH.to_owned()));
+        checks.push((
+            "edge".to_owned(),
+            local(self.edge),
+            contracts::zone::EDGE_HEALTH_PATH.to_owned(),
+        ));
         checks.extend(Zone::ALL.iter().map(|&zone| {
             (
                 format!("edge → {zone}"),
@@ -187,10 +188,7 @@ pub fn edge_command(project: &Project, binary: &Path, ports: &Ports, shared: &Sh
             .iter()
             .map(|&port| local(port).to_string())
             .collect();
-        command.env(
-            format!("EDGE_{}_UPSTREAM", zone.name().to_uppercase()),
-            upstreams.join(","),
-        );
+        command.env(zone.upstream_env(), upstreams.join(","));
     }
     command
 }
