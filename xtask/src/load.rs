@@ -19,8 +19,8 @@ use reqwest::header::{COOKIE, HeaderValue, LOCATION, ORIGIN};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use tokio::time::Instant;
 
-use crate::probe::client::sign_in::{SignIn, StepCookies};
-use crate::probe::client::{self, Site, cookies, path_of};
+use crate::client::sign_in::{SignIn, StepCookies};
+use crate::client::{self, Site, cookies, path_of};
 
 /// What to run.
 #[derive(Clone, Copy, Debug)]

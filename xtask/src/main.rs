@@ -3,6 +3,7 @@
 //! a fresh machine.
 
 mod bench;
+mod client;
 mod dev;
 mod faults;
 mod load;

@@ -1,10 +1,6 @@
-//! How xtask reaches a stack over the network: whether a server answers
-//! ([`Probe`], [`in_use`]), free ports for a new stack ([`free_ports`]),
-//! and [`client`], the one client for the site through the edge (its
-//! cookies and the sign-in through the mock provider) that the load
-//! generator, verify-auth and the benchmarks share.
-
-pub mod client;
+//! Whether a server answers ([`Probe`], [`in_use`]) and free ports for a
+//! new stack ([`free_ports`]). The client that talks to the site is
+//! `crate::client`.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};

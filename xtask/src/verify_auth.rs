@@ -5,7 +5,7 @@
 //! One file per group of probes; each probe is a method of [`Verifier`]
 //! that prints one line per check (✓ or ✗) and stops at the first failure.
 //! Every request goes through one helper (`http`) over the client the load
-//! generator shares (`crate::probe::client`): a client that never follows
+//! generator shares (`crate::client`): a client that never follows
 //! redirects, a cookie jar per simulated browser, and the sign-in through
 //! the mock provider, which the journey walks step by step, checking every
 //! answer.

@@ -1,5 +1,5 @@
 //! The one HTTP helper of verify-auth: the shared site client
-//! (`crate::probe::client`: a client that never follows redirects, the
+//! (`crate::client`: a client that never follows redirects, the
 //! cookie jar, the mock-provider sign-in) driven the way the probes need,
 //! and the readers for what a response says (Location, Retry-After).
 //! Protocol-upgrade probes (`Upgrade: h2c`, a WebSocket handshake) go
@@ -15,10 +15,10 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{COOKIE, HeaderName, LOCATION, ORIGIN, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 
-use crate::probe::client::blocking_client;
-pub(super) use crate::probe::client::cookies::{self, Jar};
-use crate::probe::client::sign_in::{SignIn, StepCookies};
-pub(super) use crate::probe::client::{Site, path_of, query_of};
+use crate::client::blocking_client;
+pub(super) use crate::client::cookies::{self, Jar};
+use crate::client::sign_in::{SignIn, StepCookies};
+pub(super) use crate::client::{Site, path_of, query_of};
 
 /// The longest `Retry-After` the helper waits out before retrying.
 const MAX_POLITE_WAIT: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use reqwest::blocking::Response;
 
 use super::Verifier;
 use super::http::{Jar, cookies, location};
-use crate::probe::client::sign_in::{self, SignIn, Stage};
+use crate::client::sign_in::{self, SignIn, Stage};
 
 /// The login cookie lives at most this long (contract: 600 s).
 const LOGIN_COOKIE_MAX_AGE: i64 = 600;

@@ -9,7 +9,7 @@ use shared_auth::token::{pkce_challenge, random_token};
 use super::http::Jar;
 use super::replays::code_of;
 use super::{CLIENT_ID, CLIENT_SECRET, Verifier};
-use crate::probe::client::sign_in::SignIn;
+use crate::client::sign_in::SignIn;
 
 impl Verifier {
     /// Drives the mock IdP as a client would, with our own PKCE pair.
