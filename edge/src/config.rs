@@ -229,6 +229,22 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_upstream_is_refused_not_replaced_by_the_default() {
+        for value in [
+            "",
+            " ",
+            "127.0.0.1:3002,",
+            "127.0.0.1:3002, ,127.0.0.1:3012",
+        ] {
+            let config = Config::try_parse_from(["edge", "--shop-upstream", value]).unwrap();
+            assert!(
+                RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down()).is_err(),
+                "{value:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
     fn the_mock_provider_and_rate_limits_are_switches() {
         let config = Config::try_parse_from([
             "edge",

@@ -7,30 +7,21 @@
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use contracts::Zone;
 
-/// The instances given for each zone (empty: its default address).
+/// The instances given for the zones that were given any.
 #[derive(Debug, Clone, Default)]
 pub struct ZoneUpstreams {
     given: Vec<(Zone, Vec<String>)>,
 }
 
 impl ZoneUpstreams {
-    /// The instances configured for `zone`, or its default address.
+    /// The instances configured for `zone` (trimmed), or its default
+    /// address when none were given. An empty value (`EDGE_SHOP_UPSTREAM=`,
+    /// `a:1,`) is kept, so the route table refuses it at start-up rather
+    /// than the zone's traffic silently going to its development port.
     pub fn of(&self, zone: Zone) -> Vec<String> {
-        let given = self
-            .given
-            .iter()
-            .find(|(z, _)| *z == zone)
-            .map(|(_, list)| list.as_slice())
-            .unwrap_or_default();
-        let given: Vec<String> = given
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if given.is_empty() {
-            vec![zone.default_addr().to_string()]
-        } else {
-            given
+        match self.given.iter().find(|(z, _)| *z == zone) {
+            Some((_, given)) => given.iter().map(|s| s.trim().to_owned()).collect(),
+            None => vec![zone.default_addr().to_string()],
         }
     }
 }
@@ -64,12 +55,9 @@ impl FromArgMatches for ZoneUpstreams {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let given = Zone::ALL
             .into_iter()
-            .map(|zone| {
-                let list = matches
-                    .get_many::<String>(&zone.upstream_flag())
-                    .map(|values| values.cloned().collect())
-                    .unwrap_or_default();
-                (zone, list)
+            .filter_map(|zone| {
+                let values = matches.get_many::<String>(&zone.upstream_flag())?;
+                Some((zone, values.cloned().collect()))
             })
             .collect();
         Ok(Self { given })

@@ -219,6 +219,14 @@ mod server {
             })
     }
 
+    /// For a page that shows a server function's error where its data
+    /// should be: the page gets the error's status, as a failed call
+    /// would (for `fetch`-like clients; a browser's page view stays 200
+    /// and shows the message).
+    pub fn set_page_error_status<E: ErrorStatus>(err: &E) {
+        set_error_status(err.status());
+    }
+
     /// Adds a `Set-Cookie` to the response of the server function or page
     /// being run.
     pub fn append_set_cookie(cookie: &str) {

@@ -69,16 +69,24 @@ impl Auth {
 
     /// Gives the signed-in user of `current` a new session id and token
     /// and ends the old one (after a change of privilege, so a token seen
-    /// before it is worth nothing). `None` when the request is anonymous.
+    /// before it is worth nothing). The new session ends no later than the
+    /// old one would have (rotation never stretches a sign-in's absolute
+    /// lifetime); whatever a zone keeps under the old session's id is its
+    /// own to move (identity's id_token for sign-out). `None` when the
+    /// request is anonymous.
     pub async fn rotate(
         &self,
         current: &CurrentSession,
         user_agent: Option<&str>,
     ) -> Result<Option<(Session, SessionChange)>, StoreError> {
-        let Some(user) = current.user() else {
+        let Some(validated) = &current.0 else {
             return Ok(None);
         };
-        self.sign_in(current, user, user_agent).await.map(Some)
+        let new = self
+            .store()
+            .replace_session(&validated.session, user_agent, self.policy())
+            .await?;
+        Ok(Some(self.hand_over(new)))
     }
 
     async fn start_session(
@@ -86,11 +94,16 @@ impl Auth {
         user: &User,
         user_agent: Option<&str>,
     ) -> Result<(Session, SessionChange), StoreError> {
-        let NewSession { token, session } = self
+        let new = self
             .store()
             .create_session(&user.id, user_agent, self.policy())
             .await?;
+        Ok(self.hand_over(new))
+    }
+
+    /// The new session, and the change that gives its token to the browser.
+    fn hand_over(&self, NewSession { token, session }: NewSession) -> (Session, SessionChange) {
         let set_cookie = self.cookies().session(&token, session.remaining_secs());
-        Ok((session, SessionChange { set_cookie }))
+        (session, SessionChange { set_cookie })
     }
 }

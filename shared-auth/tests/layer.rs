@@ -227,6 +227,37 @@ async fn rotation_keeps_the_user_and_retires_the_old_token() {
 }
 
 #[tokio::test]
+async fn rotation_never_stretches_the_absolute_lifetime() {
+    let app = App::new(3600).await;
+    let (user, _) = app.signed_in("alice").await;
+    let policy = app.auth.policy();
+    let old = app
+        .auth
+        .store()
+        .create_session(&user.id, None, policy)
+        .await
+        .unwrap()
+        .session;
+    // As if signed in long ago: ten minutes of absolute lifetime are left.
+    let near_end = shared_auth::store::Session {
+        absolute_expires_at: shared_auth::store::now() + 600,
+        ..old
+    };
+    let new = app
+        .auth
+        .store()
+        .replace_session(&near_end, None, policy)
+        .await
+        .unwrap()
+        .session;
+    assert_eq!(new.user_id, user.id);
+    assert_ne!(new.id, near_end.id);
+    assert_eq!(new.absolute_expires_at, near_end.absolute_expires_at);
+    assert!(new.expires_at <= near_end.absolute_expires_at);
+    assert!(new.remaining_secs() <= 600, "{new:?}");
+}
+
+#[tokio::test]
 async fn anonymous_requests_are_anonymous_and_apis_say_401() {
     let app = App::new(3600).await;
     assert_eq!(app.get("/maybe", None).await.2, "anonymous");

@@ -66,11 +66,34 @@ pub fn in_use(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
+/// Test support: a server on a free loopback port that takes one
+/// request, answers it with `response` (raw bytes, as sent) and hands back
+/// the request's head as it arrived on the wire.
+#[cfg(test)]
+pub fn one_shot_server(response: &'static [u8]) -> (SocketAddr, std::thread::JoinHandle<String>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("one connection");
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk).expect("the request");
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&chunk[..n]);
+        }
+        stream.write_all(response).expect("the answer");
+        String::from_utf8(request).expect("an ASCII request head")
+    });
+    (addr, server)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::io::{Read as _, Write as _};
     use std::net::TcpListener;
-    use std::thread;
 
     use super::*;
 
@@ -89,24 +112,10 @@ mod tests {
 
     #[test]
     fn the_probe_reads_a_status_and_sees_nothing_where_nothing_listens() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = stream.read(&mut chunk).unwrap();
-                request.extend_from_slice(&chunk[..n]);
-            }
-            // A redirect is an answer: the probe does not follow it.
-            stream
-                .write_all(
-                    b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
-                )
-                .unwrap();
-            String::from_utf8(request).unwrap()
-        });
+        // A redirect is an answer: the probe does not follow it.
+        let (addr, server) = one_shot_server(
+            b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+        );
         let probe = Probe::new().unwrap();
         assert_eq!(probe.status(addr, "/api/health"), Some(302));
         assert!(

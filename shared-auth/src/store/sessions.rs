@@ -74,14 +74,40 @@ impl Store {
         user_agent: Option<&str>,
         policy: SessionPolicy,
     ) -> Result<NewSession> {
+        let absolute_expires_at = now() + secs(policy.max_age);
+        self.insert_session(user_id, user_agent, policy, absolute_expires_at)
+            .await
+    }
+
+    /// Ends `old` and gives its user a new session (new id, new token)
+    /// that ends no later than `old` would have: rotation never stretches
+    /// the absolute lifetime a sign-in granted.
+    pub async fn replace_session(
+        &self,
+        old: &Session,
+        user_agent: Option<&str>,
+        policy: SessionPolicy,
+    ) -> Result<NewSession> {
+        self.delete_session(&old.id).await?;
+        self.insert_session(&old.user_id, user_agent, policy, old.absolute_expires_at)
+            .await
+    }
+
+    async fn insert_session(
+        &self,
+        user_id: &str,
+        user_agent: Option<&str>,
+        policy: SessionPolicy,
+        absolute_expires_at: i64,
+    ) -> Result<NewSession> {
         let token = random_token(32);
         let now = now();
         let session = Session {
             id: random_token(16),
             user_id: user_id.to_owned(),
             created_at: now,
-            expires_at: now + secs(policy.ttl.min(policy.max_age)),
-            absolute_expires_at: now + secs(policy.max_age),
+            expires_at: (now + secs(policy.ttl)).min(absolute_expires_at),
+            absolute_expires_at,
             last_seen_at: now,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };

@@ -229,30 +229,17 @@ pub(super) fn stays_on_origin(location: &str, base: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read as _, Write as _};
-
     use reqwest::header::{CONNECTION, UPGRADE};
 
     use super::*;
 
     #[test]
     fn upgrade_headers_go_out_as_given_and_a_101_comes_back() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = stream.read(&mut chunk).unwrap();
-                request.extend_from_slice(&chunk[..n]);
-            }
-            // A head, then bytes of another protocol that must not be read as one.
-            stream
-                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n\0\0\x12\x04")
-                .unwrap();
-            String::from_utf8(request).unwrap()
-        });
+        // A head, then bytes of another protocol that must not be read as one.
+        let (addr, server) = crate::probe::one_shot_server(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n\0\0\x12\x04",
+        );
+        let base = format!("http://{addr}");
         let response = Http::new(&base)
             .unwrap()
             .get_with(

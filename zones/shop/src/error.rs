@@ -46,3 +46,30 @@ impl shared_auth::leptos::ErrorStatus for ShopError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The zone's own variants are tried first when an error is read back:
+    /// none of them may take an `AuthError`'s place on the wire.
+    #[test]
+    fn every_auth_error_reads_back_as_itself() {
+        for auth in [
+            AuthError::Unauthenticated {
+                login_url: "/auth/login?return_to=/".into(),
+            },
+            AuthError::CrossOrigin,
+            AuthError::Unavailable,
+            AuthError::Transport("timed out".into()),
+        ] {
+            let wire = serde_json::to_string(&ShopError::Auth(auth.clone())).unwrap();
+            assert_eq!(wire, serde_json::to_string(&auth).unwrap());
+            assert_eq!(
+                serde_json::from_str::<ShopError>(&wire).unwrap(),
+                ShopError::Auth(auth),
+                "{wire}"
+            );
+        }
+    }
+}

@@ -13,6 +13,8 @@ use crate::error::ShopError;
 /// A server function's error where a page's data should be.
 #[component]
 pub fn LoadError(error: ShopError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    shared_auth::leptos::set_page_error_status(&error);
     view! {
         <section class="card card--error" role="alert">
             <h2>"Something went wrong"</h2>

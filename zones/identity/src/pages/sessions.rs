@@ -28,7 +28,11 @@ pub fn SessionsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match sessions.await {
                     Ok(sessions) => view! { <SessionList sessions /> }.into_any(),
-                    Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(err) => {
+                        #[cfg(feature = "ssr")]
+                        shared_auth::leptos::set_page_error_status(&err);
+                        view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any()
+                    }
                 }
             })}
         </Suspense>
