@@ -11,6 +11,10 @@
 //! Feature `token`: [`token`] (random tokens, hashes, constant-time
 //! comparison, PKCE), without any database.
 //!
+//! Feature `session-token` (includes `token`): [`session_token`]
+//! (identity-signed EdDSA session tokens: signing keys, their JWKS, and
+//! the verifier every zone runs).
+//!
 //! Feature `store` (includes `token`): [`store`] (sqlx: users, sessions,
 //! single-use grants, migrations).
 //!
@@ -35,6 +39,8 @@ pub mod origin;
 pub mod return_to;
 #[cfg(feature = "server")]
 pub mod session_change;
+#[cfg(feature = "session-token")]
+pub mod session_token;
 #[cfg(feature = "store")]
 pub mod store;
 #[cfg(feature = "token")]

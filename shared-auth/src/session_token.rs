@@ -1,0 +1,42 @@
+//! Session tokens: a short-lived, identity-signed statement of who a
+//! session belongs to, which any zone can check without the store.
+//!
+//! Identity signs them with an Ed25519 key ([`SigningKey`], `EdDSA`) and
+//! publishes the public halves as a JWKS; a zone builds a [`Verifier`]
+//! from that JWKS and checks a token's signature, algorithm, key id,
+//! issuer, audience and times. The store stays the source of truth: a
+//! token only lives [`DEFAULT_TTL_SECS`] and says which session (`sid`)
+//! it speaks for.
+
+mod keys;
+mod verifier;
+
+use serde::{Deserialize, Serialize};
+
+pub use keys::{KeyError, SigningKey};
+pub use verifier::{Rejected, Verifier};
+
+/// How long a session token lives unless configured otherwise.
+pub const DEFAULT_TTL_SECS: u64 = 300;
+
+/// The longest token a verifier reads; anything longer is refused unread.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// What a session token says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Who signed it: identity, as `<PUBLIC_ORIGIN>/auth`.
+    pub iss: String,
+    /// Who it is for: the site, as `<PUBLIC_ORIGIN>`.
+    pub aud: String,
+    /// The user's id.
+    pub sub: String,
+    /// The session's id (what revocation names).
+    pub sid: String,
+    /// The user's display name, for the header.
+    pub name: String,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Expires at, Unix seconds.
+    pub exp: i64,
+}
