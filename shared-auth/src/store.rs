@@ -8,6 +8,7 @@ mod backend;
 mod grants;
 mod migrate;
 mod sessions;
+mod signing_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -19,6 +20,7 @@ pub use sqlx::migrate::Migrator;
 
 pub use backend::{Backend, redact_url};
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
+pub use signing_keys::StoredKey;
 
 /// The database driver every query runs on (SQLite or PostgreSQL, chosen
 /// by the URL at run time).

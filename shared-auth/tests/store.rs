@@ -264,6 +264,48 @@ async fn users_are_provisioned_once_per_subject(db: TestDb) {
     );
 }
 
+async fn signing_keys_rotate_and_stay_published_until_retired(db: TestDb) {
+    let store = db.migrated().await;
+    assert_eq!(store.signing_key().await.unwrap(), None);
+    assert!(store.add_first_signing_key("k1", "secret-1").await.unwrap());
+    assert!(!store.add_first_signing_key("k0", "secret-0").await.unwrap());
+    assert_eq!(store.signing_key().await.unwrap().unwrap().kid, "k1");
+    store.rotate_signing_key("k2", "secret-2").await.unwrap();
+    let signing = store.signing_key().await.unwrap().unwrap();
+    assert_eq!((signing.kid.as_str(), signing.retired_at), ("k2", None));
+    let now = shared_auth::store::now();
+    let published: Vec<String> = store
+        .signing_keys(now - 300)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|key| key.kid)
+        .collect();
+    assert!(published.contains(&"k1".to_owned()) && published.contains(&"k2".to_owned()));
+    assert_eq!(published.len(), 2, "{published:?}");
+    let later: Vec<String> = store
+        .signing_keys(now + 3600)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|key| key.kid)
+        .collect();
+    assert_eq!(
+        later,
+        ["k2"],
+        "a key retired long enough ago is no longer published"
+    );
+    assert_eq!(
+        store.delete_retired_signing_keys(now + 3600).await.unwrap(),
+        1
+    );
+    assert_eq!(store.signing_keys(0).await.unwrap().len(), 1);
+    assert!(
+        !format!("{signing:?}").contains("secret-2"),
+        "no private key in Debug"
+    );
+}
+
 async fn grants_are_single_use_and_expire(db: TestDb) {
     let store = db.migrated().await;
     store
@@ -510,6 +552,7 @@ on_every_backend!(
     a_zone_schema_lives_beside_the_shared_one,
     concurrent_migrations_apply_each_version_once,
     deleting_a_user_deletes_their_sessions,
+    signing_keys_rotate_and_stay_published_until_retired,
 );
 
 #[tokio::test]

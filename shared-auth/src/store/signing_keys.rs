@@ -1,0 +1,107 @@
+//! The session-token signing keys identity keeps in the store, so every
+//! identity instance signs with the same keys and publishes the same JWKS.
+//! The store holds them as opaque strings; `session_token::SigningKey`
+//! reads them.
+
+use sqlx::FromRow;
+
+use super::{Result, Store, now};
+
+const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, private_key, created_at, retired_at)
+     VALUES ($1, $2, $3, NULL)";
+
+/// A row of `signing_keys`.
+#[derive(Clone, PartialEq, Eq, FromRow)]
+pub struct StoredKey {
+    pub kid: String,
+    /// base64 PKCS#8: never logged (see the `Debug` impl).
+    pub private_key: String,
+    pub created_at: i64,
+    /// When a newer key took over; `None` while it is the signing key.
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The keys to publish, newest first: every key not retired, and those
+    /// retired at or after `retired_since` (tokens they signed may still
+    /// be alive).
+    pub async fn signing_keys(&self, retired_since: i64) -> Result<Vec<StoredKey>> {
+        Ok(sqlx::query_as(
+            "SELECT kid, private_key, created_at, retired_at FROM signing_keys
+             WHERE retired_at IS NULL OR retired_at >= $1
+             ORDER BY created_at DESC, kid",
+        )
+        .bind(retired_since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The key to sign with: the newest one not retired.
+    pub async fn signing_key(&self) -> Result<Option<StoredKey>> {
+        Ok(sqlx::query_as(
+            "SELECT kid, private_key, created_at, retired_at FROM signing_keys
+             WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Adds `kid` as a signing key unless one exists already: the first
+    /// start of identity. Two instances starting at once may both add
+    /// one; both are published and the newest signs.
+    pub async fn add_first_signing_key(&self, kid: &str, private_key: &str) -> Result<bool> {
+        if self.signing_key().await?.is_some() {
+            return Ok(false);
+        }
+        self.insert_key(kid, private_key).await?;
+        Ok(true)
+    }
+
+    /// Makes `kid` the signing key and retires every other one (they stay
+    /// published until their tokens have expired), in one transaction.
+    pub async fn rotate_signing_key(&self, kid: &str, private_key: &str) -> Result<()> {
+        let now = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INSERT_KEY)
+            .bind(kid)
+            .bind(private_key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes keys retired before `before` (no live token names them).
+    pub async fn delete_retired_signing_keys(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_key(&self, kid: &str, private_key: &str) -> Result<()> {
+        sqlx::query(INSERT_KEY)
+            .bind(kid)
+            .bind(private_key)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
