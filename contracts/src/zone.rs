@@ -37,6 +37,10 @@ pub const MOCK_IDP_PREFIX: &str = "/mock-idp";
 /// Development only: the mock provider's port when nothing else is configured.
 pub const MOCK_IDP_DEFAULT_PORT: u16 = 3009;
 
+/// Where identity publishes the public keys of its session tokens (a JWKS,
+/// RFC 7517); every zone verifies tokens against it.
+pub const SESSION_JWKS_PATH: &str = "/auth/.well-known/jwks.json";
+
 /// Identity's sign-in endpoints, named once: the routes identity serves,
 /// the redirect URIs an OpenID provider registers, the paths the edge
 /// rate-limits, and the links and forms every zone renders.
@@ -283,6 +287,11 @@ mod tests {
 
     #[test]
     fn identity_endpoints_lie_under_its_prefix() {
+        let jwks = SESSION_JWKS_PATH.strip_prefix(Zone::Identity.home());
+        assert_eq!(
+            jwks.map(|rest| Zone::Identity.path(rest)).as_deref(),
+            Some(SESSION_JWKS_PATH)
+        );
         for endpoint in AuthPath::ALL {
             let path = endpoint.path();
             let rest = path.strip_prefix(Zone::Identity.home()).unwrap_or_default();

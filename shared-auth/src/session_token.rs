@@ -14,7 +14,7 @@ mod verifier;
 use serde::{Deserialize, Serialize};
 
 pub use keys::{KeyError, SigningKey};
-pub use verifier::{Rejected, Verifier};
+pub use verifier::{LEEWAY_SECS, Rejected, Verifier};
 
 /// How long a session token lives unless configured otherwise.
 pub const DEFAULT_TTL_SECS: u64 = 300;

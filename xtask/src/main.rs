@@ -12,6 +12,7 @@ mod migrate;
 mod postgres;
 mod probe;
 mod project;
+mod rotate_keys;
 mod stack;
 mod start;
 mod supervisor;
@@ -46,6 +47,13 @@ enum Command {
     /// Apply the database migrations (DATABASE_URL, default
     /// sqlite://data/sessions.sqlite). `dev`, `start` and `test` do this first.
     Migrate {
+        #[arg(long, env = "DATABASE_URL", default_value = migrate::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Replace the session-token signing key identity uses (DATABASE_URL,
+    /// as for `migrate`). The old key stays published until its tokens
+    /// have expired.
+    RotateKeys {
         #[arg(long, env = "DATABASE_URL", default_value = migrate::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
@@ -96,6 +104,7 @@ fn main() -> ExitCode {
     let result = result.and_then(|project| match cli.command {
         Command::Setup { browser } => tools::ensure(&project, tools::Need { browser }),
         Command::Migrate { database_url } => migrate::run(&database_url),
+        Command::RotateKeys { database_url } => rotate_keys::run(&database_url),
         Command::Manifest => manifest::run(&project),
         Command::VerifyAuth(options) => verify_auth::run_with(&options),
         Command::Dev => dev::run(&project),

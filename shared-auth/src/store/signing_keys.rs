@@ -32,14 +32,14 @@ impl std::fmt::Debug for StoredKey {
 }
 
 impl Store {
-    /// The keys to publish, newest first: every key not retired, and those
-    /// retired at or after `retired_since` (tokens they signed may still
-    /// be alive).
+    /// The keys to publish, the signing keys first, then newest first:
+    /// every key not retired, and those retired at or after
+    /// `retired_since` (tokens they signed may still be alive).
     pub async fn signing_keys(&self, retired_since: i64) -> Result<Vec<StoredKey>> {
         Ok(sqlx::query_as(
             "SELECT kid, private_key, created_at, retired_at FROM signing_keys
              WHERE retired_at IS NULL OR retired_at >= $1
-             ORDER BY created_at DESC, kid",
+             ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, created_at DESC, kid",
         )
         .bind(retired_since)
         .fetch_all(&self.pool)

@@ -8,10 +8,13 @@
 
 use std::collections::HashMap;
 
+use contracts::zone::SESSION_JWKS_PATH;
 use http::StatusCode;
+use jsonwebtoken::jwk::JwkSet;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, Url};
 use serde_json::Value;
+use shared_auth::session_token::{Claims, SigningKey, Verifier};
 use zone_identity::server::IdentityConfig;
 use zone_runtime::server::ZoneApp;
 use zone_runtime::testing::TestZone;
@@ -133,6 +136,40 @@ fn identity_config(issuer: &str) -> IdentityConfig {
         oidc_client_id: "meridian".into(),
         oidc_client_secret: Some(SECRET.into()),
         allow_insecure_issuer: false,
+        session_token_ttl_secs: 300,
+    }
+}
+
+/// The JWKS identity publishes, as a verifier for this site's tokens.
+async fn published_keys(site: &Site) -> (Value, Verifier) {
+    let response = site
+        .http
+        .get(site.url(SESSION_JWKS_PATH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cache = response.headers()[http::header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    let body: Value = response.json().await.unwrap();
+    let set: JwkSet = serde_json::from_value(body.clone()).unwrap();
+    let verifier = Verifier::new(&set, &site.url("/auth"), &site.origin);
+    (body, verifier)
+}
+
+fn claims(site: &Site) -> Claims {
+    let now = shared_auth::store::now();
+    Claims {
+        iss: site.url("/auth"),
+        aud: site.origin.clone(),
+        sub: "u1".into(),
+        sid: "s1".into(),
+        name: "Alice".into(),
+        iat: now,
+        exp: now + 300,
     }
 }
 
@@ -167,6 +204,43 @@ fn clears(response: &Response, name: &str) -> bool {
     set_cookies(response)
         .iter()
         .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+}
+
+#[tokio::test]
+async fn the_session_token_keys_are_published_and_rotate() {
+    let site = Site::start().await;
+    let (body, verifier) = published_keys(&site).await;
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "the first request creates one key: {body}");
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert!(keys[0].get("d").is_none(), "public halves only: {body}");
+    let store = site.identity.store();
+    let first =
+        SigningKey::from_stored(&store.signing_key().await.unwrap().unwrap().private_key).unwrap();
+    let old_token = first.sign(&claims(&site)).unwrap();
+    assert!(
+        verifier
+            .verify(&old_token, shared_auth::store::now())
+            .is_ok()
+    );
+
+    // What `cargo xtask rotate-keys` does: a new key signs, the old one
+    // stays published while its tokens may live.
+    let next = SigningKey::generate().unwrap();
+    store
+        .rotate_signing_key(next.kid(), &next.to_stored())
+        .await
+        .unwrap();
+    let (body, verifier) = published_keys(&site).await;
+    assert_eq!(body["keys"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(body["keys"][0]["kid"], next.kid(), "the signing key first");
+    let now = shared_auth::store::now();
+    assert!(verifier.verify(&old_token, now).is_ok());
+    assert!(
+        verifier
+            .verify(&next.sign(&claims(&site)).unwrap(), now)
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use openidconnect::url::{Host, Url};
 /// at the mock provider (`zones/mock-idp`), a deployment at a real one.
 ///
 /// Environment variables: `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`,
-/// `OIDC_CLIENT_SECRET`, `ALLOW_INSECURE_ISSUER`.
+/// `OIDC_CLIENT_SECRET`, `ALLOW_INSECURE_ISSUER`, `SESSION_TOKEN_TTL_SECS`.
 #[derive(Debug, Clone, Args)]
 pub struct IdentityConfig {
     /// OpenID Connect issuer URL (discovery is fetched from
@@ -37,6 +37,16 @@ pub struct IdentityConfig {
     /// there.
     #[arg(long, env = "ALLOW_INSECURE_ISSUER")]
     pub allow_insecure_issuer: bool,
+    /// How long a session token identity signs stays valid, in seconds
+    /// (zones verify it without the store until then). A key retired by
+    /// `cargo xtask rotate-keys` stays published this long.
+    #[arg(
+        long,
+        env = "SESSION_TOKEN_TTL_SECS",
+        default_value_t = shared_auth::session_token::DEFAULT_TTL_SECS,
+        value_parser = clap::value_parser!(u64).range(10..=3600)
+    )]
+    pub session_token_ttl_secs: u64,
 }
 
 impl IdentityConfig {
@@ -178,6 +188,7 @@ mod tests {
             oidc_client_id: "meridian".into(),
             oidc_client_secret: Some("s".into()),
             allow_insecure_issuer: allow,
+            session_token_ttl_secs: 300,
         };
         let mock = "http://localhost:8080/mock-idp";
         assert!(
