@@ -20,6 +20,7 @@ mod mock_idp;
 mod rate_limit;
 mod redirects;
 mod replays;
+mod session_keys;
 mod sign_out;
 
 use anyhow::bail;
@@ -75,6 +76,7 @@ pub fn run_with(options: &Options) -> anyhow::Result<()> {
     v.logout_needs_a_same_origin_post(&alice)?;
     v.sign_out_ends_at_the_provider(&alice)?;
     v.mock_idp_enforces_oauth_rules()?;
+    v.session_keys_are_public_halves_only()?;
     v.login_is_rate_limited()?;
     let skipped = match v.skipped {
         0 => String::new(),
