@@ -16,6 +16,22 @@ pub const LOGIN: &str = "auth.login";
 /// Name of the login cookie on an https origin.
 pub const SECURE_LOGIN: &str = "__Host-auth.login";
 
+/// Name of the session-token cookie on a plain-http origin: identity's
+/// short-lived signed statement of the session (a JWT), beside the
+/// session cookie.
+pub const SESSION_JWT: &str = "auth.session-jwt";
+/// Name of the session-token cookie on an https origin.
+pub const SECURE_SESSION_JWT: &str = "__Host-auth.session-jwt";
+
+/// The session-token cookie's name on an https (`secure`) or plain-http origin.
+pub const fn session_jwt(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_JWT
+    } else {
+        SESSION_JWT
+    }
+}
+
 /// The session cookie's name on an https (`secure`) or plain-http origin.
 pub const fn session(secure: bool) -> &'static str {
     if secure { SECURE_SESSION } else { SESSION }

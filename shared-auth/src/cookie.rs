@@ -47,6 +47,34 @@ impl Cookies {
         header(&token_cookie(self.session_name(), "", "/", 0, self.secure))
     }
 
+    /// The session-token cookie's name.
+    pub const fn session_jwt_name(self) -> &'static str {
+        contracts::cookie::session_jwt(self.secure)
+    }
+
+    /// `Set-Cookie` for a session token (a JWT identity signed): the
+    /// session cookie's attributes, `Max-Age` = the token's life.
+    pub fn session_jwt(self, jwt: &str, max_age_secs: i64) -> HeaderValue {
+        header(&token_cookie(
+            self.session_jwt_name(),
+            jwt,
+            "/",
+            max_age_secs,
+            self.secure,
+        ))
+    }
+
+    /// `Set-Cookie` that removes the session-token cookie.
+    pub fn clear_session_jwt(self) -> HeaderValue {
+        header(&token_cookie(
+            self.session_jwt_name(),
+            "",
+            "/",
+            0,
+            self.secure,
+        ))
+    }
+
     /// `Set-Cookie` for the login cookie (same attributes as the session
     /// cookie, `Max-Age` = the time allowed to finish signing in).
     pub fn login(self, token: &str, max_age_secs: i64) -> HeaderValue {

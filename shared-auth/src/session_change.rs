@@ -19,7 +19,7 @@ use contracts::User;
 #[derive(Debug)]
 #[must_use = "the browser only learns of the change from the response"]
 pub struct SessionChange {
-    set_cookie: HeaderValue,
+    set_cookies: Vec<HeaderValue>,
 }
 
 impl SessionChange {
@@ -29,7 +29,9 @@ impl SessionChange {
     pub fn respond(self, response: impl IntoResponse) -> Response {
         let mut response = response.into_response();
         let headers = response.headers_mut();
-        headers.append(header::SET_COOKIE, self.set_cookie);
+        for cookie in self.set_cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
         headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(PRIVATE_NO_STORE),
@@ -56,14 +58,15 @@ impl Auth {
     }
 
     /// Ends the session the layer resolved (the row is deleted, so every
-    /// zone sees it at once) and clears the cookie. Signing out without a
+    /// zone sees it at once) and clears the cookie and the session token. Signing out without a
     /// session only clears the cookie.
     pub async fn sign_out(&self, current: &CurrentSession) -> Result<SessionChange, StoreError> {
         if let Some(id) = current.session_id() {
             self.store().delete_session(id).await?;
         }
+        let cookies = self.cookies();
         Ok(SessionChange {
-            set_cookie: self.clear_cookie(),
+            set_cookies: vec![cookies.clear_session(), cookies.clear_session_jwt()],
         })
     }
 
@@ -104,6 +107,25 @@ impl Auth {
     /// The new session, and the change that gives its token to the browser.
     fn hand_over(&self, NewSession { token, session }: NewSession) -> (Session, SessionChange) {
         let set_cookie = self.cookies().session(&token, session.remaining_secs());
-        (session, SessionChange { set_cookie })
+        (
+            session,
+            SessionChange {
+                set_cookies: vec![set_cookie],
+            },
+        )
+    }
+
+    /// `change` with the session token `jwt` handed over too, for
+    /// `max_age_secs` (identity signs it for the session just started).
+    pub fn with_session_jwt(
+        &self,
+        mut change: SessionChange,
+        jwt: &str,
+        max_age_secs: i64,
+    ) -> SessionChange {
+        change
+            .set_cookies
+            .push(self.cookies().session_jwt(jwt, max_age_secs));
+        change
     }
 }

@@ -35,6 +35,9 @@ pub struct Claims {
     pub sid: String,
     /// The user's display name, for the header.
     pub name: String,
+    /// The user's login name (what `/…/me` reports).
+    #[serde(rename = "preferred_username")]
+    pub username: String,
     /// Issued at, Unix seconds.
     pub iat: i64,
     /// Expires at, Unix seconds.

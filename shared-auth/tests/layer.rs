@@ -199,13 +199,20 @@ async fn signing_out_ends_the_session_for_every_zone_and_clears_the_cookie() {
     let (status, headers, _) = app.get("/sign-out", Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
-    let cleared: Vec<_> = headers.get_all(header::SET_COOKIE).iter().collect();
-    assert_eq!(cleared.len(), 1, "{cleared:?}");
-    let cleared = cleared[0].to_str().unwrap();
-    assert!(
-        cleared.starts_with("auth.session-token=;") && cleared.contains("Max-Age=0"),
-        "{cleared}"
-    );
+    let cleared: Vec<&str> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    for name in ["auth.session-token", "auth.session-jwt"] {
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")),
+            "{name} is cleared: {cleared:?}"
+        );
+    }
     assert_eq!(app.get("/maybe", Some(&token)).await.2, "anonymous");
     // Signing out anonymously only clears the cookie.
     let (status, headers, _) = app.get("/sign-out", None).await;

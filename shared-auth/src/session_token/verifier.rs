@@ -131,6 +131,7 @@ mod tests {
             sub: "u1".into(),
             sid: "s1".into(),
             name: "Alice".into(),
+            username: "alice".into(),
             iat: now,
             exp: now + 300,
         }

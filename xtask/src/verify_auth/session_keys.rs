@@ -47,6 +47,7 @@ impl Verifier {
             sub: "someone".into(),
             sid: "forged".into(),
             name: "Mallory".into(),
+            username: "mallory".into(),
             iat: now,
             exp: now + 300,
         })?;

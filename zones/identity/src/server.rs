@@ -20,10 +20,7 @@ pub use oidc::{ID_TOKEN_GRANT, forget_id_tokens};
 /// The routes identity adds to the zone runtime's router.
 pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
     let oidc = oidc::Oidc::new(config, auth)?;
-    let keys = session_keys::SessionKeys::new(
-        auth,
-        std::time::Duration::from_secs(config.session_token_ttl_secs),
-    );
+    let keys = oidc.keys.clone();
     let router = Router::new()
         .route(AuthPath::Login.path(), get(login::start))
         .route(AuthPath::Callback.path(), get(callback::finish))

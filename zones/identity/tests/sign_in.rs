@@ -168,6 +168,7 @@ fn claims(site: &Site) -> Claims {
         sub: "u1".into(),
         sid: "s1".into(),
         name: "Alice".into(),
+        username: "alice".into(),
         iat: now,
         exp: now + 300,
     }
@@ -204,6 +205,38 @@ fn clears(response: &Response, name: &str) -> bool {
     set_cookies(response)
         .iter()
         .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+}
+
+#[tokio::test]
+async fn a_sign_in_hands_over_a_session_token_for_that_session() {
+    let site = Site::start().await;
+    let (session, done) = site.sign_in("/", "alice").await;
+    let set = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("auth.session-jwt="))
+        .expect("a session-token cookie");
+    assert!(
+        set.contains("; Path=/; HttpOnly; SameSite=Lax; Max-Age="),
+        "{set}"
+    );
+    let max_age: i64 = set.split("Max-Age=").nth(1).unwrap().parse().unwrap();
+    assert!((1..=300).contains(&max_age), "{set}");
+    let jwt = cookie(&done, "auth.session-jwt").unwrap();
+    let jwt = jwt.strip_prefix("auth.session-jwt=").unwrap();
+    let (_, verifier) = published_keys(&site).await;
+    let claims = verifier.verify(jwt, shared_auth::store::now()).unwrap();
+    let me = site.me(&[session]).await;
+    assert_eq!(claims.sub, me["user"]["id"].as_str().unwrap());
+    assert_eq!(claims.username, "alice");
+    let sessions = site
+        .identity
+        .store()
+        .user_sessions(&claims.sub)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(claims.sid, sessions[0].id, "the token names its session");
+    assert!(claims.exp <= sessions[0].expires_at);
 }
 
 #[tokio::test]
@@ -315,6 +348,7 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
         .unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
     assert!(clears(&out, "auth.session-token"));
+    assert!(clears(&out, "auth.session-jwt"), "{:?}", set_cookies(&out));
     let provider = Url::parse(&location(&out)).unwrap();
     assert_eq!(provider.path(), "/mock-idp/logout");
     let query: HashMap<String, String> = provider.query_pairs().into_owned().collect();

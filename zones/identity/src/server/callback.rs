@@ -177,5 +177,14 @@ async fn sign_in(
         tracing::warn!("cannot keep the id_token for sign-out: {err}");
     }
     tracing::info!(user = %user.id, "signed in");
+    // The session token rides along; without it (a key the store cannot
+    // give) the session cookie alone still signs the user in.
+    let change = match oidc.keys.issue(&user, &session).await {
+        Ok((jwt, max_age)) => oidc.auth.with_session_jwt(change, &jwt, max_age),
+        Err(err) => {
+            tracing::error!("cannot issue a session token: {err:#}");
+            change
+        }
+    };
     Ok(change.respond(found(&pending.return_to)))
 }

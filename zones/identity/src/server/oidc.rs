@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use contracts::zone::AuthPath;
 use openidconnect::core::CoreClient;
 use openidconnect::{
     ClientId, ClientSecret, IssuerUrl, ProviderMetadataWithLogout, RedirectUrl, reqwest,
@@ -15,6 +16,7 @@ use shared_auth::auth::Auth;
 use tokio::sync::RwLock;
 
 use super::IdentityConfig;
+use super::session_keys::SessionKeys;
 
 /// Grant kind of a pending login (keyed by its `state`).
 pub const LOGIN_GRANT: &str = "oidc-login";
@@ -62,11 +64,12 @@ pub struct Oidc {
     redirect: RedirectUrl,
     pub http: reqwest::Client,
     metadata: Arc<RwLock<Option<Metadata>>>,
+    /// The session-token keys: a sign-in hands over a token too.
+    pub keys: SessionKeys,
 }
 
 impl Oidc {
     pub fn new(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Self> {
-        let public = &auth.config().public_origin;
         config.check_issuer(auth.config().is_https())?;
         let issuer = config.issuer()?.to_owned();
         let http = reqwest::ClientBuilder::new()
@@ -80,10 +83,11 @@ impl Oidc {
             issuer: IssuerUrl::new(issuer).context("OIDC_ISSUER_URL is not a URL")?,
             client_id: ClientId::new(config.oidc_client_id.clone()),
             client_secret: ClientSecret::new(config.client_secret()?.to_owned()),
-            redirect: RedirectUrl::new(format!("{public}/auth/callback"))
+            redirect: RedirectUrl::new(auth.config().url(AuthPath::Callback.path()))
                 .context("PUBLIC_ORIGIN does not make a valid redirect URL")?,
             http,
             metadata: Arc::new(RwLock::new(None)),
+            keys: SessionKeys::new(auth, Duration::from_secs(config.session_token_ttl_secs)),
         })
     }
 

@@ -10,11 +10,12 @@ use anyhow::Context as _;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use contracts::{User, Zone};
 use http::{HeaderValue, StatusCode, header};
 use jsonwebtoken::jwk::JwkSet;
 use shared_auth::auth::Auth;
-use shared_auth::session_token::{LEEWAY_SECS, SigningKey};
-use shared_auth::store::now;
+use shared_auth::session_token::{Claims, LEEWAY_SECS, SigningKey};
+use shared_auth::store::{Session, now};
 
 /// How long a zone may keep the JWKS before asking again (it asks at once
 /// for a key id it does not know).
@@ -53,6 +54,27 @@ impl SessionKeys {
             .await?
             .context("no session-token signing key after creating one")?;
         Ok(SigningKey::from_stored(&stored.private_key)?)
+    }
+
+    /// A session token for `user`'s new `session`, and how long its cookie
+    /// lives: until the token expires, never past the session's own expiry.
+    pub async fn issue(&self, user: &User, session: &Session) -> anyhow::Result<(String, i64)> {
+        let key = self.signing_key().await?;
+        let config = self.auth.config();
+        let now = now();
+        let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX);
+        let exp = now.saturating_add(ttl).min(session.expires_at);
+        let token = key.sign(&Claims {
+            iss: config.url(Zone::Identity.home()),
+            aud: config.public_origin.clone(),
+            sub: user.id.clone(),
+            sid: session.id.clone(),
+            name: user.display_name.clone(),
+            username: user.username.clone(),
+            iat: now,
+            exp,
+        })?;
+        Ok((token, exp - now))
     }
 
     /// The published keys: the signing key, and retired keys whose tokens
