@@ -7,6 +7,7 @@
 mod backend;
 mod grants;
 mod migrate;
+mod revocations;
 mod sessions;
 mod signing_keys;
 #[cfg(feature = "testing")]
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use sqlx::migrate::Migrator;
 
 pub use backend::{Backend, redact_url};
+pub use revocations::Revocations;
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
 pub use signing_keys::StoredKey;
 
@@ -149,12 +151,18 @@ impl Store {
     /// Deletes expired sessions and grants; returns how many rows went.
     pub async fn delete_expired(&self) -> Result<u64> {
         let now = now();
-        let sessions =
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR absolute_expires_at <= $1")
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        let sessions = self
+            .end_sessions(
+                sqlx::query_scalar(
+                    "DELETE FROM sessions WHERE expires_at <= $1 OR absolute_expires_at <= $1
+                     RETURNING id",
+                )
+                .bind(now),
+            )
+            .await?
+            .len();
+        let sessions = u64::try_from(sessions).unwrap_or(u64::MAX);
+        self.delete_old_revocations().await?;
         let grants = sqlx::query("DELETE FROM grants WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)

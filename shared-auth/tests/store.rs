@@ -180,6 +180,109 @@ async fn expired_sessions_are_absent_and_deleted(db: TestDb) {
     );
 }
 
+async fn every_ended_session_is_logged_in_order(db: TestDb) {
+    let store = db.migrated().await;
+    let p = policy(3600, 86400);
+    let alice = store
+        .find_or_create_user("idp#alice", "alice")
+        .await
+        .unwrap();
+    let start = store.revocation_mark().await.unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(store.create_session(&alice.id, None, p).await.unwrap());
+    }
+    let id = |n: usize| sessions[n].session.id.clone();
+    assert!(store.delete_session(&id(0)).await.unwrap());
+    assert!(
+        store
+            .delete_session_by_token(&sessions[1].token)
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_user_session(&alice.id, &id(2)).await.unwrap());
+    assert_eq!(
+        store
+            .delete_user_sessions(&alice.id, Some(&id(4)))
+            .await
+            .unwrap(),
+        1
+    );
+    // Nothing ended, nothing logged.
+    assert!(!store.delete_session("no-such-session").await.unwrap());
+    assert!(
+        !store
+            .delete_user_session("someone-else", &id(4))
+            .await
+            .unwrap()
+    );
+
+    let all = store.revocations_since(start, 100).await.unwrap();
+    assert_eq!(all.session_ids, [id(0), id(1), id(2), id(3)]);
+    assert_eq!(all.mark, start + 4);
+    assert_eq!(store.revocation_mark().await.unwrap(), all.mark);
+    let nothing_new = store.revocations_since(all.mark, 100).await.unwrap();
+    assert_eq!(
+        (nothing_new.session_ids.len(), nothing_new.mark),
+        (0, all.mark)
+    );
+    let first_two = store.revocations_since(start, 2).await.unwrap();
+    assert_eq!(
+        (first_two.session_ids, first_two.mark),
+        (vec![id(0), id(1)], start + 2)
+    );
+
+    // Expiry, found by a lookup or by the clean-up, is a revocation too.
+    let short = store
+        .create_session(&alice.id, None, policy(0, 86400))
+        .await
+        .unwrap();
+    assert_eq!(store.delete_expired().await.unwrap(), 1);
+    let expired = store.revocations_since(all.mark, 100).await.unwrap();
+    assert_eq!(expired.session_ids, [short.session.id]);
+}
+
+async fn concurrent_revocations_get_distinct_numbers(db: TestDb) {
+    let store = db.migrated().await;
+    let p = policy(3600, 86400);
+    let alice = store
+        .find_or_create_user("idp#alice", "alice")
+        .await
+        .unwrap();
+    let start = store.revocation_mark().await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(
+            store
+                .create_session(&alice.id, None, p)
+                .await
+                .unwrap()
+                .session
+                .id,
+        );
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .cloned()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete_session(&id).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    let logged = store.revocations_since(start, 100).await.unwrap();
+    assert_eq!(logged.mark, start + 8);
+    let mut logged = logged.session_ids;
+    logged.sort();
+    ids.sort();
+    assert_eq!(
+        logged, ids,
+        "each ended session once, no number lost or shared"
+    );
+}
+
 async fn sign_out_and_sign_out_everywhere(db: TestDb) {
     let store = db.migrated().await;
     let p = policy(3600, 86400);
@@ -552,6 +655,8 @@ on_every_backend!(
     concurrent_migrations_apply_each_version_once,
     deleting_a_user_deletes_their_sessions,
     signing_keys_rotate_and_stay_published_until_retired,
+    every_ended_session_is_logged_in_order,
+    concurrent_revocations_get_distinct_numbers,
 );
 
 #[tokio::test]

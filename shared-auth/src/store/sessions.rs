@@ -192,42 +192,53 @@ impl Store {
 
     /// Deletes one session (sign-out). Every zone sees it at once.
     pub async fn delete_session(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+        let ended = self
+            .end_sessions(
+                sqlx::query_scalar("DELETE FROM sessions WHERE id = $1 RETURNING id").bind(id),
+            )
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(!ended.is_empty())
     }
 
     /// Deletes session `id` if it belongs to `user_id` ("sign out that
     /// device"); `false` when there is no such session of that user.
     pub async fn delete_user_session(&self, user_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
+        let ended = self
+            .end_sessions(
+                sqlx::query_scalar(
+                    "DELETE FROM sessions WHERE id = $1 AND user_id = $2 RETURNING id",
+                )
+                .bind(id)
+                .bind(user_id),
+            )
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(!ended.is_empty())
     }
 
     /// Deletes the session a cookie token belongs to, if any.
     pub async fn delete_session_by_token(&self, token: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(hash(token))
-            .execute(&self.pool)
+        let ended = self
+            .end_sessions(
+                sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING id")
+                    .bind(hash(token)),
+            )
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(!ended.is_empty())
     }
 
     /// Deletes every session of `user_id` except `keep` ("sign out
     /// everywhere else"); `None` signs out everywhere.
     pub async fn delete_user_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-            .bind(user_id)
-            .bind(keep.unwrap_or(""))
-            .execute(&self.pool)
+        let ended = self
+            .end_sessions(
+                sqlx::query_scalar(
+                    "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id",
+                )
+                .bind(user_id)
+                .bind(keep.unwrap_or("")),
+            )
             .await?;
-        Ok(done.rows_affected())
+        Ok(u64::try_from(ended.len()).unwrap_or(u64::MAX))
     }
 
     /// The user's live sessions, newest first.
