@@ -7,6 +7,7 @@
 mod backend;
 mod grants;
 mod migrate;
+mod revocation_feed;
 mod revocations;
 mod sessions;
 mod signing_keys;
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use sqlx::migrate::Migrator;
 
 pub use backend::{Backend, redact_url};
+pub use revocation_feed::RevocationFeed;
 pub use revocations::Revocations;
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
 pub use signing_keys::StoredKey;

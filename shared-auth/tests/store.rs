@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use shared_auth::store::testing::TestDb;
-use shared_auth::store::{Backend, SessionPolicy, Store};
+use shared_auth::store::{Backend, RevocationFeed, SessionPolicy, Store};
 
 fn policy(ttl: u64, max_age: u64) -> SessionPolicy {
     SessionPolicy {
@@ -281,6 +281,59 @@ async fn concurrent_revocations_get_distinct_numbers(db: TestDb) {
         logged, ids,
         "each ended session once, no number lost or shared"
     );
+}
+
+async fn a_followed_revocation_reaches_the_feed_within_a_second(db: TestDb) {
+    let store = db.migrated().await;
+    let p = policy(3600, 86400);
+    let alice = store
+        .find_or_create_user("idp#alice", "alice")
+        .await
+        .unwrap();
+    let here = store
+        .create_session(&alice.id, None, p)
+        .await
+        .unwrap()
+        .session
+        .id;
+    let there = store
+        .create_session(&alice.id, None, p)
+        .await
+        .unwrap()
+        .session
+        .id;
+    let feed = RevocationFeed::new();
+    assert!(
+        !feed.is_current(Duration::from_secs(1)),
+        "never read: not current"
+    );
+    let follower = tokio::spawn(
+        feed.clone()
+            .follow(store.clone(), Duration::from_millis(250)),
+    );
+    while !feed.is_current(Duration::from_secs(1)) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // "Sign out everywhere else", seen from another process's feed.
+    let started = std::time::Instant::now();
+    store
+        .delete_user_sessions(&alice.id, Some(&here))
+        .await
+        .unwrap();
+    while !feed.is_revoked(&there) {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not seen within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("revocation seen by the feed after {:?}", started.elapsed());
+    assert!(!feed.is_revoked(&here));
+    assert!(feed.is_current(Duration::from_secs(1)));
+    follower.abort();
+    // A feed that cannot read goes stale and says so.
+    store.close().await;
+    assert!(feed.catch_up(&store).await.is_err());
 }
 
 async fn sign_out_and_sign_out_everywhere(db: TestDb) {
@@ -657,6 +710,7 @@ on_every_backend!(
     signing_keys_rotate_and_stay_published_until_retired,
     every_ended_session_is_logged_in_order,
     concurrent_revocations_get_distinct_numbers,
+    a_followed_revocation_reaches_the_feed_within_a_second,
 );
 
 #[tokio::test]

@@ -1,0 +1,115 @@
+//! Following the revocation log: what a process that trusts session
+//! tokens knows of ended sessions. [`RevocationFeed::follow`] reads the log
+//! every poll interval (a high-water mark, so each read returns only what
+//! is new); [`RevocationFeed::is_revoked`] answers from memory, and
+//! [`RevocationFeed::is_current`] says whether that memory may be trusted:
+//! a feed that has not caught up within its bound is stale, and a stale
+//! feed is never silently trusted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::revocations::RETENTION_SECS;
+use super::{Result, Store, now};
+
+/// How many log entries one read takes at most (it reads again until it
+/// has caught up).
+const PAGE: i64 = 1000;
+
+/// The revoked sessions one process knows of.
+#[derive(Debug, Default)]
+pub struct RevocationFeed {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Session id → when this process learnt of its revocation (Unix s).
+    revoked: HashMap<String, i64>,
+    mark: i64,
+    caught_up_at: Option<Instant>,
+}
+
+impl RevocationFeed {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Whether the session `sid` has been revoked (as far as the last
+    /// catch-up knows).
+    pub fn is_revoked(&self, sid: &str) -> bool {
+        self.read().revoked.contains_key(sid)
+    }
+
+    /// Whether the feed caught up with the log less than `bound` ago.
+    pub fn is_current(&self, bound: Duration) -> bool {
+        self.read()
+            .caught_up_at
+            .is_some_and(|at| at.elapsed() < bound)
+    }
+
+    /// Reads everything logged since the last read; how many new
+    /// revocations it found.
+    pub async fn catch_up(&self, store: &Store) -> Result<usize> {
+        let mut found = 0;
+        loop {
+            let mark = self.read().mark;
+            let page = store.revocations_since(mark, PAGE).await?;
+            let count = page.session_ids.len();
+            found += count;
+            let now = now();
+            let mut state = self.write();
+            for id in page.session_ids {
+                state.revoked.insert(id, now);
+            }
+            state.mark = page.mark;
+            if i64::try_from(count).unwrap_or(i64::MAX) < PAGE {
+                state.caught_up_at = Some(Instant::now());
+                state
+                    .revoked
+                    .retain(|_, seen| *seen >= now - RETENTION_SECS);
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Catches up every `every`, until the process ends. A failed read is
+    /// logged when the feed goes stale and when it recovers, not on every
+    /// attempt; meanwhile [`Self::is_current`] turns false.
+    pub async fn follow(self: Arc<Self>, store: Store, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match self.catch_up(&store).await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("the revocation feed is current again");
+                }
+                Ok(_) => {}
+                Err(err) if !failing => {
+                    failing = true;
+                    tracing::warn!(
+                        "cannot read the revocation log: {err}; session tokens are not trusted \
+                         until it can be read again"
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
