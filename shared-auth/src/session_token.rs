@@ -8,11 +8,15 @@
 //! token only lives [`DEFAULT_TTL_SECS`] and says which session (`sid`)
 //! it speaks for.
 
+#[cfg(feature = "jwks-client")]
+mod jwks_cache;
 mod keys;
 mod verifier;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "jwks-client")]
+pub use jwks_cache::{JWKS_MIN_REFETCH, JwksCache, JwksError};
 pub use keys::{KeyError, SigningKey};
 pub use verifier::{LEEWAY_SECS, Rejected, Verifier};
 
