@@ -23,7 +23,7 @@ use contracts::cookie::SESSION as COOKIE_NAME;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, StatusCode, header};
 use shared_auth::auth::{Auth, session_layer};
-use shared_auth::config::AuthConfig;
+use shared_auth::config::{AuthConfig, SessionMode};
 use shared_auth::store::testing::TestDb;
 use shared_auth::store::{Backend, SessionPolicy, Store};
 use shared_auth::token::hash;
@@ -141,6 +141,8 @@ fn layer(c: &mut Criterion) {
         session_ttl_secs: POLICY.ttl.as_secs(),
         session_max_age_secs: POLICY.max_age.as_secs(),
         cookie_secure: None,
+        session_mode: SessionMode::Store,
+        identity_internal_url: "http://127.0.0.1:3001".into(),
     };
     let bare: Router = Router::new().route("/ping", get(|| async { "pong" }));
     let layered = bare.clone().layer(axum::middleware::from_fn_with_state(

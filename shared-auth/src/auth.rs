@@ -14,7 +14,9 @@ use http::{StatusCode, Uri, header};
 use crate::config::AuthConfig;
 use crate::cookie::Cookies;
 use crate::return_to::login_href;
-use crate::store::{SessionPolicy, Store, Validated};
+use crate::session_token::Claims;
+use crate::store::{Session, SessionPolicy, Store, Validated};
+use crate::token_trust::TokenTrust;
 use contracts::{MeResponse, User, Zone};
 
 /// Everything a zone needs to know about sessions. Cheap to clone.
@@ -22,6 +24,7 @@ use contracts::{MeResponse, User, Zone};
 pub struct Auth {
     store: Store,
     config: Arc<AuthConfig>,
+    tokens: Option<Arc<TokenTrust>>,
 }
 
 impl Auth {
@@ -29,7 +32,15 @@ impl Auth {
         Self {
             store,
             config: Arc::new(config),
+            tokens: None,
         }
+    }
+
+    /// Token mode: the session layer trusts session tokens that pass
+    /// `trust` and reads the store only for the others.
+    pub fn with_token_trust(mut self, trust: Arc<TokenTrust>) -> Self {
+        self.tokens = Some(trust);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -63,16 +74,58 @@ pub const PRIVATE_NO_STORE: &str = "private, no-store";
 
 /// What the session layer found for this request, in its extensions.
 #[derive(Clone, Debug, Default)]
-pub struct CurrentSession(pub Option<Validated>);
+pub struct CurrentSession(Option<SignedIn>);
+
+/// A signed-in request: its user and session, from the store or from a
+/// session token identity signed.
+#[derive(Clone, Debug)]
+struct SignedIn {
+    user: User,
+    session_id: String,
+    /// The session's row, when the store was read for this request.
+    row: Option<Session>,
+}
 
 impl CurrentSession {
+    /// Nobody signed in.
+    pub fn anonymous() -> Self {
+        Self(None)
+    }
+
+    /// The session the store resolved.
+    pub fn from_store(validated: Validated) -> Self {
+        Self(Some(SignedIn {
+            user: validated.user,
+            session_id: validated.session.id.clone(),
+            row: Some(validated.session),
+        }))
+    }
+
+    /// The session a trusted session token speaks for (no store read).
+    pub fn from_token(claims: &Claims) -> Self {
+        Self(Some(SignedIn {
+            user: User {
+                id: claims.sub.clone(),
+                username: claims.username.clone(),
+                display_name: claims.name.clone(),
+            },
+            session_id: claims.sid.clone(),
+            row: None,
+        }))
+    }
+
     pub fn user(&self) -> Option<&User> {
-        self.0.as_ref().map(|v| &v.user)
+        self.0.as_ref().map(|s| &s.user)
     }
 
     /// Id of the session the request came with.
     pub fn session_id(&self) -> Option<&str> {
-        self.0.as_ref().map(|v| v.session.id.as_str())
+        self.0.as_ref().map(|s| s.session_id.as_str())
+    }
+
+    /// The session's row, when the store was read for this request.
+    pub fn session_row(&self) -> Option<&Session> {
+        self.0.as_ref().and_then(|s| s.row.as_ref())
     }
 }
 
@@ -88,6 +141,20 @@ impl CurrentSession {
 /// A store failure answers 503 rather than treating the user as anonymous.
 pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let cookies = auth.cookies();
+    if let Some(trust) = &auth.tokens
+        && let Some(jwt) = cookies.session_jwt_value(request.headers())
+        && let Some(claims) = trust.check(jwt).await
+    {
+        request
+            .extensions_mut()
+            .insert(CurrentSession::from_token(&claims));
+        let mut response = next.run(request).await;
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(PRIVATE_NO_STORE),
+        );
+        return response;
+    }
     let token = cookies.session_token(request.headers()).map(str::to_owned);
     let mut set_cookie = None;
     let current = match token {
@@ -115,7 +182,9 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         },
     };
     let signed_in = current.is_some();
-    request.extensions_mut().insert(CurrentSession(current));
+    request
+        .extensions_mut()
+        .insert(current.map_or_else(CurrentSession::anonymous, CurrentSession::from_store));
     let mut response = next.run(request).await;
     if signed_in {
         response.headers_mut().insert(

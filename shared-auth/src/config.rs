@@ -43,9 +43,51 @@ pub struct AuthConfig {
     /// when the public origin is https.
     #[arg(long, env = "COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
+    /// How the zone knows who a request belongs to. `store`: the session
+    /// store on every signed-in request. `token`: identity's signed
+    /// session token, checked here against identity's JWKS and the
+    /// revocation log, and the store only for a request without a token it
+    /// can trust (none, expired, revoked, or the log not read lately).
+    #[arg(long, env = "SESSION_MODE", value_enum, default_value_t = SessionMode::Store)]
+    pub session_mode: SessionMode,
+    /// Where this zone reaches identity directly, not through the edge
+    /// (for its JWKS in token mode).
+    #[arg(long, env = "IDENTITY_INTERNAL_URL", default_value_t = default_identity_url())]
+    pub identity_internal_url: String,
+}
+
+/// See [`AuthConfig::session_mode`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionMode {
+    #[default]
+    Store,
+    Token,
+}
+
+fn default_identity_url() -> String {
+    format!("http://{}", contracts::Zone::Identity.default_addr())
 }
 
 impl AuthConfig {
+    /// Who signs session tokens: identity, at `<PUBLIC_ORIGIN>/auth`.
+    pub fn token_issuer(&self) -> String {
+        self.url(contracts::Zone::Identity.home())
+    }
+
+    /// Who session tokens are for: the site, `<PUBLIC_ORIGIN>`.
+    pub fn token_audience(&self) -> &str {
+        &self.public_origin
+    }
+
+    /// Identity's JWKS, reached directly.
+    pub fn identity_jwks_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.identity_internal_url.trim_end_matches('/'),
+            contracts::zone::SESSION_JWKS_PATH
+        )
+    }
+
     pub fn database_wait(&self) -> Duration {
         Duration::from_secs(self.database_wait_secs)
     }

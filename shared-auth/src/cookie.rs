@@ -104,6 +104,18 @@ impl Cookies {
         unique_token(headers, self.session_name())
     }
 
+    /// The session token (JWT) of the request: sent once, at most
+    /// [`crate::session_token::MAX_TOKEN_BYTES`], JWT characters only
+    /// (base64url and dots); anything else counts as absent.
+    pub fn session_jwt_value(self, headers: &HeaderMap) -> Option<&str> {
+        unique_value(headers, self.session_jwt_name()).filter(|jwt| {
+            jwt.len() <= crate::session_token::MAX_TOKEN_BYTES
+                && jwt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+    }
+
     /// The login token of the request (see [`unique_token`]).
     pub fn login_token(self, headers: &HeaderMap) -> Option<&str> {
         unique_token(headers, self.login_name())
@@ -122,6 +134,16 @@ fn header(value: &str) -> HeaderValue {
 /// twice (one may have been tossed in by another site; the request is then
 /// anonymous, and nothing is cleared, so the real cookie survives).
 pub fn unique_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let token = unique_value(headers, name)?;
+    let well_formed = (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then_some(token)
+}
+
+/// The value of cookie `name` when the request carries it exactly once.
+fn unique_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     let mut found = headers
         .get_all(COOKIE)
         .iter()
@@ -130,15 +152,11 @@ pub fn unique_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(found, _)| *found == name)
         .map(|(_, token)| token);
-    let token = found.next()?;
+    let value = found.next()?;
     if found.next().is_some() {
         return None;
     }
-    let well_formed = (16..=128).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then_some(token)
+    Some(value)
 }
 
 /// `Set-Cookie` for a token cookie: `HttpOnly`, `SameSite=Lax`, limited to

@@ -45,3 +45,5 @@ pub mod session_token;
 pub mod store;
 #[cfg(feature = "token")]
 pub mod token;
+#[cfg(feature = "server")]
+pub mod token_trust;

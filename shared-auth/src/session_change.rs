@@ -82,12 +82,19 @@ impl Auth {
         current: &CurrentSession,
         user_agent: Option<&str>,
     ) -> Result<Option<(Session, SessionChange)>, StoreError> {
-        let Some(validated) = &current.0 else {
+        let Some(id) = current.session_id() else {
+            return Ok(None);
+        };
+        let row = match current.session_row() {
+            Some(row) => Some(row.clone()),
+            None => self.store().session(id).await?,
+        };
+        let Some(row) = row else {
             return Ok(None);
         };
         let new = self
             .store()
-            .replace_session(&validated.session, user_agent, self.policy())
+            .replace_session(&row, user_agent, self.policy())
             .await?;
         Ok(Some(self.hand_over(new)))
     }

@@ -13,12 +13,17 @@ use axum::{Extension, Router};
 use contracts::{User, Zone};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
+use jsonwebtoken::jwk::JwkSet;
 use shared_auth::auth::{
     Auth, CurrentSession, MaybeUser, RequireUser, found_external, me, session_layer,
 };
-use shared_auth::config::AuthConfig;
+use shared_auth::config::{AuthConfig, SessionMode};
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
-use shared_auth::store::Store;
+use shared_auth::session_token::{Claims, JwksCache, SigningKey};
+use shared_auth::store::{RevocationFeed, Store};
+use shared_auth::token_trust::TokenTrust;
+use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceExt as _;
 
 struct App {
@@ -43,6 +48,8 @@ impl App {
             session_ttl_secs: ttl_secs,
             session_max_age_secs: 86_400,
             cookie_secure: None,
+            session_mode: SessionMode::Store,
+            identity_internal_url: "http://127.0.0.1:3001".into(),
         };
         Self {
             _dir: dir,
@@ -428,4 +435,154 @@ async fn redirects_stay_on_the_origin_unless_marked_for_the_provider() {
         headers[header::LOCATION],
         "https://idp.example/authorize?x=1"
     );
+}
+
+/// Token mode: the layer with a JWKS served by a stand-in identity and a
+/// revocation feed following this store.
+async fn token_mode(follow: bool) -> (App, SigningKey) {
+    let mut app = App::new(3600).await;
+    let key = SigningKey::generate().unwrap();
+    let set = JwkSet {
+        keys: vec![key.jwk()],
+    };
+    let identity = Router::new().route(
+        contracts::zone::SESSION_JWKS_PATH,
+        get(move || {
+            let set = set.clone();
+            async move { axum::Json(set) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}{}",
+        listener.local_addr().unwrap(),
+        contracts::zone::SESSION_JWKS_PATH
+    );
+    tokio::spawn(async move { axum::serve(listener, identity).await });
+    let config = app.auth.config().clone();
+    let jwks = JwksCache::new(&url, &config.token_issuer(), config.token_audience()).unwrap();
+    jwks.fetch().await.unwrap();
+    let feed = RevocationFeed::new();
+    if follow {
+        tokio::spawn(
+            feed.clone()
+                .follow(app.auth.store().clone(), Duration::from_millis(50)),
+        );
+        while !feed.is_current(Duration::from_secs(1)) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    app.auth = app
+        .auth
+        .clone()
+        .with_token_trust(Arc::new(TokenTrust::new(jwks, feed)));
+    (app, key)
+}
+
+fn session_jwt(app: &App, key: &SigningKey, user_id: &str, username: &str, sid: &str) -> String {
+    let config = app.auth.config();
+    let now = shared_auth::store::now();
+    key.sign(&Claims {
+        iss: config.token_issuer(),
+        aud: config.token_audience().to_owned(),
+        sub: user_id.into(),
+        sid: sid.into(),
+        name: username.to_uppercase(),
+        username: username.into(),
+        iat: now,
+        exp: now + 300,
+    })
+    .unwrap()
+}
+
+async fn as_jwt(app: &App, path: &str, jwt: &str) -> (StatusCode, http::HeaderMap, String) {
+    app.send(Request::get(path), Some(&format!("auth.session-jwt={jwt}")))
+        .await
+}
+
+#[tokio::test]
+async fn a_trusted_token_is_the_user_without_reading_the_store() {
+    let (app, key) = token_mode(true).await;
+    // No such user or session in the store: only the token can say who.
+    let jwt = session_jwt(&app, &key, "u-ghost", "ghost", "s-ghost");
+    let (status, headers, body) = as_jwt(&app, "/maybe", &jwt).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ghost"));
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    let me = as_jwt(&app, "/api/me", &jwt).await.2;
+    assert_eq!(
+        me,
+        r#"{"authenticated":true,"zone":"public","user":{"id":"u-ghost","username":"ghost"}}"#
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_sessions_token_is_refused_within_a_second() {
+    let (app, key) = token_mode(true).await;
+    let (user, _) = app.signed_in("alice").await;
+    let session = app
+        .auth
+        .store()
+        .create_session(&user.id, None, app.auth.policy())
+        .await
+        .unwrap()
+        .session;
+    let jwt = session_jwt(&app, &key, &user.id, "alice", &session.id);
+    assert_eq!(as_jwt(&app, "/maybe", &jwt).await.2, "alice");
+    let started = std::time::Instant::now();
+    app.auth.store().delete_session(&session.id).await.unwrap();
+    while as_jwt(&app, "/maybe", &jwt).await.2 != "anonymous" {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still trusted after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("revoked token refused after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_untrusted_token_falls_back_to_the_store() {
+    let (app, key) = token_mode(true).await;
+    let (user, cookie_token) = app.signed_in("alice").await;
+    let good = session_jwt(&app, &key, &user.id, "alice", "s1");
+    let mut tampered = good.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    let stranger = SigningKey::generate().unwrap();
+    let foreign = session_jwt(&app, &stranger, "u-mallory", "mallory", "s1");
+    let oversize = format!("{}.{}", good, "A".repeat(5000));
+    for bad in [
+        tampered.as_str(),
+        foreign.as_str(),
+        oversize.as_str(),
+        "not a jwt",
+        "",
+    ] {
+        let (status, _, body) = as_jwt(&app, "/maybe", bad).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "anonymous"),
+            "{bad:.40}"
+        );
+        // With the session cookie beside it, the store answers.
+        let both = format!("auth.session-jwt={bad}; auth.session-token={cookie_token}");
+        let (status, _, body) = app.send(Request::get("/maybe"), Some(&both)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "alice"),
+            "{bad:.40}"
+        );
+    }
+    // Sent twice, the token counts as absent.
+    let twice = format!("auth.session-jwt={good}; auth.session-jwt={good}");
+    assert_eq!(
+        app.send(Request::get("/maybe"), Some(&twice)).await.2,
+        "anonymous"
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_not_trusted_while_the_revocation_log_is_unread() {
+    let (app, key) = token_mode(false).await;
+    let jwt = session_jwt(&app, &key, "u-ghost", "ghost", "s-ghost");
+    assert_eq!(as_jwt(&app, "/maybe", &jwt).await.2, "anonymous");
 }

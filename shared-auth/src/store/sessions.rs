@@ -190,6 +190,18 @@ impl Store {
         }))
     }
 
+    /// The row of session `id`, if it is live.
+    pub async fn session(&self, id: &str) -> Result<Option<Session>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, user_agent
+             FROM sessions WHERE id = $1 AND expires_at > $2 AND absolute_expires_at > $2",
+        )
+        .bind(id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Deletes one session (sign-out). Every zone sees it at once.
     pub async fn delete_session(&self, id: &str) -> Result<bool> {
         let ended = self

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -15,9 +16,12 @@ use leptos::prelude::{IntoView, provide_context, view};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use server_process::{init_tracing, shutdown_signal};
 use shared_auth::auth::{Auth, me, session_layer};
-use shared_auth::config::AuthConfig;
+use shared_auth::config::{AuthConfig, SessionMode};
 use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
+use shared_auth::session_token::JwksCache;
+use shared_auth::store::RevocationFeed;
 use shared_auth::store::{Migrator, Store, redact_url};
+use shared_auth::token_trust::{FEED_POLL, TokenTrust};
 use shared_ui::Document;
 
 use contracts::Zone;
@@ -261,7 +265,13 @@ where
     if let Some(schema) = &zone_app.schema {
         store.check_schema_of(schema).await?;
     }
-    let auth = Auth::new(store.clone(), config.auth.clone());
+    let mut auth = Auth::new(store.clone(), config.auth.clone());
+    let mut background = Vec::new();
+    if config.auth.session_mode == SessionMode::Token {
+        let (trust, tasks) = token_mode(zone, &config.auth, &store)?;
+        auth = auth.with_token_trust(trust);
+        background.extend(tasks);
+    }
     let extra = routes(&config.extra, &auth)?;
     let options = config.leptos_options(zone);
     let addr = options.site_addr;
@@ -277,9 +287,46 @@ where
         .await
         .context("server error")?;
     cleanup.abort();
+    for task in background {
+        task.abort();
+    }
     store.close().await;
     tracing::info!(zone = zone.name(), "stopped");
     Ok(())
+}
+
+/// Token mode: identity's JWKS (fetched in the background, patiently:
+/// identity may start after this zone, or be this zone) and the
+/// revocation log, followed every [`FEED_POLL`]. Until both are current,
+/// the session layer reads the store.
+fn token_mode(
+    zone: Zone,
+    auth: &AuthConfig,
+    store: &Store,
+) -> anyhow::Result<(Arc<TokenTrust>, Vec<tokio::task::JoinHandle<()>>)> {
+    let jwks = JwksCache::new(
+        &auth.identity_jwks_url(),
+        &auth.token_issuer(),
+        auth.token_audience(),
+    )?;
+    let feed = RevocationFeed::new();
+    let trust = Arc::new(TokenTrust::new(jwks, feed.clone()));
+    let wait = auth.database_wait();
+    let fetch = tokio::spawn({
+        let trust = trust.clone();
+        async move {
+            match trust.jwks().fetch_patiently(wait).await {
+                Ok(()) => tracing::info!(zone = zone.name(), "token mode: identity's JWKS fetched"),
+                Err(err) => tracing::warn!(
+                    zone = zone.name(),
+                    "token mode: {err}; tokens are checked once identity answers"
+                ),
+            }
+        }
+    });
+    let follow = tokio::spawn(feed.follow(store.clone(), FEED_POLL));
+    tracing::info!(zone = zone.name(), "session mode: token");
+    Ok((trust, vec![fetch, follow]))
 }
 
 async fn delete_expired_periodically(store: Store) {

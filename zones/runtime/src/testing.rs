@@ -12,7 +12,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::IntoView;
 use serde::de::DeserializeOwned;
 use shared_auth::auth::Auth;
-use shared_auth::config::AuthConfig;
+use shared_auth::config::{AuthConfig, SessionMode};
 use shared_auth::store::Store;
 use shared_auth::store::testing::TestDb;
 use tower::ServiceExt as _;
@@ -115,6 +115,8 @@ impl TestZone {
             session_ttl_secs: 3_600,
             session_max_age_secs: 86_400,
             cookie_secure: None,
+            session_mode: SessionMode::Store,
+            identity_internal_url: "http://127.0.0.1:3001".into(),
         };
         let auth = Auth::new(store, config);
         let extra = routes(&NoExtra {}, &auth).expect("the zone's routes");

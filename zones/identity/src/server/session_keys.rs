@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use contracts::{User, Zone};
+use contracts::User;
 use http::{HeaderValue, StatusCode, header};
 use jsonwebtoken::jwk::JwkSet;
 use shared_auth::auth::Auth;
@@ -65,8 +65,8 @@ impl SessionKeys {
         let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX);
         let exp = now.saturating_add(ttl).min(session.expires_at);
         let token = key.sign(&Claims {
-            iss: config.url(Zone::Identity.home()),
-            aud: config.public_origin.clone(),
+            iss: config.token_issuer(),
+            aud: config.token_audience().to_owned(),
             sub: user.id.clone(),
             sid: session.id.clone(),
             name: user.display_name.clone(),
