@@ -10,10 +10,13 @@
 //! * [`user`]: the signed-in user and the display-name rule.
 //! * [`cookie`]: the names of the cookies every zone reads.
 //! * [`cart`]: the cart badge's path, body and browser event.
+//! * [`session_token`]: identity's answer to a zone refreshing a session
+//!   token.
 
 pub mod cart;
 pub mod cookie;
 pub mod me;
+pub mod session_token;
 pub mod user;
 pub mod zone;
 

@@ -41,6 +41,15 @@ pub const MOCK_IDP_DEFAULT_PORT: u16 = 3009;
 /// RFC 7517); every zone verifies tokens against it.
 pub const SESSION_JWKS_PATH: &str = "/auth/.well-known/jwks.json";
 
+/// Identity's routes for the other zones' servers only, never for
+/// browsers: the edge answers 404 for anything under this prefix, and
+/// identity answers 404 to a request that came through the edge.
+pub const IDENTITY_INTERNAL_PREFIX: &str = "/auth/internal/";
+
+/// Where a zone in token mode asks identity for a fresh session token
+/// (`POST`, with the browser's session cookie): see [`crate::session_token`].
+pub const SESSION_TOKEN_REFRESH_PATH: &str = "/auth/internal/session-token";
+
 /// Identity's sign-in endpoints, named once: the routes identity serves,
 /// the redirect URIs an OpenID provider registers, the paths the edge
 /// rate-limits, and the links and forms every zone renders.
@@ -287,6 +296,8 @@ mod tests {
 
     #[test]
     fn identity_endpoints_lie_under_its_prefix() {
+        assert!(IDENTITY_INTERNAL_PREFIX.starts_with(Zone::Identity.home()));
+        assert!(SESSION_TOKEN_REFRESH_PATH.starts_with(IDENTITY_INTERNAL_PREFIX));
         let jwks = SESSION_JWKS_PATH.strip_prefix(Zone::Identity.home());
         assert_eq!(
             jwks.map(|rest| Zone::Identity.path(rest)).as_deref(),

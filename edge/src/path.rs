@@ -12,6 +12,9 @@ pub enum PathProblem {
     EncodedSeparator,
     /// A path that does not start with `/`.
     NotAbsolute,
+    /// Identity's routes for the zones' servers
+    /// ([`contracts::zone::IDENTITY_INTERNAL_PREFIX`]), however spelt.
+    Internal,
 }
 
 impl fmt::Display for PathProblem {
@@ -20,6 +23,7 @@ impl fmt::Display for PathProblem {
             PathProblem::DotSegment => "The address contains `.` or `..` segments.",
             PathProblem::EncodedSeparator => "The address contains an encoded or backward slash.",
             PathProblem::NotAbsolute => "The address is not an absolute path.",
+            PathProblem::Internal => "The address is not served to browsers.",
         })
     }
 }
@@ -42,7 +46,38 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
     if dotty {
         return Err(PathProblem::DotSegment);
     }
+    if is_internal(&lower) {
+        return Err(PathProblem::Internal);
+    }
     Ok(())
+}
+
+/// Whether `lower` (a lower-cased path) names identity's internal routes,
+/// also with percent-encoded letters or doubled slashes: whatever a later
+/// component might decode or squeeze, these never leave the edge.
+fn is_internal(lower: &str) -> bool {
+    let prefix = contracts::zone::IDENTITY_INTERNAL_PREFIX;
+    let mut decoded = Vec::with_capacity(lower.len());
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte.to_ascii_lowercase());
+                i += 3;
+            }
+            (b'/', _) if decoded.last() == Some(&b'/') => i += 1,
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    decoded.starts_with(prefix.as_bytes()) || decoded == prefix.trim_end_matches('/').as_bytes()
 }
 
 #[cfg(test)]
@@ -59,6 +94,8 @@ mod tests {
             "/a.b/c..d/.well-known",
             "/caf%C3%A9",
             "/x%20y",
+            "/auth/internals",
+            "/shop/auth/internal/x",
         ] {
             assert_eq!(check_path(ok), Ok(()), "{ok}");
         }
@@ -78,6 +115,12 @@ mod tests {
             ("/shop%5cx", PathProblem::EncodedSeparator),
             ("/shop\\..\\auth", PathProblem::EncodedSeparator),
             ("shop", PathProblem::NotAbsolute),
+            ("/auth/internal/session-token", PathProblem::Internal),
+            ("/auth/internal", PathProblem::Internal),
+            ("/auth//internal/session-token", PathProblem::Internal),
+            ("/AUTH/Internal/session-token", PathProblem::Internal),
+            ("/auth/%69nternal/session-token", PathProblem::Internal),
+            ("/auth%2Finternal/x", PathProblem::EncodedSeparator),
         ] {
             assert_eq!(check_path(bad), Err(problem), "{bad}");
         }

@@ -131,6 +131,10 @@ impl CurrentSession {
 
 /// The session layer: `axum::middleware::from_fn_with_state(auth, session_layer)`.
 ///
+/// In token mode the request's session token decides, and identity is
+/// asked for a fresh one when it cannot (see [`crate::token_trust`]); the
+/// rest of this description is the store mode's, and holds for both.
+///
 /// Resolves the cookie once, stores [`CurrentSession`] in the request
 /// extensions, re-issues the cookie when the session was extended, and
 /// clears a cookie whose session is gone (expired, signed out, forged).
@@ -141,18 +145,12 @@ impl CurrentSession {
 /// A store failure answers 503 rather than treating the user as anonymous.
 pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let cookies = auth.cookies();
-    if let Some(trust) = &auth.tokens
-        && let Some(jwt) = cookies.session_jwt_value(request.headers())
-        && let Some(claims) = trust.check(jwt).await
-    {
-        request
-            .extensions_mut()
-            .insert(CurrentSession::from_token(&claims));
+    if let Some(trust) = &auth.tokens {
+        let resolved = trust.resolve(request.headers()).await;
+        let signed_in = resolved.current.user().is_some();
+        request.extensions_mut().insert(resolved.current);
         let mut response = next.run(request).await;
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static(PRIVATE_NO_STORE),
-        );
+        finish(&mut response, signed_in, resolved.set_cookies);
         return response;
     }
     let token = cookies.session_token(request.headers()).map(str::to_owned);
@@ -186,23 +184,37 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         .extensions_mut()
         .insert(current.map_or_else(CurrentSession::anonymous, CurrentSession::from_store));
     let mut response = next.run(request).await;
+    finish(&mut response, signed_in, set_cookie.into_iter().collect());
+    response
+}
+
+/// Marks a signed-in response private and adds the layer's cookies, except
+/// those the handler set itself (a sign-in, a sign-out, a re-issued token:
+/// the handler knows better).
+fn finish(response: &mut Response, signed_in: bool, set_cookies: Vec<header::HeaderValue>) {
     if signed_in {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static(PRIVATE_NO_STORE),
         );
     }
-    if let Some(cookie) = set_cookie {
-        let already = response
+    for cookie in set_cookies {
+        let name = cookie_name(&cookie);
+        let set_by_handler = response
             .headers()
             .get_all(header::SET_COOKIE)
             .iter()
-            .any(|value| cookies.is_session(value));
-        if !already {
+            .any(|value| cookie_name(value) == name);
+        if !set_by_handler {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }
-    response
+}
+
+/// The name a `Set-Cookie` value sets.
+fn cookie_name(value: &header::HeaderValue) -> &[u8] {
+    let bytes = value.as_bytes();
+    bytes.split(|b| *b == b'=').next().unwrap_or(bytes)
 }
 
 /// Rejection when the session layer is not installed: a bug, said plainly.

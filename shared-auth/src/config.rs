@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cookie::Cookies;
+use crate::session_token::Claims;
 
 /// Session and store settings. Flattened into each zone's `--help`.
 ///
@@ -51,7 +52,7 @@ pub struct AuthConfig {
     #[arg(long, env = "SESSION_MODE", value_enum, default_value_t = SessionMode::Store)]
     pub session_mode: SessionMode,
     /// Where this zone reaches identity directly, not through the edge
-    /// (for its JWKS in token mode).
+    /// (for its JWKS and token refreshes in token mode).
     #[arg(long, env = "IDENTITY_INTERNAL_URL", default_value_t = default_identity_url())]
     pub identity_internal_url: String,
 }
@@ -79,12 +80,36 @@ impl AuthConfig {
         &self.public_origin
     }
 
+    /// What a session token for `user`'s session `sid` says, issued at
+    /// `iat` and expiring at `exp` (Unix seconds).
+    pub fn session_claims(&self, user: &contracts::User, sid: &str, iat: i64, exp: i64) -> Claims {
+        Claims {
+            iss: self.token_issuer(),
+            aud: self.token_audience().to_owned(),
+            sub: user.id.clone(),
+            sid: sid.to_owned(),
+            name: user.display_name.clone(),
+            username: user.username.clone(),
+            iat,
+            exp,
+        }
+    }
+
     /// Identity's JWKS, reached directly.
     pub fn identity_jwks_url(&self) -> String {
         format!(
             "{}{}",
             self.identity_internal_url.trim_end_matches('/'),
             contracts::zone::SESSION_JWKS_PATH
+        )
+    }
+
+    /// Identity's token-refresh route, reached directly.
+    pub fn identity_refresh_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.identity_internal_url.trim_end_matches('/'),
+            contracts::zone::SESSION_TOKEN_REFRESH_PATH
         )
     }
 

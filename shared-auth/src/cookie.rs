@@ -92,11 +92,13 @@ impl Cookies {
         header(&token_cookie(self.login_name(), "", "/", 0, self.secure))
     }
 
-    /// True when `value` (a `Set-Cookie` header) sets or clears the session cookie.
+    /// True when `value` (a `Set-Cookie` header) sets or clears the session
+    /// cookie or the session-token cookie.
     pub fn is_session(self, value: &HeaderValue) -> bool {
-        let name = self.session_name().as_bytes();
         let bytes = value.as_bytes();
-        bytes.starts_with(name) && bytes.get(name.len()) == Some(&b'=')
+        [self.session_name(), self.session_jwt_name()]
+            .iter()
+            .any(|name| bytes.starts_with(name.as_bytes()) && bytes.get(name.len()) == Some(&b'='))
     }
 
     /// The session token of the request (see [`unique_token`]).
@@ -229,6 +231,8 @@ mod tests {
         assert!(plain.is_session(&cookie) && plain.is_session(&plain.clear_session()));
         assert!(!plain.is_session(&HeaderValue::from_static("other=1")));
         assert!(!plain.is_session(&HeaderValue::from_static("auth.session-tokenx=1")));
+        assert!(plain.is_session(&plain.session_jwt("a.b.c", 60)));
+        assert!(plain.is_session(&plain.clear_session_jwt()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The checks no handler may forget, as layers every zone runtime installs:
-//! cross-site writes are refused, and no `Location` leaves the origin.
+//! cross-site writes are refused, no `Location` leaves the origin, and
+//! zone-to-zone routes answer only direct callers.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -31,6 +32,19 @@ pub async fn refuse_cross_site(State(auth): State<Auth>, request: Request, next:
         "refused a cross-site request"
     );
     cross_site_refusal(request.headers())
+}
+
+/// Answers 404 to a request that came through the edge (which always adds
+/// `Forwarded` and `X-Forwarded-For`): zone-to-zone routes are for the
+/// zones' servers, on their internal addresses. The edge refuses these
+/// paths too; this holds should it be misconfigured or bypassed.
+pub async fn only_direct(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for") {
+        tracing::warn!(path = ?request.uri().path(), "refused a forwarded request to an internal route");
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 fn cross_site_refusal(headers: &HeaderMap) -> Response {

@@ -115,6 +115,7 @@ mod server {
 
     use super::AuthError;
     use crate::auth::{Auth, CurrentSession};
+    use crate::token_issuer::TokenIssuer;
 
     /// What the session layer found for the request being rendered.
     pub fn current_session() -> Option<CurrentSession> {
@@ -225,6 +226,35 @@ mod server {
     /// and shows the message).
     pub fn set_page_error_status<E: ErrorStatus>(err: &E) {
         set_error_status(err.status());
+    }
+
+    /// After a change to what the session token says (the user's display
+    /// name, now `user`): a fresh token for this request's session, set on
+    /// this response, so that every zone shows the change from the next
+    /// page on, in token mode too. Only identity signs (the runtime puts
+    /// its [`TokenIssuer`] in context); anywhere else this does nothing.
+    pub async fn reissue_session_token(user: &contracts::User) -> Result<(), AuthError> {
+        let (Some(issuer), Some(current)) = (use_context::<TokenIssuer>(), current_session())
+        else {
+            return Ok(());
+        };
+        match issuer.reissue(&current, user).await {
+            Ok(Some(issued)) => {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    let cookie = issuer
+                        .auth()
+                        .cookies()
+                        .session_jwt(&issued.jwt, issued.max_age);
+                    response.append_header(http::header::SET_COOKIE, cookie);
+                }
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(err) => {
+                tracing::error!("cannot re-issue a session token: {err}");
+                Err(AuthError::Unavailable)
+            }
+        }
     }
 
     /// Adds a `Set-Cookie` to the response of the server function or page

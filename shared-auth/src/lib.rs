@@ -22,7 +22,10 @@
 //! (the axum session layer, extractors, redirects, `/…/me`),
 //! [`session_change`] (sign in, sign out, rotate: from the session the
 //! layer resolved to the response that hands the change to the browser),
-//! [`guard`] (the cross-site and off-origin-redirect layers).
+//! [`guard`] (the cross-site and off-origin-redirect layers), token mode:
+//! [`token_trust`] (who a request is from its session token),
+//! [`token_refresh`] (fresh tokens from identity, collapsed per session),
+//! [`token_issuer`] (identity's signer).
 
 #[cfg(feature = "server")]
 pub mod auth;
@@ -45,5 +48,9 @@ pub mod session_token;
 pub mod store;
 #[cfg(feature = "token")]
 pub mod token;
+#[cfg(feature = "server")]
+pub mod token_issuer;
+#[cfg(feature = "server")]
+pub mod token_refresh;
 #[cfg(feature = "server")]
 pub mod token_trust;

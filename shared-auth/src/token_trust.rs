@@ -1,43 +1,116 @@
-//! Token mode: trusting identity's session token instead of reading the
-//! store, and only when every condition holds: the token verifies against
-//! identity's JWKS ([`JwksCache`]), its session is not in the revocation
-//! log, and this process has read that log lately ([`RevocationFeed`]).
-//! Anything else sends the request down the store path, so the store
-//! stays the source of truth.
+//! Token mode: who a request belongs to without reading the store.
+//!
+//! A session token is trusted only when every condition holds: it verifies
+//! against identity's JWKS ([`JwksCache`]), its session is not in the
+//! revocation log, and this process has read that log lately
+//! ([`RevocationFeed`]). Otherwise, a request that carries a session cookie
+//! gets a fresh token from identity, which reads the store
+//! ([`Refreshes`]): the store stays the source of truth, and a zone that
+//! has lost the revocation log asks identity rather than trusting what it
+//! cannot check.
+//!
+//! Verified tokens are remembered until they expire (the cache is bounded)
+//! so that a signed-in request costs a memory lookup, not a signature
+//! check; the revocation log is consulted on every request all the same.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{HeaderMap, HeaderValue};
+use quick_cache::sync::Cache;
+
+use crate::auth::CurrentSession;
+use crate::cookie::Cookies;
 use crate::session_token::{Claims, JwksCache};
 use crate::store::{RevocationFeed, now};
+use crate::token_refresh::{Refreshed, Refreshes};
 
 /// How often a zone reads the revocation log.
 pub const FEED_POLL: Duration = Duration::from_millis(250);
 
 /// How long the revocation log may go unread before tokens are no longer
-/// trusted (the store is asked instead).
+/// trusted (identity is asked instead).
 pub const FEED_STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// How many verified tokens a process remembers.
+const VERIFIED_CAPACITY: usize = 20_000;
 
 /// What a zone in token mode checks a session token against.
 #[derive(Debug)]
 pub struct TokenTrust {
     jwks: JwksCache,
     feed: Arc<RevocationFeed>,
+    refreshes: Refreshes,
+    cookies: Cookies,
     stale_after: Duration,
+    /// Token → its claims, for tokens that verified.
+    verified: Cache<String, Claims>,
+}
+
+/// Who a request belongs to in token mode, and the cookies its response
+/// carries (a refreshed token, an extended session, or both cleared).
+#[derive(Debug)]
+pub struct Resolved {
+    pub current: CurrentSession,
+    pub set_cookies: Vec<HeaderValue>,
 }
 
 impl TokenTrust {
-    pub fn new(jwks: JwksCache, feed: Arc<RevocationFeed>) -> Self {
+    pub fn new(
+        jwks: JwksCache,
+        feed: Arc<RevocationFeed>,
+        refreshes: Refreshes,
+        cookies: Cookies,
+    ) -> Self {
         Self {
             jwks,
             feed,
+            refreshes,
+            cookies,
             stale_after: FEED_STALE_AFTER,
+            verified: Cache::new(VERIFIED_CAPACITY),
         }
     }
 
     /// The JWKS copy (the runtime fetches it at start).
     pub fn jwks(&self) -> &JwksCache {
         &self.jwks
+    }
+
+    /// The request's session: its token when it may be trusted, else a
+    /// fresh one from identity when it carries a session cookie, else
+    /// nobody.
+    pub async fn resolve(&self, headers: &HeaderMap) -> Resolved {
+        if let Some(jwt) = self.cookies.session_jwt_value(headers)
+            && let Some(claims) = self.check(jwt).await
+        {
+            return Resolved::signed_in(&claims, Vec::new());
+        }
+        let Some(session_token) = self.cookies.session_token(headers) else {
+            return Resolved::anonymous(Vec::new());
+        };
+        match self.refreshes.refresh(session_token, &self.jwks).await {
+            Refreshed::Token {
+                jwt,
+                claims,
+                max_age,
+                session_renewed_for,
+            } if !self.feed.is_revoked(&claims.sid) => {
+                let mut set_cookies = vec![self.cookies.session_jwt(&jwt, max_age)];
+                if let Some(max_age) = session_renewed_for {
+                    set_cookies.push(self.cookies.session(session_token, max_age));
+                }
+                self.verified.insert(jwt, claims.clone());
+                Resolved::signed_in(&claims, set_cookies)
+            }
+            // Revoked between identity's answer and now: anonymous, and the
+            // next request finds the session gone.
+            Refreshed::Token { .. } | Refreshed::Unavailable => Resolved::anonymous(Vec::new()),
+            Refreshed::Ended => Resolved::anonymous(vec![
+                self.cookies.clear_session(),
+                self.cookies.clear_session_jwt(),
+            ]),
+        }
     }
 
     /// The claims of `jwt` when it may be trusted without the store. A
@@ -47,16 +120,45 @@ impl TokenTrust {
             tracing::debug!("the revocation log is not current: session token not trusted");
             return None;
         }
-        match self.jwks.verify(jwt, now()).await {
-            Ok(claims) if self.feed.is_revoked(&claims.sid) => {
-                tracing::debug!(sid = %claims.sid, "session token of a revoked session");
-                None
+        let now = now();
+        let claims = match self.verified.get(jwt) {
+            Some(claims) if claims.exp > now => claims,
+            Some(_) => {
+                self.verified.remove(jwt);
+                tracing::debug!("session token expired");
+                return None;
             }
-            Ok(claims) => Some(claims),
-            Err(reason) => {
-                tracing::debug!(%reason, "session token refused");
-                None
-            }
+            None => match self.jwks.verify(jwt, now).await {
+                Ok(claims) => {
+                    self.verified.insert(jwt.to_owned(), claims.clone());
+                    claims
+                }
+                Err(reason) => {
+                    tracing::debug!(%reason, "session token refused");
+                    return None;
+                }
+            },
+        };
+        if self.feed.is_revoked(&claims.sid) {
+            tracing::debug!(sid = %claims.sid, "session token of a revoked session");
+            return None;
+        }
+        Some(claims)
+    }
+}
+
+impl Resolved {
+    fn signed_in(claims: &Claims, set_cookies: Vec<HeaderValue>) -> Self {
+        Self {
+            current: CurrentSession::from_token(claims),
+            set_cookies,
+        }
+    }
+
+    fn anonymous(set_cookies: Vec<HeaderValue>) -> Self {
+        Self {
+            current: CurrentSession::anonymous(),
+            set_cookies,
         }
     }
 }

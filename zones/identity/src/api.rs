@@ -27,13 +27,18 @@ pub struct SessionInfo {
 pub async fn set_display_name(
     #[server(default)] display_name: String,
 ) -> Result<String, AccountError> {
-    use shared_auth::leptos::{auth, require_user};
+    use shared_auth::leptos::{auth, reissue_session_token, require_user};
     let user = require_user()?;
     let name =
         contracts::user::validate_display_name(&display_name).map_err(AccountError::InvalidName)?;
     if !auth()?.store().set_display_name(&user.id, &name).await? {
         return Err(shared_auth::leptos::AuthError::unauthenticated().into());
     }
+    let renamed = contracts::User {
+        display_name: name.clone(),
+        ..user
+    };
+    reissue_session_token(&renamed).await?;
     Ok(name)
 }
 

@@ -1,37 +1,49 @@
 //! Identity's server-only routes: the OIDC client (`/auth/login`,
-//! `/auth/callback`), sign-out (`POST /auth/logout`) and the session-token
-//! keys (`/auth/.well-known/jwks.json`).
+//! `/auth/callback`), sign-out (`POST /auth/logout`), the session-token
+//! keys (`/auth/.well-known/jwks.json`) and, for the other zones' servers,
+//! token refreshes (`/auth/internal/session-token`).
 
 mod callback;
 mod config;
 mod login;
 mod logout;
 mod oidc;
-mod session_keys;
 
 use axum::Router;
 use axum::routing::{get, post};
-use contracts::zone::{AuthPath, SESSION_JWKS_PATH};
+use contracts::zone::{AuthPath, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
 use shared_auth::auth::Auth;
+use shared_auth::token_issuer;
+use zone_runtime::server::ZoneRoutes;
 
 pub use config::IdentityConfig;
 pub use oidc::{ID_TOKEN_GRANT, forget_id_tokens};
 
-/// The routes identity adds to the zone runtime's router.
-pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<Router> {
+/// The routes identity adds to the zone runtime's router, and its signer.
+pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<ZoneRoutes> {
     let oidc = oidc::Oidc::new(config, auth)?;
-    let keys = oidc.keys.clone();
-    let router = Router::new()
+    let issuer = oidc.tokens.clone();
+    let routes = Router::new()
         .route(AuthPath::Login.path(), get(login::start))
         .route(AuthPath::Callback.path(), get(callback::finish))
         .route(AuthPath::Logout.path(), post(logout::sign_out))
         .with_state(oidc)
         .merge(
             Router::new()
-                .route(SESSION_JWKS_PATH, get(session_keys::jwks))
-                .with_state(keys),
+                .route(SESSION_JWKS_PATH, get(token_issuer::jwks_route))
+                .with_state(issuer.clone()),
         );
-    Ok(router)
+    let internal = Router::new()
+        .route(
+            SESSION_TOKEN_REFRESH_PATH,
+            post(token_issuer::refresh_route),
+        )
+        .with_state(issuer.clone());
+    Ok(ZoneRoutes {
+        routes,
+        internal,
+        issuer: Some(issuer),
+    })
 }
 
 /// Where every sign-in failure lands: `/auth/error?reason=<code>` renders

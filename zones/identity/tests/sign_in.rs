@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use contracts::zone::SESSION_JWKS_PATH;
+use contracts::session_token::TokenGrant;
+use contracts::zone::{SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
 use http::StatusCode;
 use jsonwebtoken::jwk::JwkSet;
 use reqwest::redirect::Policy;
@@ -237,6 +238,69 @@ async fn a_sign_in_hands_over_a_session_token_for_that_session() {
     assert_eq!(sessions.len(), 1);
     assert_eq!(claims.sid, sessions[0].id, "the token names its session");
     assert!(claims.exp <= sessions[0].expires_at);
+}
+
+#[tokio::test]
+async fn the_token_refresh_answers_other_zones_servers_only() {
+    let site = Site::start().await;
+    let (session, _) = site.sign_in("/", "alice").await;
+    let refresh = |extra: Option<(&'static str, &'static str)>, cookie: Option<&str>| {
+        let mut request = site.http.post(site.url(SESSION_TOKEN_REFRESH_PATH));
+        if let Some((name, value)) = extra {
+            request = request.header(name, value);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(http::header::COOKIE, cookie.to_owned());
+        }
+        request.send()
+    };
+    let direct = refresh(None, Some(&session)).await.unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
+    assert_eq!(direct.headers()[http::header::CACHE_CONTROL], "no-store");
+    let grant: TokenGrant = direct.json().await.unwrap();
+    assert!((1..=300).contains(&grant.expires_in), "{grant:?}");
+    let (_, verifier) = published_keys(&site).await;
+    let claims = verifier
+        .verify(&grant.token, shared_auth::store::now())
+        .unwrap();
+    assert_eq!(claims.username, "alice");
+    // Through the edge (which always adds these), the route is not there.
+    for header in [
+        ("forwarded", "for=203.0.113.9"),
+        ("x-forwarded-for", "203.0.113.9"),
+    ] {
+        let forwarded = refresh(Some(header), Some(&session)).await.unwrap();
+        assert_eq!(forwarded.status(), StatusCode::NOT_FOUND, "{header:?}");
+    }
+    // No live session, no token.
+    for cookie in [None, Some("auth.session-token=abcdefghijklmnopqrstuvwxyz")] {
+        let refused = refresh(None, cookie).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{cookie:?}");
+    }
+    // A browser's GET finds nothing either.
+    let get = site.get(SESSION_TOKEN_REFRESH_PATH, &[session]).await;
+    assert_ne!(get.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_new_display_name_comes_with_a_new_session_token() {
+    let site = Site::start().await;
+    let (session, _) = site.sign_in("/", "alice").await;
+    let renamed = site
+        .http
+        .post(site.url("/auth/api/profile/name"))
+        .header(http::header::COOKIE, session)
+        .header(http::header::ORIGIN, site.origin.clone())
+        .form(&[("display_name", "Alice Liddell")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let jwt = cookie(&renamed, "auth.session-jwt").expect("a new session token");
+    let jwt = jwt.strip_prefix("auth.session-jwt=").unwrap();
+    let (_, verifier) = published_keys(&site).await;
+    let claims = verifier.verify(jwt, shared_auth::store::now()).unwrap();
+    assert_eq!(claims.name, "Alice Liddell");
 }
 
 #[tokio::test]

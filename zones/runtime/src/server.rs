@@ -17,10 +17,12 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use server_process::{init_tracing, shutdown_signal};
 use shared_auth::auth::{Auth, me, session_layer};
 use shared_auth::config::{AuthConfig, SessionMode};
-use shared_auth::guard::{keep_location_on_origin, refuse_cross_site};
+use shared_auth::guard::{keep_location_on_origin, only_direct, refuse_cross_site};
 use shared_auth::session_token::JwksCache;
 use shared_auth::store::RevocationFeed;
 use shared_auth::store::{Migrator, Store, redact_url};
+use shared_auth::token_issuer::TokenIssuer;
+use shared_auth::token_refresh::{Refresher, Refreshes};
 use shared_auth::token_trust::{FEED_POLL, TokenTrust};
 use shared_ui::Document;
 
@@ -129,6 +131,28 @@ impl<A> ZoneApp<A> {
     }
 }
 
+/// What a zone adds to the runtime's router.
+#[derive(Default)]
+pub struct ZoneRoutes {
+    /// Routes behind the same guards and session layer as the pages.
+    pub routes: Router,
+    /// Zone-to-zone routes: no session layer, and only for direct callers
+    /// (see `shared_auth::guard::only_direct`).
+    pub internal: Router,
+    /// Set by identity, which signs session tokens: token mode then
+    /// refreshes them in-process, and server functions find it in context.
+    pub issuer: Option<TokenIssuer>,
+}
+
+impl From<Router> for ZoneRoutes {
+    fn from(routes: Router) -> Self {
+        Self {
+            routes,
+            ..Self::default()
+        }
+    }
+}
+
 /// Runs a zone without extra settings or routes.
 pub fn run<A, AV>(zone: Zone, app: A) -> std::process::ExitCode
 where
@@ -140,15 +164,15 @@ where
         app,
         schema: None,
     };
-    run_with::<NoExtra, _, _>(zone_app, |_, _| Ok(Router::new()))
+    run_with::<NoExtra, _, _>(zone_app, |_, _| Ok(ZoneRoutes::default()))
 }
 
 /// Runs a zone until Ctrl-C or SIGTERM. `routes` adds the zone's own axum
-/// routes (built from its extra settings `X` and [`Auth`]); they sit
-/// behind the same session layer as the pages.
+/// routes (built from its extra settings `X` and [`Auth`], see
+/// [`ZoneRoutes`]).
 pub fn run_with<X, A, AV>(
     zone_app: ZoneApp<A>,
-    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
+    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<ZoneRoutes>,
 ) -> std::process::ExitCode
 where
     X: Args + Send + 'static,
@@ -176,12 +200,13 @@ where
 /// The zone's router: extra routes, `/…/me`, health, Leptos pages and
 /// server functions (with [`Auth`] in their context), static assets and
 /// the not-found fallback, all behind the cross-site refusal, the session
-/// layer and the Location guard (`shared_auth::guard`).
+/// layer and the Location guard (`shared_auth::guard`); and the zone's
+/// internal routes beside them.
 pub fn router<A, AV>(
     zone_app: ZoneApp<A>,
     options: LeptosOptions,
     auth: Auth,
-    extra: Router,
+    extra: ZoneRoutes,
     live_reload: bool,
 ) -> Router
 where
@@ -196,8 +221,12 @@ where
     };
     let context = {
         let auth = auth.clone();
+        let issuer = extra.issuer.clone();
         move || {
             provide_context(auth.clone());
+            if let Some(issuer) = &issuer {
+                provide_context(issuer.clone());
+            }
             // The zone serving the call: `require_user`'s sign-in link
             // comes back to its home page.
             provide_context(zone);
@@ -219,7 +248,9 @@ where
     // Outermost first: cross-site writes are refused before the store is
     // read; the session layer marks signed-in responses private; no
     // redirect leaves the origin.
+    let internal = extra.internal.layer(axum::middleware::from_fn(only_direct));
     extra
+        .routes
         .merge(pages)
         .layer(axum::middleware::map_response_with_state(
             auth.clone(),
@@ -233,12 +264,13 @@ where
             auth,
             refuse_cross_site,
         ))
+        .merge(internal)
 }
 
 async fn serve<X, A, AV>(
     zone_app: ZoneApp<A>,
     config: ZoneConfig<X>,
-    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<Router>,
+    routes: impl FnOnce(&X, &Auth) -> anyhow::Result<ZoneRoutes>,
 ) -> anyhow::Result<()>
 where
     X: Args,
@@ -266,13 +298,15 @@ where
         store.check_schema_of(schema).await?;
     }
     let mut auth = Auth::new(store.clone(), config.auth.clone());
+    // The zone's routes see the store and settings; token mode's trust is
+    // added after (identity's signer, if any, comes from them).
+    let extra = routes(&config.extra, &auth)?;
     let mut background = Vec::new();
     if config.auth.session_mode == SessionMode::Token {
-        let (trust, tasks) = token_mode(zone, &config.auth, &store)?;
+        let (trust, tasks) = token_mode(zone, &config.auth, &store, extra.issuer.clone())?;
         auth = auth.with_token_trust(trust);
         background.extend(tasks);
     }
-    let extra = routes(&config.extra, &auth)?;
     let options = config.leptos_options(zone);
     let addr = options.site_addr;
     let site_root = options.site_root.clone();
@@ -296,13 +330,15 @@ where
 }
 
 /// Token mode: identity's JWKS (fetched in the background, patiently:
-/// identity may start after this zone, or be this zone) and the
-/// revocation log, followed every [`FEED_POLL`]. Until both are current,
-/// the session layer reads the store.
+/// identity may start after this zone, or be this zone), the revocation
+/// log, followed every [`FEED_POLL`], and where fresh tokens come from
+/// (`issuer` in identity, identity's internal route elsewhere). Until the
+/// JWKS and the log are current, every signed-in request asks identity.
 fn token_mode(
     zone: Zone,
     auth: &AuthConfig,
     store: &Store,
+    issuer: Option<TokenIssuer>,
 ) -> anyhow::Result<(Arc<TokenTrust>, Vec<tokio::task::JoinHandle<()>>)> {
     let jwks = JwksCache::new(
         &auth.identity_jwks_url(),
@@ -310,7 +346,17 @@ fn token_mode(
         auth.token_audience(),
     )?;
     let feed = RevocationFeed::new();
-    let trust = Arc::new(TokenTrust::new(jwks, feed.clone()));
+    let refresher = match issuer {
+        Some(issuer) => Refresher::Local(issuer),
+        None => Refresher::remote(auth.identity_refresh_url(), auth.cookies())
+            .context("cannot build the HTTP client for token refreshes")?,
+    };
+    let trust = Arc::new(TokenTrust::new(
+        jwks,
+        feed.clone(),
+        Refreshes::new(refresher),
+        auth.cookies(),
+    ));
     let wait = auth.database_wait();
     let fetch = tokio::spawn({
         let trust = trust.clone();

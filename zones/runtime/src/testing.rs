@@ -20,7 +20,7 @@ use tower::ServiceExt as _;
 use contracts::Zone;
 use contracts::zone::OUTPUT_NAME;
 
-use crate::server::{NoExtra, ZoneApp, router};
+use crate::server::{NoExtra, ZoneApp, ZoneRoutes, router};
 
 /// Leptos suppresses resource loading process-wide while it generates a
 /// route list (leptos-rs/leptos#4773), so a page rendering in another test
@@ -77,13 +77,14 @@ impl TestZone {
     /// Migrates a fresh store (the shared schema and the zone's own) and
     /// builds the zone's router with its extra routes, served (in its own
     /// belief) from [`ORIGIN`].
-    pub async fn start<A, AV>(
+    pub async fn start<A, AV, R>(
         zone_app: ZoneApp<A>,
-        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
+        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<R>,
     ) -> Self
     where
         A: Fn() -> AV + Clone + Send + Sync + 'static,
         AV: IntoView + 'static,
+        R: Into<ZoneRoutes>,
     {
         Self::start_at(zone_app, ORIGIN, routes).await
     }
@@ -91,14 +92,15 @@ impl TestZone {
     /// Like [`Self::start`], with another public origin: for tests that
     /// serve the zone on a real socket (see [`Self::router`]) beside
     /// another service on the same origin, as the edge would.
-    pub async fn start_at<A, AV>(
+    pub async fn start_at<A, AV, R>(
         zone_app: ZoneApp<A>,
         origin: &str,
-        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<Router>,
+        routes: impl FnOnce(&NoExtra, &Auth) -> anyhow::Result<R>,
     ) -> Self
     where
         A: Fn() -> AV + Clone + Send + Sync + 'static,
         AV: IntoView + 'static,
+        R: Into<ZoneRoutes>,
     {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = TestDb::from_env(zone_app.zone.name()).await;
@@ -119,7 +121,9 @@ impl TestZone {
             identity_internal_url: "http://127.0.0.1:3001".into(),
         };
         let auth = Auth::new(store, config);
-        let extra = routes(&NoExtra {}, &auth).expect("the zone's routes");
+        let extra = routes(&NoExtra {}, &auth)
+            .expect("the zone's routes")
+            .into();
         let options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(dir.path().to_string_lossy().into_owned())

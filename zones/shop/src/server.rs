@@ -9,7 +9,7 @@ use axum::routing::get;
 use shared_auth::auth::Auth;
 use shared_auth::store::DbPool;
 use sqlx::migrate::Migrator;
-use zone_runtime::server::NoExtra;
+use zone_runtime::server::{NoExtra, ZoneRoutes};
 
 use crate::error::ShopError;
 
@@ -27,8 +27,9 @@ pub fn shop_pool() -> Result<DbPool, ShopError> {
 }
 
 /// The shop's axum routes beside its pages and server functions.
-pub fn routes(_: &NoExtra, auth: &Auth) -> anyhow::Result<Router> {
+pub fn routes(_: &NoExtra, auth: &Auth) -> anyhow::Result<ZoneRoutes> {
     Ok(Router::new()
         .route(&pending::resume_path(), get(pending::resume))
-        .with_state(auth.clone()))
+        .with_state(auth.clone())
+        .into())
 }

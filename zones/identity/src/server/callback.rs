@@ -179,10 +179,12 @@ async fn sign_in(
     tracing::info!(user = %user.id, "signed in");
     // The session token rides along; without it (a key the store cannot
     // give) the session cookie alone still signs the user in.
-    let change = match oidc.keys.issue(&user, &session).await {
-        Ok((jwt, max_age)) => oidc.auth.with_session_jwt(change, &jwt, max_age),
+    let change = match oidc.tokens.issue(&user, &session).await {
+        Ok(issued) => oidc
+            .auth
+            .with_session_jwt(change, &issued.jwt, issued.max_age),
         Err(err) => {
-            tracing::error!("cannot issue a session token: {err:#}");
+            tracing::error!("cannot issue a session token: {err}");
             change
         }
     };

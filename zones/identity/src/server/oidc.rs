@@ -16,7 +16,7 @@ use shared_auth::auth::Auth;
 use tokio::sync::RwLock;
 
 use super::IdentityConfig;
-use super::session_keys::SessionKeys;
+use shared_auth::token_issuer::TokenIssuer;
 
 /// Grant kind of a pending login (keyed by its `state`).
 pub const LOGIN_GRANT: &str = "oidc-login";
@@ -64,8 +64,8 @@ pub struct Oidc {
     redirect: RedirectUrl,
     pub http: reqwest::Client,
     metadata: Arc<RwLock<Option<Metadata>>>,
-    /// The session-token keys: a sign-in hands over a token too.
-    pub keys: SessionKeys,
+    /// The session-token signer: a sign-in hands over a token too.
+    pub tokens: TokenIssuer,
 }
 
 impl Oidc {
@@ -87,7 +87,7 @@ impl Oidc {
                 .context("PUBLIC_ORIGIN does not make a valid redirect URL")?,
             http,
             metadata: Arc::new(RwLock::new(None)),
-            keys: SessionKeys::new(auth, Duration::from_secs(config.session_token_ttl_secs)),
+            tokens: TokenIssuer::new(auth, Duration::from_secs(config.session_token_ttl_secs)),
         })
     }
 

@@ -1,0 +1,194 @@
+//! Token mode's way back to the store: a request whose session token is
+//! missing, expired or not trusted, but which carries a session cookie,
+//! gets a fresh token from identity, which reads the store (and extends
+//! the session as any lookup does). Identity refreshes in-process; every
+//! other zone asks identity's internal route directly, never through the
+//! browser or the edge. Concurrent refreshes of one session in one process
+//! collapse into one call, whose answer is reused for
+//! [`REFRESH_REUSE`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use contracts::session_token::TokenGrant;
+use http::{StatusCode, header};
+use tokio::sync::OnceCell;
+
+use crate::cookie::Cookies;
+use crate::session_token::{Claims, JwksCache};
+use crate::store::now;
+use crate::token::hash;
+use crate::token_issuer::TokenIssuer;
+
+/// How long one refresh's answer serves the other requests of its session
+/// (a page's parallel requests, all sent with the expired token).
+pub const REFRESH_REUSE: Duration = Duration::from_secs(2);
+
+/// At most this many sessions' refreshes are remembered; beyond it a
+/// refresh is made without being shared.
+const MAX_REMEMBERED: usize = 10_000;
+
+/// How long a zone waits for identity before serving the request as
+/// anonymous (the cookies are kept).
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a refresh found.
+#[derive(Clone, Debug)]
+pub enum Refreshed {
+    /// The session is alive: a fresh token for it.
+    Token {
+        jwt: String,
+        claims: Claims,
+        /// The token cookie's `Max-Age`.
+        max_age: i64,
+        /// The session cookie's new `Max-Age` when the session was extended.
+        session_renewed_for: Option<i64>,
+    },
+    /// The session cookie names no live session (signed out, expired,
+    /// revoked, forged): the cookies are cleared.
+    Ended,
+    /// Identity could not say (down, slow, a broken answer): the request is
+    /// anonymous and the cookies are kept, so nobody is signed out by an
+    /// outage.
+    Unavailable,
+}
+
+/// Where fresh tokens come from.
+#[derive(Debug)]
+pub enum Refresher {
+    /// Identity itself: its store and signer.
+    Local(TokenIssuer),
+    /// Any other zone: identity's internal route.
+    Remote {
+        url: String,
+        cookies: Cookies,
+        http: reqwest::Client,
+    },
+}
+
+impl Refresher {
+    /// Asks identity at `url` (its [`contracts::zone::SESSION_TOKEN_REFRESH_PATH`]
+    /// on its internal address).
+    pub fn remote(url: String, cookies: Cookies) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REFRESH_TIMEOUT)
+            .build()?;
+        Ok(Self::Remote { url, cookies, http })
+    }
+
+    async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {
+        match self {
+            Self::Local(issuer) => match issuer.refresh(session_token).await {
+                Ok(Some((issued, session_renewed_for))) => Refreshed::Token {
+                    jwt: issued.jwt,
+                    claims: issued.claims,
+                    max_age: issued.max_age,
+                    session_renewed_for,
+                },
+                Ok(None) => Refreshed::Ended,
+                Err(err) => {
+                    tracing::warn!("cannot refresh a session token: {err}");
+                    Refreshed::Unavailable
+                }
+            },
+            Self::Remote { url, cookies, http } => {
+                let cookie = format!("{}={session_token}", cookies.session_name());
+                let answer = http.post(url).header(header::COOKIE, cookie).send().await;
+                let response = match answer {
+                    Ok(response) => response,
+                    Err(err) => {
+                        tracing::warn!("cannot reach identity to refresh a session token: {err}");
+                        return Refreshed::Unavailable;
+                    }
+                };
+                match response.status() {
+                    StatusCode::OK => {}
+                    StatusCode::UNAUTHORIZED => return Refreshed::Ended,
+                    status => {
+                        tracing::warn!("identity answered {status} to a token refresh");
+                        return Refreshed::Unavailable;
+                    }
+                }
+                let grant: TokenGrant = match response.json().await {
+                    Ok(grant) => grant,
+                    Err(err) => {
+                        tracing::warn!("identity's token refresh is not readable: {err}");
+                        return Refreshed::Unavailable;
+                    }
+                };
+                // Checked like any token: a zone trusts nothing it cannot verify.
+                match jwks.verify(&grant.token, now()).await {
+                    Ok(claims) => Refreshed::Token {
+                        jwt: grant.token,
+                        claims,
+                        max_age: grant.expires_in,
+                        session_renewed_for: grant.session_renewed_for,
+                    },
+                    Err(reason) => {
+                        tracing::warn!(%reason, "identity's fresh session token does not verify");
+                        Refreshed::Unavailable
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One session's refresh, shared by the requests that need it.
+#[derive(Debug)]
+struct Shared {
+    started: Instant,
+    answer: OnceCell<Refreshed>,
+}
+
+/// A process's refreshes, collapsed per session.
+#[derive(Debug)]
+pub struct Refreshes {
+    refresher: Refresher,
+    /// Keyed by the session cookie's hash: the secret itself is not kept.
+    recent: Mutex<HashMap<String, Arc<Shared>>>,
+}
+
+impl Refreshes {
+    pub fn new(refresher: Refresher) -> Self {
+        Self {
+            refresher,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A fresh token for the session of cookie token `session_token`; the
+    /// requests asking for one session at the same time share one call.
+    pub async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {
+        let shared = {
+            let mut recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            recent.retain(|_, shared| shared.started.elapsed() < REFRESH_REUSE);
+            let key = hash(session_token);
+            match recent.get(&key) {
+                Some(shared) => Some(shared.clone()),
+                None if recent.len() < MAX_REMEMBERED => {
+                    let shared = Arc::new(Shared {
+                        started: Instant::now(),
+                        answer: OnceCell::new(),
+                    });
+                    recent.insert(key, shared.clone());
+                    Some(shared)
+                }
+                None => None,
+            }
+        };
+        match shared {
+            Some(shared) => shared
+                .answer
+                .get_or_init(|| self.refresher.refresh(session_token, jwks))
+                .await
+                .clone(),
+            None => self.refresher.refresh(session_token, jwks).await,
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The session layer in token mode, with a stand-in identity on a real
+//! socket serving the two routes identity serves (the JWKS and the token
+//! refresh, the real handlers over this test's store): a trusted token is
+//! the user without the store; a revoked session's token is refused within
+//! a second; anything else with a session cookie is refreshed through
+//! identity (in-process or over HTTP), collapsed per session; a session
+//! that ended clears the cookies; an identity that is down leaves the
+//! request anonymous and the cookies alone.
+
+#![allow(clippy::unwrap_used)] // set-up failing is a test failure
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use contracts::zone::{SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
+use http::{HeaderMap, Request, StatusCode, header};
+use shared_auth::session_token::{Claims, JwksCache, SigningKey};
+use shared_auth::store::{RevocationFeed, now};
+use shared_auth::token_issuer::{TokenIssuer, jwks_route, refresh_route};
+use shared_auth::token_refresh::{Refresher, Refreshes};
+use shared_auth::token_trust::TokenTrust;
+use support::App;
+
+/// How the zone under test gets fresh tokens.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    /// In-process, as identity does.
+    Local,
+    /// Over HTTP from the stand-in identity, as every other zone does.
+    Remote,
+    /// From an identity that is not there.
+    Down,
+}
+
+struct TokenApp {
+    app: App,
+    key: SigningKey,
+    /// Refresh calls the stand-in identity answered.
+    refreshes: Arc<AtomicUsize>,
+}
+
+/// A zone in token mode beside a stand-in identity over the same store;
+/// `follow`: whether the zone reads the revocation log.
+async fn token_mode(follow: bool, via: Via) -> TokenApp {
+    let mut app = App::new(3600).await;
+    let issuer = TokenIssuer::new(&app.auth, Duration::from_secs(300));
+    let key = issuer.signing_key().await.unwrap();
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let counted = refreshes.clone();
+    let identity = Router::new()
+        .route(SESSION_JWKS_PATH, get(jwks_route))
+        .route(
+            SESSION_TOKEN_REFRESH_PATH,
+            post(refresh_route).layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    next.run(request)
+                },
+            )),
+        )
+        .with_state(issuer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, identity).await });
+    let config = app.auth.config().clone();
+    let jwks = JwksCache::new(
+        &format!("{base}{SESSION_JWKS_PATH}"),
+        &config.token_issuer(),
+        config.token_audience(),
+    )
+    .unwrap();
+    jwks.fetch().await.unwrap();
+    let refresher = match via {
+        Via::Local => Refresher::Local(issuer),
+        Via::Remote => Refresher::remote(
+            format!("{base}{SESSION_TOKEN_REFRESH_PATH}"),
+            config.cookies(),
+        )
+        .unwrap(),
+        Via::Down => {
+            let closed = portpicker_free();
+            Refresher::remote(
+                format!("http://127.0.0.1:{closed}{SESSION_TOKEN_REFRESH_PATH}"),
+                config.cookies(),
+            )
+            .unwrap()
+        }
+    };
+    let feed = RevocationFeed::new();
+    if follow {
+        tokio::spawn(
+            feed.clone()
+                .follow(app.auth.store().clone(), Duration::from_millis(50)),
+        );
+        while !feed.is_current(Duration::from_secs(1)) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let trust = TokenTrust::new(jwks, feed, Refreshes::new(refresher), config.cookies());
+    app.auth = app.auth.clone().with_token_trust(Arc::new(trust));
+    TokenApp {
+        app,
+        key,
+        refreshes,
+    }
+}
+
+/// A port nothing listens on (bound, then let go).
+fn portpicker_free() -> u16 {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().port()
+}
+
+impl TokenApp {
+    fn jwt(&self, user_id: &str, username: &str, sid: &str) -> String {
+        self.jwt_signed_by(&self.key, user_id, username, sid)
+    }
+
+    fn jwt_signed_by(&self, key: &SigningKey, user_id: &str, username: &str, sid: &str) -> String {
+        key.sign(&claims(&self.app, user_id, username, sid, now() + 300))
+            .unwrap()
+    }
+
+    async fn with_cookies(&self, path: &str, cookie: &str) -> (StatusCode, HeaderMap, String) {
+        self.app.send(Request::get(path), Some(cookie)).await
+    }
+
+    async fn as_jwt(&self, path: &str, jwt: &str) -> (StatusCode, HeaderMap, String) {
+        self.with_cookies(path, &format!("auth.session-jwt={jwt}"))
+            .await
+    }
+}
+
+/// What identity would sign for `username` in session `sid`, until `exp`.
+fn claims(app: &App, user_id: &str, username: &str, sid: &str, exp: i64) -> Claims {
+    let user = contracts::User {
+        id: user_id.into(),
+        username: username.into(),
+        display_name: username.to_uppercase(),
+    };
+    app.auth.config().session_claims(&user, sid, now(), exp)
+}
+
+/// The `Set-Cookie` values of a response for cookie `name`.
+fn set_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// The token a response hands over, if it sets one.
+fn handed_jwt(headers: &HeaderMap) -> Option<String> {
+    set_cookie(headers, "auth.session-jwt")
+        .and_then(|c| c.strip_prefix("auth.session-jwt="))
+        .and_then(|c| c.split(';').next())
+        .filter(|jwt| !jwt.is_empty())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_trusted_token_is_the_user_without_reading_the_store() {
+    let zone = token_mode(true, Via::Remote).await;
+    // No such user or session in the store: only the token can say who.
+    let jwt = zone.jwt("u-ghost", "ghost", "s-ghost");
+    let (status, headers, body) = zone.as_jwt("/maybe", &jwt).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ghost"));
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    let me = zone.as_jwt("/api/me", &jwt).await.2;
+    assert_eq!(
+        me,
+        r#"{"authenticated":true,"zone":"public","user":{"id":"u-ghost","username":"ghost"}}"#
+    );
+    // Served from memory the second time: the same answer.
+    assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "ghost");
+    assert_eq!(zone.refreshes.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_sessions_token_is_refused_within_a_second() {
+    let zone = token_mode(true, Via::Remote).await;
+    let (user, _) = zone.app.signed_in("alice").await;
+    let store = zone.app.auth.store();
+    let session = store
+        .create_session(&user.id, None, zone.app.auth.policy())
+        .await
+        .unwrap()
+        .session;
+    let jwt = zone.jwt(&user.id, "alice", &session.id);
+    assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "alice");
+    let started = std::time::Instant::now();
+    store.delete_session(&session.id).await.unwrap();
+    while zone.as_jwt("/maybe", &jwt).await.2 != "anonymous" {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still trusted after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("revoked token refused after {:?}", started.elapsed());
+}
+
+/// Every kind of bad token: anonymous alone, refreshed through identity
+/// beside a live session cookie.
+async fn bad_tokens_are_refreshed(via: Via) {
+    let zone = token_mode(true, via).await;
+    let (user, cookie_token) = zone.app.signed_in("alice").await;
+    let good = zone.jwt(&user.id, "alice", "s1");
+    let mut tampered = good.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    let stranger = SigningKey::generate().unwrap();
+    let foreign = zone.jwt_signed_by(&stranger, "u-mallory", "mallory", "s1");
+    let expired = zone
+        .key
+        .sign(&claims(&zone.app, &user.id, "alice", "s1", now() - 60))
+        .unwrap();
+    let oversize = format!("{}.{}", good, "A".repeat(5000));
+    for bad in [
+        tampered.as_str(),
+        foreign.as_str(),
+        expired.as_str(),
+        oversize.as_str(),
+        "not a jwt",
+        "",
+    ] {
+        let (status, _, body) = zone.as_jwt("/maybe", bad).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "anonymous"),
+            "{bad:.40}"
+        );
+        let both = format!("auth.session-jwt={bad}; auth.session-token={cookie_token}");
+        let (status, headers, body) = zone.with_cookies("/maybe", &both).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "alice"),
+            "{via:?} {bad:.40}"
+        );
+        // The fresh token works on its own from now on.
+        let fresh = handed_jwt(&headers).expect("a fresh token");
+        assert_eq!(zone.as_jwt("/maybe", &fresh).await.2, "alice");
+    }
+    // Sent twice, the token counts as absent.
+    let twice = format!("auth.session-jwt={good}; auth.session-jwt={good}");
+    assert_eq!(zone.with_cookies("/maybe", &twice).await.2, "anonymous");
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refreshed_in_process() {
+    bad_tokens_are_refreshed(Via::Local).await;
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refreshed_through_identity() {
+    bad_tokens_are_refreshed(Via::Remote).await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_session_make_one_call() {
+    let zone = Arc::new(token_mode(true, Via::Remote).await);
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let cookie = format!("auth.session-token={cookie_token}");
+    let pages: Vec<_> = (0..12)
+        .map(|_| {
+            let zone = zone.clone();
+            let cookie = cookie.clone();
+            tokio::spawn(async move { zone.with_cookies("/maybe", &cookie).await.2 })
+        })
+        .collect();
+    for page in pages {
+        assert_eq!(page.await.unwrap(), "alice");
+    }
+    assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_ended_session_clears_both_cookies() {
+    let zone = token_mode(true, Via::Remote).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let store = zone.app.auth.store();
+    let session = store
+        .validate_session(&cookie_token, zone.app.auth.policy())
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
+    store.delete_session(&session.id).await.unwrap();
+    let (status, headers, body) = zone
+        .with_cookies("/maybe", &format!("auth.session-token={cookie_token}"))
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+    for name in ["auth.session-token", "auth.session-jwt"] {
+        let cleared = set_cookie(&headers, name).expect("cleared");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    }
+}
+
+#[tokio::test]
+async fn an_identity_that_is_down_signs_nobody_out() {
+    let zone = token_mode(true, Via::Down).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let (status, headers, body) = zone
+        .with_cookies("/maybe", &format!("auth.session-token={cookie_token}"))
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+    assert!(
+        headers.get(header::SET_COOKIE).is_none(),
+        "the cookies are kept"
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_not_trusted_while_the_revocation_log_is_unread() {
+    let zone = token_mode(false, Via::Remote).await;
+    let jwt = zone.jwt("u-ghost", "ghost", "s-ghost");
+    assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "anonymous");
+    // With a session cookie, identity (the store) answers instead.
+    let (user, cookie_token) = zone.app.signed_in("alice").await;
+    let own = zone.jwt(&user.id, "alice", "s-alice");
+    let both = format!("auth.session-jwt={own}; auth.session-token={cookie_token}");
+    assert_eq!(zone.with_cookies("/maybe", &both).await.2, "alice");
+    assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
+}
