@@ -50,6 +50,10 @@ pub const IDENTITY_INTERNAL_PREFIX: &str = "/auth/internal/";
 /// (`POST`, with the browser's session cookie): see [`crate::session_token`].
 pub const SESSION_TOKEN_REFRESH_PATH: &str = "/auth/internal/session-token";
 
+/// Where a zone without a database follows the revocation log in token
+/// mode (`GET ?after=<mark>`).
+pub const REVOCATIONS_PATH: &str = "/auth/internal/revocations";
+
 /// Identity's sign-in endpoints, named once: the routes identity serves,
 /// the redirect URIs an OpenID provider registers, the paths the edge
 /// rate-limits, and the links and forms every zone renders.
@@ -298,6 +302,7 @@ mod tests {
     fn identity_endpoints_lie_under_its_prefix() {
         assert!(IDENTITY_INTERNAL_PREFIX.starts_with(Zone::Identity.home()));
         assert!(SESSION_TOKEN_REFRESH_PATH.starts_with(IDENTITY_INTERNAL_PREFIX));
+        assert!(REVOCATIONS_PATH.starts_with(IDENTITY_INTERNAL_PREFIX));
         let jwks = SESSION_JWKS_PATH.strip_prefix(Zone::Identity.home());
         assert_eq!(
             jwks.map(|rest| Zone::Identity.path(rest)).as_deref(),

@@ -44,12 +44,14 @@ pub struct AuthConfig {
     /// when the public origin is https.
     #[arg(long, env = "COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
-    /// How the zone knows who a request belongs to. `store`: the session
-    /// store on every signed-in request. `token`: identity's signed
-    /// session token, checked here against identity's JWKS and the
-    /// revocation log, and the store only for a request without a token it
-    /// can trust (none, expired, revoked, or the log not read lately).
-    #[arg(long, env = "SESSION_MODE", value_enum, default_value_t = SessionMode::Store)]
+    /// How the zone knows who a request belongs to. `token` (default):
+    /// identity's signed session token, checked here against identity's
+    /// JWKS and the revocation log (a revoked session is refused within
+    /// a second); a request without a token it can trust (none, expired,
+    /// revoked, or the log not read lately) gets a fresh one from identity,
+    /// which reads the store. `store`: the session store on every
+    /// signed-in request (revocation is immediate).
+    #[arg(long, env = "SESSION_MODE", value_enum, default_value_t = SessionMode::Token)]
     pub session_mode: SessionMode,
     /// Where this zone reaches identity directly, not through the edge
     /// (for its JWKS and token refreshes in token mode).
@@ -60,8 +62,8 @@ pub struct AuthConfig {
 /// See [`AuthConfig::session_mode`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SessionMode {
-    #[default]
     Store,
+    #[default]
     Token,
 }
 
@@ -95,22 +97,10 @@ impl AuthConfig {
         }
     }
 
-    /// Identity's JWKS, reached directly.
-    pub fn identity_jwks_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.identity_internal_url.trim_end_matches('/'),
-            contracts::zone::SESSION_JWKS_PATH
-        )
-    }
-
-    /// Identity's token-refresh route, reached directly.
-    pub fn identity_refresh_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.identity_internal_url.trim_end_matches('/'),
-            contracts::zone::SESSION_TOKEN_REFRESH_PATH
-        )
+    /// `path` on identity, reached directly (not through the edge): its
+    /// JWKS, token refreshes and revocation log in token mode.
+    pub fn identity_url(&self, path: &str) -> String {
+        format!("{}{path}", self.identity_internal_url.trim_end_matches('/'))
     }
 
     pub fn database_wait(&self) -> Duration {
@@ -236,6 +226,14 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.auth.cookie_secure());
+    }
+
+    #[test]
+    fn token_mode_is_the_default() {
+        let cli = Cli::try_parse_from(["z"]).unwrap();
+        assert_eq!(cli.auth.session_mode, SessionMode::Token);
+        let cli = Cli::try_parse_from(["z", "--session-mode", "store"]).unwrap();
+        assert_eq!(cli.auth.session_mode, SessionMode::Store);
     }
 
     #[test]

@@ -25,7 +25,8 @@
 //! [`guard`] (the cross-site and off-origin-redirect layers), token mode:
 //! [`token_trust`] (who a request is from its session token),
 //! [`token_refresh`] (fresh tokens from identity, collapsed per session),
-//! [`token_issuer`] (identity's signer).
+//! [`token_issuer`] (identity's signer), [`identity_feed`] (the
+//! revocation log over HTTP, for a zone without a database).
 
 #[cfg(feature = "server")]
 pub mod auth;
@@ -35,6 +36,8 @@ pub mod config;
 pub mod cookie;
 #[cfg(feature = "server")]
 pub mod guard;
+#[cfg(feature = "server")]
+pub mod identity_feed;
 #[cfg(feature = "leptos")]
 pub mod leptos;
 #[cfg(feature = "server")]

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use sqlx::migrate::Migrator;
 
 pub use backend::{Backend, redact_url};
-pub use revocation_feed::RevocationFeed;
+pub use revocation_feed::{RevocationFeed, RevocationSource};
 pub use revocations::Revocations;
 pub use sessions::{NewSession, Session, SessionPolicy, Validated};
 pub use signing_keys::StoredKey;
@@ -85,6 +85,8 @@ pub struct Store {
     backend: Backend,
     /// For a SQLite file, the lock file migrations take turns on.
     migrate_lock: Option<Arc<str>>,
+    /// For PostgreSQL, where followers of the revocation log `LISTEN`.
+    listen_url: Option<Arc<str>>,
 }
 
 impl Store {
@@ -98,10 +100,26 @@ impl Store {
         let pool = backend.pool_options().connect(&prepared).await?;
         let migrate_lock =
             backend::sqlite_file(url).map(|file| format!("{file}.migrate-lock").into());
+        let listen_url = (backend == Backend::Postgres).then(|| Arc::from(prepared.as_str()));
         Ok(Self {
             pool,
             backend,
             migrate_lock,
+            listen_url,
+        })
+    }
+
+    /// A store that opens its connections on first use: for a process
+    /// that may never need one (the public zone in token mode). Only the
+    /// URL is checked here.
+    pub fn connect_lazy(url: &str) -> Result<Self> {
+        let backend = Backend::of_url(url)?;
+        let pool = backend.pool_options().connect_lazy(url)?;
+        Ok(Self {
+            pool,
+            backend,
+            migrate_lock: None,
+            listen_url: None,
         })
     }
 

@@ -33,18 +33,22 @@ const MAX_REMEMBERED: usize = 10_000;
 /// anonymous (the cookies are kept).
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A fresh token for a live session.
+#[derive(Clone, Debug)]
+pub struct FreshToken {
+    pub jwt: String,
+    pub claims: Claims,
+    /// The token cookie's `Max-Age`.
+    pub max_age: i64,
+    /// The session cookie's new `Max-Age` when the session was extended.
+    pub session_renewed_for: Option<i64>,
+}
+
 /// What a refresh found.
 #[derive(Clone, Debug)]
 pub enum Refreshed {
     /// The session is alive: a fresh token for it.
-    Token {
-        jwt: String,
-        claims: Claims,
-        /// The token cookie's `Max-Age`.
-        max_age: i64,
-        /// The session cookie's new `Max-Age` when the session was extended.
-        session_renewed_for: Option<i64>,
-    },
+    Token(Box<FreshToken>),
     /// The session cookie names no live session (signed out, expired,
     /// revoked, forged): the cookies are cleared.
     Ended,
@@ -81,12 +85,12 @@ impl Refresher {
     async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {
         match self {
             Self::Local(issuer) => match issuer.refresh(session_token).await {
-                Ok(Some((issued, session_renewed_for))) => Refreshed::Token {
+                Ok(Some((issued, session_renewed_for))) => Refreshed::Token(Box::new(FreshToken {
                     jwt: issued.jwt,
                     claims: issued.claims,
                     max_age: issued.max_age,
                     session_renewed_for,
-                },
+                })),
                 Ok(None) => Refreshed::Ended,
                 Err(err) => {
                     tracing::warn!("cannot refresh a session token: {err}");
@@ -120,12 +124,12 @@ impl Refresher {
                 };
                 // Checked like any token: a zone trusts nothing it cannot verify.
                 match jwks.verify(&grant.token, now()).await {
-                    Ok(claims) => Refreshed::Token {
+                    Ok(claims) => Refreshed::Token(Box::new(FreshToken {
                         jwt: grant.token,
                         claims,
                         max_age: grant.expires_in,
                         session_renewed_for: grant.session_renewed_for,
-                    },
+                    })),
                     Err(reason) => {
                         tracing::warn!(%reason, "identity's fresh session token does not verify");
                         Refreshed::Unavailable

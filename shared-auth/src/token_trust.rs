@@ -23,7 +23,7 @@ use crate::auth::CurrentSession;
 use crate::cookie::Cookies;
 use crate::session_token::{Claims, JwksCache};
 use crate::store::{RevocationFeed, now};
-use crate::token_refresh::{Refreshed, Refreshes};
+use crate::token_refresh::{FreshToken, Refreshed, Refreshes};
 
 /// How often a zone reads the revocation log.
 pub const FEED_POLL: Duration = Duration::from_millis(250);
@@ -90,12 +90,13 @@ impl TokenTrust {
             return Resolved::anonymous(Vec::new());
         };
         match self.refreshes.refresh(session_token, &self.jwks).await {
-            Refreshed::Token {
-                jwt,
-                claims,
-                max_age,
-                session_renewed_for,
-            } if !self.feed.is_revoked(&claims.sid) => {
+            Refreshed::Token(fresh) if !self.feed.is_revoked(&fresh.claims.sid) => {
+                let FreshToken {
+                    jwt,
+                    claims,
+                    max_age,
+                    session_renewed_for,
+                } = *fresh;
                 let mut set_cookies = vec![self.cookies.session_jwt(&jwt, max_age)];
                 if let Some(max_age) = session_renewed_for {
                     set_cookies.push(self.cookies.session(session_token, max_age));
@@ -105,7 +106,7 @@ impl TokenTrust {
             }
             // Revoked between identity's answer and now: anonymous, and the
             // next request finds the session gone.
-            Refreshed::Token { .. } | Refreshed::Unavailable => Resolved::anonymous(Vec::new()),
+            Refreshed::Token(_) | Refreshed::Unavailable => Resolved::anonymous(Vec::new()),
             Refreshed::Ended => Resolved::anonymous(vec![
                 self.cookies.clear_session(),
                 self.cookies.clear_session_jwt(),

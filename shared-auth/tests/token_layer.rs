@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use contracts::zone::{SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
+use contracts::zone::{REVOCATIONS_PATH, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
 use http::{HeaderMap, Request, StatusCode, header};
+use shared_auth::identity_feed::{IdentityFeed, revocations_route};
 use shared_auth::session_token::{Claims, JwksCache, SigningKey};
 use shared_auth::store::{RevocationFeed, now};
 use shared_auth::token_issuer::{TokenIssuer, jwks_route, refresh_route};
@@ -39,6 +40,8 @@ enum Via {
 
 struct TokenApp {
     app: App,
+    /// The stand-in identity's address.
+    base: String,
     key: SigningKey,
     /// Refresh calls the stand-in identity answered.
     refreshes: Arc<AtomicUsize>,
@@ -63,7 +66,12 @@ async fn token_mode(follow: bool, via: Via) -> TokenApp {
                 },
             )),
         )
-        .with_state(issuer.clone());
+        .with_state(issuer.clone())
+        .merge(
+            Router::new()
+                .route(REVOCATIONS_PATH, get(revocations_route))
+                .with_state(app.auth.clone()),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, identity).await });
@@ -105,6 +113,7 @@ async fn token_mode(follow: bool, via: Via) -> TokenApp {
     app.auth = app.auth.clone().with_token_trust(Arc::new(trust));
     TokenApp {
         app,
+        base,
         key,
         refreshes,
     }
@@ -327,4 +336,46 @@ async fn a_token_is_not_trusted_while_the_revocation_log_is_unread() {
     let both = format!("auth.session-jwt={own}; auth.session-token={cookie_token}");
     assert_eq!(zone.with_cookies("/maybe", &both).await.2, "alice");
     assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_zone_without_a_database_follows_the_log_through_identity() {
+    let zone = token_mode(false, Via::Remote).await;
+    let (user, _) = zone.app.signed_in("alice").await;
+    let store = zone.app.auth.store();
+    let here = store
+        .create_session(&user.id, None, zone.app.auth.policy())
+        .await
+        .unwrap()
+        .session
+        .id;
+    let there = store
+        .create_session(&user.id, None, zone.app.auth.policy())
+        .await
+        .unwrap()
+        .session
+        .id;
+    let feed = RevocationFeed::new();
+    let source = IdentityFeed::new(format!("{}{REVOCATIONS_PATH}", zone.base)).unwrap();
+    tokio::spawn(feed.clone().follow(source, Duration::from_millis(250)));
+    while !feed.is_current(Duration::from_secs(1)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = std::time::Instant::now();
+    store
+        .delete_user_sessions(&user.id, Some(&here))
+        .await
+        .unwrap();
+    while !feed.is_revoked(&there) {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not seen within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "revocation seen through identity after {:?}",
+        started.elapsed()
+    );
+    assert!(!feed.is_revoked(&here));
 }

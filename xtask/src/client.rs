@@ -22,6 +22,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Site {
     base: String,
     session_cookie: &'static str,
+    session_jwt_cookie: &'static str,
     login_cookie: &'static str,
 }
 
@@ -35,6 +36,7 @@ impl Site {
         Ok(Self {
             base,
             session_cookie: contracts::cookie::session(secure),
+            session_jwt_cookie: contracts::cookie::session_jwt(secure),
             login_cookie: contracts::cookie::login(secure),
         })
     }
@@ -47,6 +49,11 @@ impl Site {
     /// The session cookie's name on this origin.
     pub fn session_cookie(&self) -> &'static str {
         self.session_cookie
+    }
+
+    /// The session-token (JWT) cookie's name on this origin.
+    pub fn session_jwt_cookie(&self) -> &'static str {
+        self.session_jwt_cookie
     }
 
     /// The login cookie's name on this origin.

@@ -20,7 +20,7 @@ use reqwest::{Client, Method, RequestBuilder, Response};
 use tokio::time::Instant;
 
 use crate::client::sign_in::{SignIn, StepCookies};
-use crate::client::{self, Site, cookies, path_of};
+use crate::client::{self, Site, path_of};
 
 /// What to run.
 #[derive(Clone, Copy, Debug)]
@@ -196,7 +196,9 @@ pub async fn run(base: String, plan: Plan, started: Instant) -> anyhow::Result<R
     Ok(report)
 }
 
-/// Signs `username` in through the mock IdP at `base`; their session token.
+/// Signs `username` in through the mock IdP at `base`; the `Cookie` header
+/// their browser then sends (the session cookie, and the session token
+/// in token mode).
 pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
     let site = Arc::new(Site::new(base)?);
     let mut user = VirtualUser::new(
@@ -206,18 +208,12 @@ pub async fn sign_in(base: &str, username: &str) -> anyhow::Result<String> {
         Instant::now(),
     )?;
     match user.sign_in().await {
-        Some(token) => Ok(token),
+        Some(cookies) => Ok(cookies),
         None => anyhow::bail!(
             "cannot sign {username} in at {base}:\n{}",
             user.report.summary("sign-in")
         ),
     }
-}
-
-/// The `Cookie` header that carries session `token` on the plain-http
-/// stacks xtask runs.
-pub fn cookie(token: &str) -> String {
-    cookies::pair(contracts::cookie::SESSION, token)
 }
 
 struct VirtualUser {
@@ -299,17 +295,16 @@ impl VirtualUser {
                 return None;
             }
         }
-        flow.token().map(str::to_owned)
+        flow.cookie_header(&self.site)
     }
 
-    /// The `Cookie` header for session `token`, built once per session.
-    fn session_header(&mut self, token: &str) -> Option<HeaderValue> {
-        let pair = cookies::pair(self.site.session_cookie(), token);
-        match HeaderValue::from_str(&pair) {
+    /// The `Cookie` header a signed-in browser sends, built once per session.
+    fn session_header(&mut self, cookies: &str) -> Option<HeaderValue> {
+        match HeaderValue::from_str(cookies) {
             Ok(value) => Some(value),
             Err(err) => {
                 self.fail(format!(
-                    "the session cookie {pair:?} is no header value: {err}"
+                    "the cookies {cookies:?} are no header value: {err}"
                 ));
                 None
             }

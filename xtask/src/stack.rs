@@ -98,6 +98,15 @@ impl Ports {
         })
     }
 
+    /// Identity's first instance, as the other zones reach it directly.
+    pub fn identity_url(&self) -> String {
+        let port = self.instances(Zone::Identity).first().copied();
+        format!(
+            "http://{}",
+            local(port.unwrap_or(Zone::Identity.default_addr().port()))
+        )
+    }
+
     pub fn edge_url(&self) -> String {
         format!("http://localhost:{}", self.edge)
     }
@@ -202,6 +211,9 @@ pub struct Shared {
     pub public_origin: String,
     /// The mock provider's signing key (`MOCK_IDP_KEY_FILE`).
     pub mock_idp_key_file: PathBuf,
+    /// `IDENTITY_INTERNAL_URL`: where the zones reach identity directly
+    /// (its first instance), for its JWKS and token refreshes.
+    pub identity_internal_url: String,
     /// Whether the edge applies its per-client rate limits. Load stacks
     /// turn them off: all their virtual users share one address.
     pub edge_rate_limits: bool,
@@ -218,6 +230,7 @@ impl Shared {
             database_url: crate::migrate::DEFAULT_DATABASE_URL.to_owned(),
             public_origin: ports.edge_url(),
             mock_idp_key_file: Path::new("data").join(MOCK_IDP_KEY_FILE),
+            identity_internal_url: ports.identity_url(),
             edge_rate_limits: true,
             env: Vec::new(),
         }
@@ -233,7 +246,8 @@ impl Shared {
     pub fn apply(&self, zone: Zone, command: &mut Command) {
         command
             .env("DATABASE_URL", &self.database_url)
-            .env("PUBLIC_ORIGIN", &self.public_origin);
+            .env("PUBLIC_ORIGIN", &self.public_origin)
+            .env("IDENTITY_INTERNAL_URL", &self.identity_internal_url);
         if zone == Zone::Identity {
             command
                 .env("OIDC_ISSUER_URL", self.issuer())
@@ -361,6 +375,7 @@ impl FreshStack {
                 .unwrap_or_else(|| format!("sqlite://{}", data.join("sessions.sqlite").display())),
             public_origin: ports.edge_url(),
             mock_idp_key_file: data.join(MOCK_IDP_KEY_FILE),
+            identity_internal_url: ports.identity_url(),
             edge_rate_limits: limits == Limits::On,
             env: env
                 .iter()

@@ -7,8 +7,9 @@
 //!    the store suite's PostgreSQL variants (`#[ignore]`d under plain
 //!    `cargo test`) and the zones' tests again; no PostgreSQL fails the run;
 //! 5. release build;
-//! 6. the whole stack on free ports with Playwright driving Chromium through
-//!    the edge;
+//! 6. the whole stack on free ports in the default session mode (token):
+//!    `verify-auth` and Playwright driving Chromium through the edge; then
+//!    `verify-auth` again on a stack in the other mode (store);
 //! 7. bounded load and fault tests (SQLite, then PostgreSQL with several
 //!    instances per zone; no PostgreSQL fails the run), see `faults`;
 //! 8. a smoke run of `cargo xtask bench` (every section but the dev loop,
@@ -155,23 +156,16 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
     )
 }
 
+/// `SESSION_MODE` of the full end-to-end run: the default (token).
+const DEFAULT_MODE: &str = "token";
+/// `SESSION_MODE` of the lighter second run (verify-auth only).
+const OTHER_MODE: &str = "store";
+
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     // The zones, prefixes and sign-in paths the browser tests navigate by.
     let manifest = crate::manifest::write(project)?;
-    // The edge trusts 127.0.0.1 as a proxy, so verify-auth can play a
-    // client behind it (X-Forwarded-For) and see `/_edge/status` refuse it.
-    let trusted = [("EDGE_TRUSTED_PROXIES", "127.0.0.1")];
-    let mut stack = FreshStack::start(project, "e2e", 1, None, &trusted, Limits::On)?;
+    let mut stack = verified_stack(project, "e2e", DEFAULT_MODE)?;
     let edge = stack.ports.edge_url();
-    let options = crate::verify_auth::Options {
-        base_url: edge.clone(),
-        trusted_proxy_edge: true,
-    };
-    if let Err(err) = crate::verify_auth::run_with(&options) {
-        stack.supervisor.shutdown();
-        print_log_tails(&stack.logs);
-        return Err(err);
-    }
     let mut playwright = project.command("npx");
     playwright
         .args([
@@ -185,7 +179,9 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
         .env(crate::manifest::PATH_VAR, &manifest)
         .env("CHROMIUM_PATH", tools::CHROMIUM);
     let result = run_step(
-        "Running the browser tests (Playwright, Chromium, through the edge)",
+        &format!(
+            "Running the browser tests (Playwright, Chromium, through the edge, SESSION_MODE={DEFAULT_MODE})"
+        ),
         &mut playwright,
         "See the failures above; traces are in end2end/test-results.",
     );
@@ -193,7 +189,33 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     if result.is_err() {
         print_log_tails(&stack.logs);
     }
-    result
+    result?;
+    let mut other = verified_stack(project, "e2e-other-mode", OTHER_MODE)?;
+    other.supervisor.shutdown();
+    Ok(())
+}
+
+/// A fresh stack in session mode `mode`, which `cargo xtask verify-auth`
+/// has checked through its edge.
+fn verified_stack(project: &Project, name: &str, mode: &str) -> anyhow::Result<FreshStack> {
+    // The edge trusts 127.0.0.1 as a proxy, so verify-auth can play a
+    // client behind it (X-Forwarded-For) and see `/_edge/status` refuse it.
+    let env = [
+        ("EDGE_TRUSTED_PROXIES", "127.0.0.1"),
+        ("SESSION_MODE", mode),
+    ];
+    let mut stack = FreshStack::start(project, name, 1, None, &env, Limits::On)?;
+    step(&format!("Session mode: {mode}"));
+    let options = crate::verify_auth::Options {
+        base_url: stack.ports.edge_url(),
+        trusted_proxy_edge: true,
+    };
+    if let Err(err) = crate::verify_auth::run_with(&options) {
+        stack.supervisor.shutdown();
+        print_log_tails(&stack.logs);
+        return Err(err);
+    }
+    Ok(stack)
 }
 
 fn print_log_tails(dir: &std::path::Path) {

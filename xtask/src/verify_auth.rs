@@ -20,6 +20,7 @@ mod mock_idp;
 mod rate_limit;
 mod redirects;
 mod replays;
+mod revocation;
 mod session_keys;
 mod sign_out;
 
@@ -73,6 +74,7 @@ pub fn run_with(options: &Options) -> anyhow::Result<()> {
     v.h2c_upgrade_is_a_plain_request()?;
     v.websocket_only_where_declared()?;
     v.edge_status_only_for_trusted_peers()?;
+    v.sign_out_everywhere_else_reaches_every_zone()?;
     v.logout_needs_a_same_origin_post(&alice)?;
     v.sign_out_ends_at_the_provider(&alice)?;
     v.mock_idp_enforces_oauth_rules()?;

@@ -1,21 +1,61 @@
 //! Following the revocation log: what a process that trusts session
 //! tokens knows of ended sessions. [`RevocationFeed::follow`] reads the log
 //! every poll interval (a high-water mark, so each read returns only what
-//! is new); [`RevocationFeed::is_revoked`] answers from memory, and
+//! is new), and at once when PostgreSQL announces an entry (`LISTEN`);
+//! [`RevocationFeed::is_revoked`] answers from memory, and
 //! [`RevocationFeed::is_current`] says whether that memory may be trusted:
 //! a feed that has not caught up within its bound is stale, and a stale
 //! feed is never silently trusted.
+//!
+//! The log is read from a [`RevocationSource`]: the store itself, or
+//! identity's internal route for a zone without a database
+//! (`crate::identity_feed`).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::revocations::RETENTION_SECS;
-use super::{Result, Store, now};
+use super::{Revocations, Store, StoreError, now};
 
 /// How many log entries one read takes at most (it reads again until it
 /// has caught up).
 const PAGE: i64 = 1000;
+
+/// Where a feed reads the revocation log.
+pub trait RevocationSource: Send + Sync + 'static {
+    type Error: std::fmt::Display + Send;
+
+    /// The sessions revoked after `mark`, oldest first, at most `limit`,
+    /// with the mark to ask from next time.
+    fn revocations_since(
+        &self,
+        mark: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Revocations, Self::Error>> + Send;
+
+    /// Something that is notified when an entry is logged, if the source
+    /// can tell (PostgreSQL's `NOTIFY`); the feed then reads at once
+    /// instead of at its next poll.
+    fn news(&self) -> Option<Arc<Notify>> {
+        None
+    }
+}
+
+impl RevocationSource for Store {
+    type Error = StoreError;
+
+    async fn revocations_since(&self, mark: i64, limit: i64) -> Result<Revocations, StoreError> {
+        Store::revocations_since(self, mark, limit).await
+    }
+
+    fn news(&self) -> Option<Arc<Notify>> {
+        self.listen_for_revocations()
+    }
+}
 
 /// The revoked sessions one process knows of.
 #[derive(Debug, Default)]
@@ -51,11 +91,11 @@ impl RevocationFeed {
 
     /// Reads everything logged since the last read; how many new
     /// revocations it found.
-    pub async fn catch_up(&self, store: &Store) -> Result<usize> {
+    pub async fn catch_up<S: RevocationSource>(&self, source: &S) -> Result<usize, S::Error> {
         let mut found = 0;
         loop {
             let mark = self.read().mark;
-            let page = store.revocations_since(mark, PAGE).await?;
+            let page = source.revocations_since(mark, PAGE).await?;
             let count = page.session_ids.len();
             found += count;
             let now = now();
@@ -74,16 +114,26 @@ impl RevocationFeed {
         }
     }
 
-    /// Catches up every `every`, until the process ends. A failed read is
-    /// logged when the feed goes stale and when it recovers, not on every
-    /// attempt; meanwhile [`Self::is_current`] turns false.
-    pub async fn follow(self: Arc<Self>, store: Store, every: Duration) {
+    /// Catches up every `every`, and at once when the source announces an
+    /// entry, until the process ends. A failed read is logged when the
+    /// feed goes stale and when it recovers, not on every attempt;
+    /// meanwhile [`Self::is_current`] turns false.
+    pub async fn follow<S: RevocationSource>(self: Arc<Self>, source: S, every: Duration) {
+        let news = source.news();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
         loop {
-            tick.tick().await;
-            match self.catch_up(&store).await {
+            match &news {
+                Some(news) => tokio::select! {
+                    _ = tick.tick() => {}
+                    () = news.notified() => {}
+                },
+                None => {
+                    tick.tick().await;
+                }
+            }
+            match self.catch_up(&source).await {
                 Ok(_) if failing => {
                     failing = false;
                     tracing::info!("the revocation feed is current again");

@@ -3,7 +3,18 @@
 //! transaction; a process that verifies session tokens locally follows it
 //! with [`Store::revocations_since`].
 
-use super::{Db, Result, Store, now};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+
+use super::{Backend, Db, Result, Store, now};
+
+/// The PostgreSQL channel every revocation is announced on (`NOTIFY`, sent
+/// when its transaction commits), so followers read at once rather than
+/// at their next poll.
+const CHANNEL: &str = "meridian_revocations";
 
 /// How long a revocation stays in the log: past the longest session-token
 /// life (`SESSION_TOKEN_TTL_SECS` ≤ 3600), no token of the session can be
@@ -12,7 +23,7 @@ use super::{Db, Result, Store, now};
 pub const RETENTION_SECS: i64 = 2 * 3600;
 
 /// Sessions revoked after a mark, and the new mark.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Revocations {
     pub session_ids: Vec<String>,
     pub mark: i64,
@@ -63,6 +74,11 @@ impl Store {
             .bind(count)
             .fetch_one(&mut *tx)
             .await?;
+            if self.backend == Backend::Postgres {
+                sqlx::query(&format!("NOTIFY {CHANNEL}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let now = now();
             for (seq, id) in (last - count + 1..).zip(&ended) {
                 sqlx::query(
@@ -80,6 +96,17 @@ impl Store {
         Ok(ended)
     }
 
+    /// On PostgreSQL: a [`Notify`] woken whenever a revocation is logged,
+    /// by a task that listens on [`CHANNEL`] (reconnecting after a loss)
+    /// for as long as the returned handle is kept. `None` on SQLite, which
+    /// has no such announcement: followers poll.
+    pub(super) fn listen_for_revocations(&self) -> Option<Arc<Notify>> {
+        let url = self.listen_url.clone()?;
+        let news = Arc::new(Notify::new());
+        tokio::spawn(listen(url, Arc::downgrade(&news)));
+        Some(news)
+    }
+
     /// Deletes log entries older than [`RETENTION_SECS`].
     pub(super) async fn delete_old_revocations(&self) -> Result<u64> {
         Ok(
@@ -89,5 +116,52 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
+    }
+}
+
+/// Listens on [`CHANNEL`] and wakes `news` for every announcement, until
+/// nobody holds `news` any more. A lost connection is logged and opened
+/// again; meanwhile the followers' polling carries on.
+async fn listen(url: Arc<str>, news: Weak<Notify>) {
+    const RETRY: Duration = Duration::from_secs(1);
+    let mut warned = false;
+    while news.strong_count() > 0 {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                if !warned {
+                    tracing::warn!("cannot listen for revocations (polling only): {err}");
+                    warned = true;
+                }
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(CHANNEL).await {
+            tracing::warn!("cannot listen for revocations (polling only): {err}");
+            tokio::time::sleep(RETRY).await;
+            continue;
+        }
+        warned = false;
+        loop {
+            // Wake up now and then to notice that nobody listens any more.
+            match tokio::time::timeout(RETRY, listener.try_recv()).await {
+                Err(_) => {}
+                Ok(Ok(Some(_))) => match news.upgrade() {
+                    Some(news) => news.notify_one(),
+                    None => return,
+                },
+                // The connection was lost; `try_recv` reconnects next time.
+                Ok(Ok(None)) => {}
+                Ok(Err(err)) => {
+                    tracing::warn!("listening for revocations failed: {err}");
+                    break;
+                }
+            }
+            if news.strong_count() == 0 {
+                return;
+            }
+        }
+        tokio::time::sleep(RETRY).await;
     }
 }

@@ -233,8 +233,7 @@ fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Re
     results.proxy = proxy::run(&targets, &paths, &settings)?;
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let token = runtime.block_on(load::sign_in(&edge, "bench"))?;
-    let cookie = load::cookie(&token);
+    let cookie = runtime.block_on(load::sign_in(&edge, "bench"))?;
     check_signed_in(&edge, &cookie)?;
 
     step("2. Zone SSR through the edge, anonymous and signed in");

@@ -42,8 +42,9 @@ pub enum Stage {
         url: String,
         login_cookie: Option<String>,
     },
-    /// Identity set this session token.
-    SignedIn { token: String },
+    /// Identity set this session token (and, in token mode, this signed
+    /// session token beside it).
+    SignedIn { token: String, jwt: Option<String> },
 }
 
 /// The cookies a step's request carries.
@@ -106,12 +107,20 @@ impl SignIn {
         &self.stage
     }
 
-    /// The session token, once signed in.
-    pub fn token(&self) -> Option<&str> {
-        match &self.stage {
-            Stage::SignedIn { token } => Some(token),
-            _ => None,
-        }
+    /// The `Cookie` header a browser sends once signed in: the session
+    /// cookie and, when identity set one, the session token.
+    pub fn cookie_header(&self, site: &Site) -> Option<String> {
+        let Stage::SignedIn { token, jwt } = &self.stage else {
+            return None;
+        };
+        let session = cookies::pair(site.session_cookie(), token);
+        Some(match jwt {
+            Some(jwt) => format!(
+                "{session}; {}",
+                cookies::pair(site.session_jwt_cookie(), jwt)
+            ),
+            None => session,
+        })
     }
 
     /// The request a browser sends next; `None` once signed in.
@@ -197,7 +206,8 @@ impl SignIn {
                         self.username
                     )
                 })?;
-                Stage::SignedIn { token }
+                let jwt = cookies::value(headers, site.session_jwt_cookie());
+                Stage::SignedIn { token, jwt }
             }
             Stage::SignedIn { .. } => bail!("the sign-in is already complete"),
         };
@@ -306,11 +316,18 @@ mod tests {
             StatusCode::FOUND,
             &answer(
                 "/shop/orders",
-                &["auth.login=; Max-Age=0", "auth.session-token=t0k; Path=/"],
+                &[
+                    "auth.login=; Max-Age=0",
+                    "auth.session-token=t0k; Path=/",
+                    "auth.session-jwt=a.b.c; Path=/",
+                ],
             ),
         )
         .unwrap();
-        assert_eq!(flow.token(), Some("t0k"));
+        assert_eq!(
+            flow.cookie_header(&site).as_deref(),
+            Some("auth.session-token=t0k; auth.session-jwt=a.b.c")
+        );
         assert!(flow.step(&site).is_none());
     }
 

@@ -8,6 +8,8 @@ use reqwest::header::{CONTENT_TYPE, ORIGIN};
 
 use shared_auth::token::random_token;
 
+use contracts::Zone;
+
 use super::http::Jar;
 use super::{EVIL_ORIGIN, Verifier};
 
@@ -134,11 +136,19 @@ impl Verifier {
             .request(Method::POST, RENAME.path, dave)
             .form(&[("display_name", OWN_NAME)])
             .header(ORIGIN, &origin);
-        let status = self.http.send(request)?.status();
-        let profile = self.http.get("/auth/profile", dave)?.text()?;
+        let renamed = self.http.send(request)?;
+        let status = renamed.status();
+        // As a browser would: the answer may carry a fresh session token.
+        let mut dave = dave.clone();
+        dave.absorb(renamed.headers());
+        let profile = self.http.get("/auth/profile", &dave)?.text()?;
+        let shop = self.http.get(Zone::Shop.home(), &dave)?.text()?;
         self.check(
-            &format!("a same-origin POST {} still works", RENAME.path),
-            status.is_success() && profile.contains(OWN_NAME),
+            &format!(
+                "a same-origin POST {} still works, and the shop shows the new name at once",
+                RENAME.path
+            ),
+            status.is_success() && profile.contains(OWN_NAME) && shop.contains(OWN_NAME),
             || status.to_string(),
         )
     }

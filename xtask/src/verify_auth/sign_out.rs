@@ -2,6 +2,8 @@
 //! zone and, through the provider's end-session endpoint (RP-initiated
 //! logout), at the provider too, ending on `/auth/signed-out`.
 
+use std::time::Instant;
+
 use anyhow::Context as _;
 use contracts::Zone;
 use contracts::zone::MOCK_IDP_PREFIX;
@@ -51,14 +53,25 @@ impl Verifier {
             out.status() == StatusCode::FOUND && cleared,
             || format!("{} → {to_provider:?}", out.status()),
         )?;
+        let started = Instant::now();
+        // The browser, with the cookies as the answer left them.
+        let mut browser = alice.clone();
+        browser.absorb(out.headers());
         for zone in Zone::ALL {
-            let me = self.http.me(zone.me_path(), alice)?;
+            let me = self.http.me(zone.me_path(), &browser)?;
             self.check(
-                &format!("{zone} zone no longer sees the session"),
+                &format!("{zone} zone no longer sees the session in that browser"),
                 me["authenticated"] == false,
                 || me.to_string(),
             )?;
         }
+        // A copy of the cookies taken before (in token mode, a session
+        // token still within its lifetime).
+        self.refused_everywhere_within_the_bound(
+            "…and a copy of its old cookies is refused in every zone",
+            alice,
+            started,
+        )?;
         let end_session = self.http.url(&to_provider);
         let params = query_of(&end_session)?;
         let signed_out = format!("{origin}{SIGNED_OUT_PATH}");

@@ -1,7 +1,8 @@
 //! Identity's server-only routes: the OIDC client (`/auth/login`,
 //! `/auth/callback`), sign-out (`POST /auth/logout`), the session-token
 //! keys (`/auth/.well-known/jwks.json`) and, for the other zones' servers,
-//! token refreshes (`/auth/internal/session-token`).
+//! token refreshes (`/auth/internal/session-token`) and the revocation log
+//! (`/auth/internal/revocations`).
 
 mod callback;
 mod config;
@@ -11,9 +12,9 @@ mod oidc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use contracts::zone::{AuthPath, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
+use contracts::zone::{AuthPath, REVOCATIONS_PATH, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
 use shared_auth::auth::Auth;
-use shared_auth::token_issuer;
+use shared_auth::{identity_feed, token_issuer};
 use zone_runtime::server::ZoneRoutes;
 
 pub use config::IdentityConfig;
@@ -38,7 +39,12 @@ pub fn routes(config: &IdentityConfig, auth: &Auth) -> anyhow::Result<ZoneRoutes
             SESSION_TOKEN_REFRESH_PATH,
             post(token_issuer::refresh_route),
         )
-        .with_state(issuer.clone());
+        .with_state(issuer.clone())
+        .merge(
+            Router::new()
+                .route(REVOCATIONS_PATH, get(identity_feed::revocations_route))
+                .with_state(auth.clone()),
+        );
     Ok(ZoneRoutes {
         routes,
         internal,

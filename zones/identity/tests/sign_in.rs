@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use contracts::session_token::TokenGrant;
-use contracts::zone::{SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
+use contracts::zone::{REVOCATIONS_PATH, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH};
 use http::StatusCode;
 use jsonwebtoken::jwk::JwkSet;
 use reqwest::redirect::Policy;
@@ -280,6 +280,25 @@ async fn the_token_refresh_answers_other_zones_servers_only() {
     // A browser's GET finds nothing either.
     let get = site.get(SESSION_TOKEN_REFRESH_PATH, &[session]).await;
     assert_ne!(get.status(), StatusCode::OK);
+    // The revocation log, for a zone without a database: the same rule.
+    let log = format!("{REVOCATIONS_PATH}?after=0");
+    let direct = site.get(&log, &[]).await;
+    assert_eq!(direct.status(), StatusCode::OK);
+    let page: Value = direct.json().await.unwrap();
+    assert!(
+        page["mark"].is_i64() && page["session_ids"].is_array(),
+        "{page}"
+    );
+    let forwarded = site
+        .http
+        .get(site.url(&log))
+        .header("forwarded", "for=203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), StatusCode::NOT_FOUND);
+    let nonsense = site.get(&format!("{REVOCATIONS_PATH}?after=x"), &[]).await;
+    assert_eq!(nonsense.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

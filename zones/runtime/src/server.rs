@@ -27,7 +27,10 @@ use shared_auth::token_trust::{FEED_POLL, TokenTrust};
 use shared_ui::Document;
 
 use contracts::Zone;
-use contracts::zone::OUTPUT_NAME;
+use contracts::zone::{
+    OUTPUT_NAME, REVOCATIONS_PATH, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH,
+};
+use shared_auth::identity_feed::IdentityFeed;
 
 /// Settings of one zone process, read once at start-up: the server's own,
 /// the shared session settings, and the zone's extras `X`.
@@ -279,31 +282,52 @@ where
 {
     let zone = zone_app.zone;
     let url = &config.auth.database_url;
-    let store = Store::connect_patiently(url, config.auth.database_wait())
-        .await
-        .with_context(|| format!("cannot open the store at {}", redact_url(url)))?;
-    tracing::info!(
-        zone = zone.name(),
-        database = %redact_url(url),
-        "store open ({})",
-        store.backend().name()
-    );
+    let token_mode = config.auth.session_mode == SessionMode::Token;
+    // In token mode a zone without tables of its own (the public zone)
+    // needs no database: tokens say who is signed in, identity refreshes
+    // them and serves the revocation log.
+    let uses_database =
+        config.migrate || !token_mode || zone_app.schema.is_some() || zone == Zone::Identity;
+    if !uses_database {
+        tracing::info!(
+            zone = zone.name(),
+            "token mode without a database: sessions come from identity"
+        );
+    }
+    let store = if uses_database {
+        let store = Store::connect_patiently(url, config.auth.database_wait())
+            .await
+            .with_context(|| format!("cannot open the store at {}", redact_url(url)))?;
+        tracing::info!(
+            zone = zone.name(),
+            database = %redact_url(url),
+            "store open ({})",
+            store.backend().name()
+        );
+        store
+    } else {
+        Store::connect_lazy(url)
+            .with_context(|| format!("DATABASE_URL {} is not valid", redact_url(url)))?
+    };
     if config.migrate {
         zone_app.migrate(&store).await?;
         tracing::info!(zone = zone.name(), "database schema is up to date");
         return Ok(());
     }
-    store.check_schema().await?;
-    if let Some(schema) = &zone_app.schema {
-        store.check_schema_of(schema).await?;
+    if uses_database {
+        store.check_schema().await?;
+        if let Some(schema) = &zone_app.schema {
+            store.check_schema_of(schema).await?;
+        }
     }
     let mut auth = Auth::new(store.clone(), config.auth.clone());
     // The zone's routes see the store and settings; token mode's trust is
     // added after (identity's signer, if any, comes from them).
     let extra = routes(&config.extra, &auth)?;
     let mut background = Vec::new();
-    if config.auth.session_mode == SessionMode::Token {
-        let (trust, tasks) = token_mode(zone, &config.auth, &store, extra.issuer.clone())?;
+    if token_mode {
+        let feed_source = uses_database.then(|| store.clone());
+        let (trust, tasks) = token_trust(zone, &config.auth, feed_source, extra.issuer.clone())?;
         auth = auth.with_token_trust(trust);
         background.extend(tasks);
     }
@@ -315,12 +339,14 @@ where
         .await
         .with_context(|| format!("cannot listen on {addr} (is another process using it?)"))?;
     tracing::info!(zone = zone.name(), %addr, site_root = %site_root, "listening");
-    let cleanup = tokio::spawn(delete_expired_periodically(store.clone()));
+    let cleanup = uses_database.then(|| tokio::spawn(delete_expired_periodically(store.clone())));
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
-    cleanup.abort();
+    if let Some(cleanup) = cleanup {
+        cleanup.abort();
+    }
     for task in background {
         task.abort();
     }
@@ -331,25 +357,29 @@ where
 
 /// Token mode: identity's JWKS (fetched in the background, patiently:
 /// identity may start after this zone, or be this zone), the revocation
-/// log, followed every [`FEED_POLL`], and where fresh tokens come from
-/// (`issuer` in identity, identity's internal route elsewhere). Until the
-/// JWKS and the log are current, every signed-in request asks identity.
-fn token_mode(
+/// log, followed every [`FEED_POLL`] (in `store`, or from identity for a
+/// zone without a database), and where fresh tokens come from (`issuer`
+/// in identity, identity's internal route elsewhere). Until the JWKS and
+/// the log are current, every signed-in request asks identity.
+fn token_trust(
     zone: Zone,
     auth: &AuthConfig,
-    store: &Store,
+    store: Option<Store>,
     issuer: Option<TokenIssuer>,
 ) -> anyhow::Result<(Arc<TokenTrust>, Vec<tokio::task::JoinHandle<()>>)> {
     let jwks = JwksCache::new(
-        &auth.identity_jwks_url(),
+        &auth.identity_url(SESSION_JWKS_PATH),
         &auth.token_issuer(),
         auth.token_audience(),
     )?;
     let feed = RevocationFeed::new();
     let refresher = match issuer {
         Some(issuer) => Refresher::Local(issuer),
-        None => Refresher::remote(auth.identity_refresh_url(), auth.cookies())
-            .context("cannot build the HTTP client for token refreshes")?,
+        None => Refresher::remote(
+            auth.identity_url(SESSION_TOKEN_REFRESH_PATH),
+            auth.cookies(),
+        )
+        .context("cannot build the HTTP client for token refreshes")?,
     };
     let trust = Arc::new(TokenTrust::new(
         jwks,
@@ -370,7 +400,14 @@ fn token_mode(
             }
         }
     });
-    let follow = tokio::spawn(feed.follow(store.clone(), FEED_POLL));
+    let follow = match store {
+        Some(store) => tokio::spawn(feed.follow(store, FEED_POLL)),
+        None => {
+            let source = IdentityFeed::new(auth.identity_url(REVOCATIONS_PATH))
+                .context("cannot build the HTTP client for the revocation log")?;
+            tokio::spawn(feed.follow(source, FEED_POLL))
+        }
+    };
     tracing::info!(zone = zone.name(), "session mode: token");
     Ok((trust, vec![fetch, follow]))
 }
