@@ -79,30 +79,34 @@ fn proxy(results: &Results) -> Bars {
 }
 
 fn ssr(results: &Results) -> Bars {
-    // One anonymous row per zone, in the order they were measured.
+    // One anonymous row per zone (token mode), in the order they were measured.
     let zones: Vec<&str> = results
         .ssr
         .iter()
-        .filter(|r| !r.signed_in)
+        .filter(|r| !r.signed_in && r.mode == "token")
         .map(|r| r.zone)
         .collect();
-    let series = [("anonymous", false), ("signed in", true)]
-        .into_iter()
-        .map(|(name, signed_in)| {
-            let values = zones
-                .iter()
-                .map(|zone| {
-                    results
-                        .ssr
-                        .iter()
-                        .find(|r| r.zone == *zone && r.signed_in == signed_in)
-                        .map(|r| r.load.requests_per_sec.clone())
-                        .unwrap_or_default()
-                })
-                .collect();
-            (name.to_owned(), values)
-        })
-        .collect();
+    let series = [
+        ("anonymous", "token", false),
+        ("signed in, token mode", "token", true),
+        ("signed in, store mode", "store", true),
+    ]
+    .into_iter()
+    .map(|(name, mode, signed_in)| {
+        let values = zones
+            .iter()
+            .map(|zone| {
+                results
+                    .ssr
+                    .iter()
+                    .find(|r| r.zone == *zone && r.mode == mode && r.signed_in == signed_in)
+                    .map(|r| r.load.requests_per_sec.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        (name.to_owned(), values)
+    })
+    .collect();
     Bars {
         title: format!(
             "Main page SSR via the edge, {} conns",

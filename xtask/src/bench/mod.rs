@@ -201,7 +201,14 @@ fn measure(
 /// sessions behind) on one fresh release stack, nginx beside it.
 fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Result<()> {
     let settings = results.settings.clone();
-    let mut stack = FreshStack::start(project, "bench", 1, None, &[], Limits::Off)?;
+    let mut stack = FreshStack::start(
+        project,
+        "bench",
+        1,
+        None,
+        &[("SESSION_MODE", TOKEN_MODE)],
+        Limits::Off,
+    )?;
     let public = stack.ports.instances(Zone::Public)[0];
     let nginx_port = probe::free_ports(1)?[0];
     nginx::start(
@@ -236,23 +243,8 @@ fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Re
     let cookie = runtime.block_on(load::sign_in(&edge, "bench"))?;
     check_signed_in(&edge, &cookie)?;
 
-    step("2. Zone SSR through the edge, anonymous and signed in");
-    let pid = |name: &str| {
-        stack
-            .supervisor
-            .pid(name)
-            .with_context(|| format!("{name} is not running"))
-    };
-    let setup = ssr::Setup {
-        edge: edge.clone(),
-        edge_pid: pid("edge")?,
-        zone_pids: Zone::ALL
-            .into_iter()
-            .map(|zone| Ok((zone, pid(zone.name())?)))
-            .collect::<anyhow::Result<_>>()?,
-        cookie: cookie.clone(),
-    };
-    results.ssr = ssr::run(&setup, &settings)?;
+    step("2. Zone SSR through the edge, anonymous and signed in (token mode)");
+    results.ssr = ssr::run(&ssr_setup(&stack, TOKEN_MODE, &cookie)?, &settings)?;
 
     step("5. Payload: assets and main pages, raw / gzip / brotli");
     results.payload = payload::run(project, &edge, &cookie)?;
@@ -260,7 +252,49 @@ fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Re
     step("4. Login throughput through the mock IdP");
     results.login = Some(login::run(&runtime, &edge, &settings)?);
     stack.supervisor.shutdown();
+
+    step("2b. Zone SSR through the edge, anonymous and signed in (store mode)");
+    let mut stack = FreshStack::start(
+        project,
+        "bench-store",
+        1,
+        None,
+        &[("SESSION_MODE", STORE_MODE)],
+        Limits::Off,
+    )?;
+    let edge = base(stack.ports.edge);
+    let cookie = runtime.block_on(load::sign_in(&edge, "bench"))?;
+    check_signed_in(&edge, &cookie)?;
+    let rows = ssr::run(&ssr_setup(&stack, STORE_MODE, &cookie)?, &settings)?;
+    results.ssr.extend(rows);
+    stack.supervisor.shutdown();
     Ok(())
+}
+
+/// `SESSION_MODE` of the main bench stack (the default) and of the second,
+/// SSR-only stack.
+const TOKEN_MODE: &str = "token";
+const STORE_MODE: &str = "store";
+
+/// The SSR runs' view of `stack` (in session mode `mode`), signed in with
+/// `cookie`.
+fn ssr_setup(stack: &FreshStack, mode: &'static str, cookie: &str) -> anyhow::Result<ssr::Setup> {
+    let pid = |name: &str| {
+        stack
+            .supervisor
+            .pid(name)
+            .with_context(|| format!("{name} is not running"))
+    };
+    Ok(ssr::Setup {
+        mode,
+        edge: format!("http://127.0.0.1:{}", stack.ports.edge),
+        edge_pid: pid("edge")?,
+        zone_pids: Zone::ALL
+            .into_iter()
+            .map(|zone| Ok((zone, pid(zone.name())?)))
+            .collect::<anyhow::Result<_>>()?,
+        cookie: cookie.to_owned(),
+    })
 }
 
 /// The signed-in SSR runs mean nothing unless the cookie signs in: every

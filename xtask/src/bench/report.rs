@@ -11,6 +11,13 @@ use super::{Settings, devloop, login, micro, payload, proxy, ssr};
 /// Per-zone release wasm, brotli-compressed, at most (bytes; KB = 1000 B).
 pub const WASM_BROTLI_BUDGET: usize = 100_000;
 
+/// A signed-in page in token mode serves at least this share of the
+/// anonymous page's throughput, per zone.
+pub const SIGNED_IN_SSR_RATIO: f64 = 0.9;
+
+/// The session check of a cached token in token mode, at most (ns).
+pub const TOKEN_CHECK_BUDGET_NS: f64 = 5_000.0;
+
 #[derive(Debug, Serialize)]
 pub struct Results {
     pub machine: Machine,
@@ -65,7 +72,51 @@ impl Results {
                 met: wasm.brotli <= WASM_BROTLI_BUDGET,
             });
         }
+        for signed_in in self.ssr.iter().filter(|r| r.signed_in && r.mode == "token") {
+            let Some(anonymous) = self.find_ssr(signed_in.mode, signed_in.zone, false) else {
+                continue;
+            };
+            let ratio = self.signed_in_ratio(signed_in).unwrap_or(0.0);
+            budgets.push(Budget {
+                what: format!("{} signed-in SSR ÷ anonymous, token mode", signed_in.zone),
+                limit: format!("≥ {SIGNED_IN_SSR_RATIO}×"),
+                measured: format!(
+                    "{ratio:.2}× ({:.0} / {:.0} req/s)",
+                    signed_in.load.requests_per_sec.median, anonymous.load.requests_per_sec.median
+                ),
+                met: ratio >= SIGNED_IN_SSR_RATIO,
+            });
+        }
+        if let Some(cached) = self
+            .micro
+            .iter()
+            .find(|r| r.name == "session_check/token_cached")
+        {
+            budgets.push(Budget {
+                what: "session check, token mode, cached token (median)".into(),
+                limit: format!("≤ {}", duration(TOKEN_CHECK_BUDGET_NS)),
+                measured: duration(cached.median_ns),
+                met: cached.median_ns <= TOKEN_CHECK_BUDGET_NS,
+            });
+        }
         self.budgets = budgets;
+    }
+
+    /// The SSR row of `zone` in `mode`, signed in or not.
+    fn find_ssr(&self, mode: &str, zone: &str, signed_in: bool) -> Option<&ssr::Row> {
+        self.ssr
+            .iter()
+            .find(|r| r.mode == mode && r.zone == zone && r.signed_in == signed_in)
+    }
+
+    /// Signed-in throughput ÷ the anonymous throughput of the same page
+    /// in the same run, for a signed-in row.
+    fn signed_in_ratio(&self, row: &ssr::Row) -> Option<f64> {
+        let anonymous = self.find_ssr(row.mode, row.zone, false)?;
+        Some(ratio(
+            row.load.requests_per_sec.median,
+            anonymous.load.requests_per_sec.median,
+        ))
     }
 
     pub fn find_proxy(&self, path: &str, concurrency: usize, target: &str) -> Option<&proxy::Row> {
@@ -153,13 +204,18 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "| zone | page | session | req/s | p50 ms | p99 ms | zone CPU µs/req | edge CPU µs/req |\n\
-             |---|---|---|---:|---:|---:|---:|---:|"
+            "| mode | zone | page | session | req/s | ÷ anonymous | p50 ms | p99 ms | zone CPU µs/req | edge CPU µs/req |\n\
+             |---|---|---|---|---:|---:|---:|---:|---:|---:|"
         );
         for r in &self.ssr {
+            let vs_anonymous = match self.signed_in_ratio(r) {
+                Some(ratio) if r.signed_in => format!("{ratio:.2}×"),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 md,
-                "| {} | `{}` | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | `{}` | {} | {} | {vs_anonymous} | {} | {} | {} | {} |",
+                r.mode,
                 r.zone,
                 r.path,
                 if r.signed_in {

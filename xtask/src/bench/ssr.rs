@@ -1,6 +1,7 @@
 //! Zone SSR throughput: each zone's main page through the edge, anonymous
-//! and with a session cookie, with the CPU the zone and the edge spent per
-//! request (from /proc, around each run).
+//! and signed in (the cookies a browser holds), with the CPU the zone and
+//! the edge spent per request (from /proc, around each run), in one
+//! session mode per stack.
 
 use contracts::Zone;
 use nix::unistd::Pid;
@@ -12,6 +13,8 @@ use super::{Settings, cpu, wrk};
 /// One zone page, signed in or not.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
+    /// `SESSION_MODE` of the stack: `token` or `store`.
+    pub mode: &'static str,
     pub zone: &'static str,
     pub path: &'static str,
     pub signed_in: bool,
@@ -23,9 +26,10 @@ pub struct Row {
     pub edge_cpu_us: Spread,
 }
 
-/// What the runs need: the edge's URL, the processes to watch and a
-/// session cookie (`name=token`) of a signed-in user.
+/// What the runs need: the stack's session mode, the edge's URL, the
+/// processes to watch and the `Cookie` header of a signed-in user.
 pub struct Setup {
+    pub mode: &'static str,
     pub edge: String,
     pub edge_pid: Pid,
     pub zone_pids: Vec<(Zone, Pid)>,
@@ -57,6 +61,7 @@ pub fn run(setup: &Setup, settings: &Settings) -> anyhow::Result<Vec<Row>> {
                 runs.push(run);
             }
             let row = Row {
+                mode: setup.mode,
                 zone: zone.name(),
                 path: zone.home(),
                 signed_in,
@@ -65,7 +70,8 @@ pub fn run(setup: &Setup, settings: &Settings) -> anyhow::Result<Vec<Row>> {
                 edge_cpu_us: Spread::of(edge_cpu),
             };
             println!(
-                "    {:<8} {:<6} {:<9} {}/s  p50 {} ms  p99 {} ms  zone CPU {} µs/req",
+                "    {:<5} {:<8} {:<6} {:<9} {}/s  p50 {} ms  p99 {} ms  zone CPU {} µs/req",
+                row.mode,
                 row.zone,
                 row.path,
                 if signed_in { "signed in" } else { "anonymous" },
