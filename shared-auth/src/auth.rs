@@ -150,7 +150,7 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         let signed_in = resolved.current.user().is_some();
         request.extensions_mut().insert(resolved.current);
         let mut response = next.run(request).await;
-        finish(&mut response, signed_in, resolved.set_cookies);
+        finish(&mut response, cookies, signed_in, resolved.set_cookies);
         return response;
     }
     let token = cookies.session_token(request.headers()).map(str::to_owned);
@@ -184,37 +184,45 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         .extensions_mut()
         .insert(current.map_or_else(CurrentSession::anonymous, CurrentSession::from_store));
     let mut response = next.run(request).await;
-    finish(&mut response, signed_in, set_cookie.into_iter().collect());
+    finish(
+        &mut response,
+        cookies,
+        signed_in,
+        set_cookie.into_iter().collect(),
+    );
     response
 }
 
-/// Marks a signed-in response private and adds the layer's cookies, except
-/// those the handler set itself (a sign-in, a sign-out, a re-issued token:
-/// the handler knows better).
-fn finish(response: &mut Response, signed_in: bool, set_cookies: Vec<header::HeaderValue>) {
-    if signed_in {
+/// Marks a signed-in response private and adds the layer's cookies (a
+/// refreshed token, an extended or cleared session), unless the handler
+/// changed the session itself (a sign-in, a sign-out, a rotation, a
+/// re-issued token): the handler's cookies are the newer truth, and a
+/// cookie of the layer's for the session before would contradict them. A
+/// response that sets a cookie is private too: no shared cache may hand
+/// one browser's cookie change to another.
+fn finish(
+    response: &mut Response,
+    cookies: Cookies,
+    signed_in: bool,
+    set_cookies: Vec<header::HeaderValue>,
+) {
+    let handler_changed_session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|value| cookies.is_session(value));
+    let add_cookies = !set_cookies.is_empty() && !handler_changed_session;
+    if signed_in || add_cookies {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static(PRIVATE_NO_STORE),
         );
     }
-    for cookie in set_cookies {
-        let name = cookie_name(&cookie);
-        let set_by_handler = response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(|value| cookie_name(value) == name);
-        if !set_by_handler {
+    if add_cookies {
+        for cookie in set_cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }
-}
-
-/// The name a `Set-Cookie` value sets.
-fn cookie_name(value: &header::HeaderValue) -> &[u8] {
-    let bytes = value.as_bytes();
-    bytes.split(|b| *b == b'=').next().unwrap_or(bytes)
 }
 
 /// Rejection when the session layer is not installed: a bug, said plainly.

@@ -7,7 +7,7 @@
 //! fixation rule are written once.
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::{HeaderMap, HeaderValue, header};
 
 use crate::auth::{Auth, CurrentSession, PRIVATE_NO_STORE};
 use crate::store::{NewSession, Session, StoreError};
@@ -57,12 +57,24 @@ impl Auth {
         self.start_session(user, user_agent).await
     }
 
-    /// Ends the session the layer resolved (the row is deleted, so every
-    /// zone sees it at once) and clears the cookie and the session token. Signing out without a
-    /// session only clears the cookie.
-    pub async fn sign_out(&self, current: &CurrentSession) -> Result<SessionChange, StoreError> {
+    /// Ends the session the layer resolved and the one the request's
+    /// session cookie names (the same one, unless the layer could not ask:
+    /// in token mode an identity that cannot answer leaves the request
+    /// anonymous, and a token may name another session than the cookie).
+    /// The rows are deleted, so every zone sees it at once; the cookie and
+    /// the session token are cleared. A store that cannot delete is an
+    /// error (the caller answers 503): a sign-out never seems to work
+    /// while the session lives on.
+    pub async fn sign_out(
+        &self,
+        current: &CurrentSession,
+        headers: &HeaderMap,
+    ) -> Result<SessionChange, StoreError> {
         if let Some(id) = current.session_id() {
             self.store().delete_session(id).await?;
+        }
+        if let Some(token) = self.cookies().session_token(headers) {
+            self.store().delete_session_by_token(token).await?;
         }
         let cookies = self.cookies();
         Ok(SessionChange {

@@ -23,6 +23,10 @@ pub use verifier::{LEEWAY_SECS, Rejected, Verifier};
 /// How long a session token lives unless configured otherwise.
 pub const DEFAULT_TTL_SECS: u64 = 300;
 
+/// The longest life identity may give a session token; verifiers refuse
+/// a token that claims more.
+pub const MAX_TTL_SECS: u64 = 3600;
+
 /// The longest token a verifier reads; anything longer is refused unread.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 

@@ -174,8 +174,8 @@ impl TokenIssuer {
 }
 
 /// How long a zone may keep the JWKS before asking again (it asks at once
-/// for a key id it does not know).
-const JWKS_MAX_AGE_SECS: u32 = 60;
+/// for a key id it does not know): as often as zones do ask.
+const JWKS_MAX_AGE_SECS: u64 = crate::token_trust::JWKS_REFRESH.as_secs();
 
 /// `GET /auth/.well-known/jwks.json`.
 pub async fn jwks_route(State(issuer): State<TokenIssuer>) -> Response {

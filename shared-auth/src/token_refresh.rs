@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use contracts::session_token::TokenGrant;
 use http::{StatusCode, header};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::cookie::Cookies;
 use crate::session_token::{Claims, JwksCache};
@@ -22,8 +22,9 @@ use crate::token::hash;
 use crate::token_issuer::TokenIssuer;
 
 /// How long one refresh's answer serves the other requests of its session
-/// (a page's parallel requests, all sent with the expired token).
-pub const REFRESH_REUSE: Duration = Duration::from_secs(2);
+/// (a page's parallel requests, all sent with the expired token). Short:
+/// an answer reused is one the store gave that long ago.
+pub const REFRESH_REUSE: Duration = Duration::from_millis(500);
 
 /// At most this many sessions' refreshes are remembered; beyond it a
 /// refresh is made without being shared.
@@ -32,6 +33,12 @@ const MAX_REMEMBERED: usize = 10_000;
 /// How long a zone waits for identity before serving the request as
 /// anonymous (the cookies are kept).
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// At most this many refreshes of one zone process are at identity at
+/// once; more wait their turn (within [`REFRESH_TIMEOUT`]), so a flood of
+/// made-up session cookies at a zone cannot multiply into a flood at
+/// identity.
+const MAX_CONCURRENT_REFRESHES: usize = 32;
 
 /// A fresh token for a live session.
 #[derive(Clone, Debug)]
@@ -68,6 +75,7 @@ pub enum Refresher {
         url: String,
         cookies: Cookies,
         http: reqwest::Client,
+        in_flight: Arc<Semaphore>,
     },
 }
 
@@ -79,7 +87,12 @@ impl Refresher {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REFRESH_TIMEOUT)
             .build()?;
-        Ok(Self::Remote { url, cookies, http })
+        Ok(Self::Remote {
+            url,
+            cookies,
+            http,
+            in_flight: Arc::new(Semaphore::new(MAX_CONCURRENT_REFRESHES)),
+        })
     }
 
     async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {
@@ -97,7 +110,18 @@ impl Refresher {
                     Refreshed::Unavailable
                 }
             },
-            Self::Remote { url, cookies, http } => {
+            Self::Remote {
+                url,
+                cookies,
+                http,
+                in_flight,
+            } => {
+                let Ok(Ok(_turn)) =
+                    tokio::time::timeout(REFRESH_TIMEOUT, in_flight.acquire()).await
+                else {
+                    tracing::warn!("too many token refreshes waiting for identity");
+                    return Refreshed::Unavailable;
+                };
                 let cookie = format!("{}={session_token}", cookies.session_name());
                 let answer = http.post(url).header(header::COOKIE, cookie).send().await;
                 let response = match answer {
@@ -151,15 +175,27 @@ struct Shared {
 #[derive(Debug)]
 pub struct Refreshes {
     refresher: Refresher,
-    /// Keyed by the session cookie's hash: the secret itself is not kept.
-    recent: Mutex<HashMap<String, Arc<Shared>>>,
+    recent: Mutex<Recent>,
+}
+
+/// The refreshes of the last [`REFRESH_REUSE`], keyed by the session
+/// cookie's hash (the secret itself is not kept).
+#[derive(Debug)]
+struct Recent {
+    by_session: HashMap<String, Arc<Shared>>,
+    /// Old entries are dropped at most this often, so that a flood of
+    /// made-up cookies cannot make every request walk the whole map.
+    pruned_at: Instant,
 }
 
 impl Refreshes {
     pub fn new(refresher: Refresher) -> Self {
         Self {
             refresher,
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::new(Recent {
+                by_session: HashMap::new(),
+                pruned_at: Instant::now(),
+            }),
         }
     }
 
@@ -171,19 +207,24 @@ impl Refreshes {
                 .recent
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            recent.retain(|_, shared| shared.started.elapsed() < REFRESH_REUSE);
+            if recent.pruned_at.elapsed() >= REFRESH_REUSE / 4 {
+                recent
+                    .by_session
+                    .retain(|_, shared| shared.started.elapsed() < REFRESH_REUSE);
+                recent.pruned_at = Instant::now();
+            }
             let key = hash(session_token);
-            match recent.get(&key) {
-                Some(shared) => Some(shared.clone()),
-                None if recent.len() < MAX_REMEMBERED => {
+            match recent.by_session.get(&key) {
+                Some(shared) if shared.started.elapsed() < REFRESH_REUSE => Some(shared.clone()),
+                _ if recent.by_session.len() < MAX_REMEMBERED => {
                     let shared = Arc::new(Shared {
                         started: Instant::now(),
                         answer: OnceCell::new(),
                     });
-                    recent.insert(key, shared.clone());
+                    recent.by_session.insert(key, shared.clone());
                     Some(shared)
                 }
-                None => None,
+                _ => None,
             }
         };
         match shared {

@@ -21,19 +21,25 @@ use quick_cache::sync::Cache;
 
 use crate::auth::CurrentSession;
 use crate::cookie::Cookies;
-use crate::session_token::{Claims, JwksCache};
+use crate::session_token::{Claims, JwksCache, JwksError};
 use crate::store::{RevocationFeed, now};
 use crate::token_refresh::{FreshToken, Refreshed, Refreshes};
 
 /// How often a zone reads the revocation log.
 pub const FEED_POLL: Duration = Duration::from_millis(250);
 
-/// How long the revocation log may go unread before tokens are no longer
-/// trusted (identity is asked instead).
-pub const FEED_STALE_AFTER: Duration = Duration::from_secs(2);
+/// How old the revocation log's last reading may be (counted from when the
+/// read began) before tokens are no longer trusted and identity is asked
+/// instead: three polls. This is the bound on how long a revoked session's
+/// token can still be accepted.
+pub const FEED_STALE_AFTER: Duration = Duration::from_millis(750);
 
 /// How many verified tokens a process remembers.
 const VERIFIED_CAPACITY: usize = 20_000;
+
+/// How often a zone fetches identity's JWKS again (its `Cache-Control:
+/// max-age`), to notice keys identity removed.
+pub const JWKS_REFRESH: Duration = Duration::from_secs(60);
 
 /// What a zone in token mode checks a session token against.
 #[derive(Debug)]
@@ -75,6 +81,32 @@ impl TokenTrust {
     /// The JWKS copy (the runtime fetches it at start).
     pub fn jwks(&self) -> &JwksCache {
         &self.jwks
+    }
+
+    /// Fetches the JWKS every [`JWKS_REFRESH`], until the process ends;
+    /// when a key is gone from it, every remembered token is forgotten
+    /// (each is verified again, against the keys identity still publishes).
+    pub async fn keep_keys_fresh(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(JWKS_REFRESH);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(err) = self.refresh_keys().await {
+                tracing::warn!("cannot refresh identity's JWKS: {err}");
+            }
+        }
+    }
+
+    /// Fetches the JWKS once; forgets every remembered token when a key is
+    /// gone from it. Whether one was.
+    pub async fn refresh_keys(&self) -> Result<bool, JwksError> {
+        let removed = self.jwks.refresh().await?;
+        if removed {
+            self.verified.clear();
+            tracing::info!("a session-token key was removed: verified tokens forgotten");
+        }
+        Ok(removed)
     }
 
     /// The request's session: its token when it may be trusted, else a

@@ -43,6 +43,7 @@ struct TokenApp {
     /// The stand-in identity's address.
     base: String,
     key: SigningKey,
+    trust: Arc<TokenTrust>,
     /// Refresh calls the stand-in identity answered.
     refreshes: Arc<AtomicUsize>,
 }
@@ -109,12 +110,18 @@ async fn token_mode(follow: bool, via: Via) -> TokenApp {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    let trust = TokenTrust::new(jwks, feed, Refreshes::new(refresher), config.cookies());
-    app.auth = app.auth.clone().with_token_trust(Arc::new(trust));
+    let trust = Arc::new(TokenTrust::new(
+        jwks,
+        feed,
+        Refreshes::new(refresher),
+        config.cookies(),
+    ));
+    app.auth = app.auth.clone().with_token_trust(trust.clone());
     TokenApp {
         app,
         base,
         key,
+        trust,
         refreshes,
     }
 }
@@ -190,6 +197,32 @@ async fn a_trusted_token_is_the_user_without_reading_the_store() {
     // Served from memory the second time: the same answer.
     assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "ghost");
     assert_eq!(zone.refreshes.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_key_identity_removed_is_not_trusted_after_the_next_refresh() {
+    let zone = token_mode(true, Via::Remote).await;
+    let jwt = zone.jwt("u-ghost", "ghost", "s-ghost");
+    assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "ghost");
+    // Identity rotates, and the old key is then dropped from its JWKS
+    // (as if retired long ago).
+    let store = zone.app.auth.store();
+    let next = SigningKey::generate().unwrap();
+    store
+        .rotate_signing_key(next.kid(), &next.to_stored())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE signing_keys SET retired_at = 0 WHERE kid = $1")
+        .bind(zone.key.kid())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let trust = zone.trust.clone();
+    assert!(trust.refresh_keys().await.unwrap(), "a key was removed");
+    assert_eq!(zone.as_jwt("/maybe", &jwt).await.2, "anonymous");
+    // Tokens of the new key are trusted.
+    let fresh = zone.jwt_signed_by(&next, "u-ghost", "ghost", "s-ghost");
+    assert_eq!(zone.as_jwt("/maybe", &fresh).await.2, "ghost");
 }
 
 #[tokio::test]
@@ -309,6 +342,29 @@ async fn an_ended_session_clears_both_cookies() {
         let cleared = set_cookie(&headers, name).expect("cleared");
         assert!(cleared.contains("Max-Age=0"), "{cleared}");
     }
+    // No shared cache may hand the clearing to anyone else.
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_cookies_session_even_when_identity_cannot_answer() {
+    let zone = token_mode(true, Via::Down).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let store = zone.app.auth.store();
+    let policy = zone.app.auth.policy();
+    let cookie = format!("auth.session-token={cookie_token}");
+    // Identity is down: the request is anonymous, yet sign-out must end
+    // the session the cookie names, not just clear the cookie.
+    let (status, _, _) = zone.with_cookies("/sign-out", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        store
+            .validate_session(&cookie_token, policy)
+            .await
+            .unwrap()
+            .is_none(),
+        "the session is gone"
+    );
 }
 
 #[tokio::test]

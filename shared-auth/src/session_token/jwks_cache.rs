@@ -1,7 +1,9 @@
 //! A zone's copy of identity's JWKS: fetched at start (patiently, identity
-//! may start later), kept in memory, and fetched again when a token names
-//! a key id the copy does not know, at most once per [`JWKS_MIN_REFETCH`], so
-//! a stream of forged key ids cannot make a zone hammer identity.
+//! may start later), kept in memory, fetched again every minute (so a key
+//! identity removed stops being trusted; see `token_trust`), and when a
+//! token names a key id the copy does not know, at most once per
+//! [`JWKS_MIN_REFETCH`], so a stream of forged key ids cannot make a zone
+//! hammer identity.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -94,6 +96,16 @@ impl JwksCache {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(verifier);
         Ok(())
+    }
+
+    /// [`Self::fetch`], telling whether a key the copy knew is gone from
+    /// identity's set (a key removed: tokens it signed must not be trusted
+    /// any more, also those remembered as verified).
+    pub async fn refresh(&self) -> Result<bool, JwksError> {
+        let before: Vec<String> = self.current().kids().map(str::to_owned).collect();
+        self.fetch().await?;
+        let after = self.current();
+        Ok(before.iter().any(|kid| !after.knows(kid)))
     }
 
     /// [`Self::fetch`], retried every half second for up to `wait` (the

@@ -6,7 +6,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use super::{Claims, MAX_TOKEN_BYTES};
+use super::{Claims, MAX_TOKEN_BYTES, MAX_TTL_SECS};
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
@@ -70,14 +70,21 @@ impl Verifier {
         Self { keys, validation }
     }
 
+    /// The ids of the keys it knows.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
     /// Whether a key with this id is known.
     pub fn knows(&self, kid: &str) -> bool {
         self.keys.contains_key(kid)
     }
 
     /// The claims of `token` if it is well-formed, `EdDSA`, signed by a
-    /// known key, from the issuer, for the audience, not expired and not
-    /// issued in the future (both within [`LEEWAY_SECS`]).
+    /// known key, from the issuer, for the audience, not expired, not
+    /// issued in the future (both within [`LEEWAY_SECS`]) and living no
+    /// longer than identity ever signs for ([`MAX_TTL_SECS`]: a token
+    /// made with a leaked key cannot outlast the key's removal by long).
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, Rejected> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejected::Malformed);
@@ -98,7 +105,11 @@ impl Verifier {
             })?
             .claims;
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
-        if claims.iat > now + leeway || claims.exp <= claims.iat {
+        let longest = i64::try_from(MAX_TTL_SECS).unwrap_or(i64::MAX);
+        if claims.iat > now + leeway
+            || claims.exp <= claims.iat
+            || claims.exp - claims.iat > longest
+        {
             return Err(Rejected::Invalid);
         }
         Ok(claims)
@@ -243,6 +254,13 @@ mod tests {
         future.exp = now + 7200;
         assert_eq!(
             verifier.verify(&key.sign(&future).unwrap(), now),
+            Err(Rejected::Invalid)
+        );
+        // Longer than identity ever signs for.
+        let mut eternal = claims(now);
+        eternal.exp = now + 10 * 365 * 86_400;
+        assert_eq!(
+            verifier.verify(&key.sign(&eternal).unwrap(), now),
             Err(Rejected::Invalid)
         );
         // Within the leeway both ways is fine.

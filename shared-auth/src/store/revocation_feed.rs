@@ -25,6 +25,10 @@ use super::{Revocations, Store, StoreError, now};
 /// has caught up).
 const PAGE: i64 = 1000;
 
+/// How often entries older than the log's retention are dropped from
+/// memory (not on every read: the scan holds the lock every check waits on).
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Where a feed reads the revocation log.
 pub trait RevocationSource: Send + Sync + 'static {
     type Error: std::fmt::Display + Send;
@@ -68,7 +72,10 @@ struct State {
     /// Session id → when this process learnt of its revocation (Unix s).
     revoked: HashMap<String, i64>,
     mark: i64,
+    /// When the last complete catch-up began.
     caught_up_at: Option<Instant>,
+    /// When entries past [`RETENTION_SECS`] were last dropped.
+    pruned_at: Option<Instant>,
 }
 
 impl RevocationFeed {
@@ -90,8 +97,11 @@ impl RevocationFeed {
     }
 
     /// Reads everything logged since the last read; how many new
-    /// revocations it found.
+    /// revocations it found. The feed counts as caught up as of the moment
+    /// the read *began*: whatever was logged after that may be unknown, so
+    /// a slow read never stretches how old the knowledge it vouches for is.
     pub async fn catch_up<S: RevocationSource>(&self, source: &S) -> Result<usize, S::Error> {
+        let began = Instant::now();
         let mut found = 0;
         loop {
             let mark = self.read().mark;
@@ -105,10 +115,13 @@ impl RevocationFeed {
             }
             state.mark = page.mark;
             if i64::try_from(count).unwrap_or(i64::MAX) < PAGE {
-                state.caught_up_at = Some(Instant::now());
-                state
-                    .revoked
-                    .retain(|_, seen| *seen >= now - RETENTION_SECS);
+                state.caught_up_at = Some(began);
+                if state.pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    state
+                        .revoked
+                        .retain(|_, seen| *seen >= now - RETENTION_SECS);
+                    state.pruned_at = Some(Instant::now());
+                }
                 return Ok(found);
             }
         }

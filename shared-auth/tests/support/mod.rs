@@ -159,8 +159,12 @@ async fn sign_in_as(
 async fn sign_out(
     State(auth): State<Auth>,
     Extension(current): Extension<CurrentSession>,
+    headers: http::HeaderMap,
 ) -> Response {
-    auth.sign_out(&current).await.unwrap().respond("signed out")
+    auth.sign_out(&current, &headers)
+        .await
+        .unwrap()
+        .respond("signed out")
 }
 
 async fn rotate(

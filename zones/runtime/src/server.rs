@@ -398,6 +398,7 @@ fn token_trust(
                     "token mode: {err}; tokens are checked once identity answers"
                 ),
             }
+            trust.keep_keys_fresh().await;
         }
     });
     let follow = match store {

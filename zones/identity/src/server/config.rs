@@ -44,7 +44,7 @@ pub struct IdentityConfig {
         long,
         env = "SESSION_TOKEN_TTL_SECS",
         default_value_t = shared_auth::session_token::DEFAULT_TTL_SECS,
-        value_parser = clap::value_parser!(u64).range(10..=3600)
+        value_parser = clap::value_parser!(u64).range(10..=shared_auth::session_token::MAX_TTL_SECS)
     )]
     pub session_token_ttl_secs: u64,
 }

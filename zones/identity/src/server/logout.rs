@@ -11,7 +11,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
 use contracts::zone::AuthPath;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use openidconnect::core::CoreIdToken;
 use openidconnect::{LogoutRequest, PostLogoutRedirectUrl};
 use shared_auth::auth::{CurrentSession, found, found_external};
@@ -21,6 +21,7 @@ use super::oidc::{ID_TOKEN_GRANT, Oidc};
 pub async fn sign_out(
     State(oidc): State<Oidc>,
     Extension(current): Extension<CurrentSession>,
+    headers: HeaderMap,
 ) -> Response {
     let auth = &oidc.auth;
     let id_token = match current.session_id() {
@@ -34,7 +35,7 @@ pub async fn sign_out(
             }),
         None => None,
     };
-    let change = match auth.sign_out(&current).await {
+    let change = match auth.sign_out(&current, &headers).await {
         Ok(change) => change,
         Err(err) => {
             tracing::error!("sign-out failed: {err}");
