@@ -40,6 +40,10 @@ pub struct TestArgs {
     /// Only the release build and the browser tests.
     #[arg(long)]
     e2e_only: bool,
+    /// Session mode of the full end-to-end run (verify-auth and
+    /// Playwright); the other mode gets verify-auth only.
+    #[arg(long, value_enum, default_value_t = Mode::Token)]
+    session_mode: Mode,
     /// Extra arguments for `playwright test` (e.g. `--grep shop`).
     #[arg(last = true)]
     playwright_args: Vec<String>,
@@ -156,15 +160,34 @@ fn rust_checks(project: &Project) -> anyhow::Result<()> {
     )
 }
 
-/// `SESSION_MODE` of the full end-to-end run: the default (token).
-const DEFAULT_MODE: &str = "token";
-/// `SESSION_MODE` of the lighter second run (verify-auth only).
-const OTHER_MODE: &str = "store";
+/// A `SESSION_MODE` (the zones' default is token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Token,
+    Store,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Store => "store",
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            Self::Token => Self::Store,
+            Self::Store => Self::Token,
+        }
+    }
+}
 
 fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     // The zones, prefixes and sign-in paths the browser tests navigate by.
     let manifest = crate::manifest::write(project)?;
-    let mut stack = verified_stack(project, "e2e", DEFAULT_MODE)?;
+    let mode = args.session_mode;
+    let mut stack = verified_stack(project, "e2e", mode.name())?;
     let edge = stack.ports.edge_url();
     let mut playwright = project.command("npx");
     playwright
@@ -180,7 +203,8 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
         .env("CHROMIUM_PATH", tools::CHROMIUM);
     let result = run_step(
         &format!(
-            "Running the browser tests (Playwright, Chromium, through the edge, SESSION_MODE={DEFAULT_MODE})"
+            "Running the browser tests (Playwright, Chromium, through the edge, SESSION_MODE={})",
+            mode.name()
         ),
         &mut playwright,
         "See the failures above; traces are in end2end/test-results.",
@@ -190,7 +214,7 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
         print_log_tails(&stack.logs);
     }
     result?;
-    let mut other = verified_stack(project, "e2e-other-mode", OTHER_MODE)?;
+    let mut other = verified_stack(project, "e2e-other-mode", mode.other().name())?;
     other.supervisor.shutdown();
     Ok(())
 }
