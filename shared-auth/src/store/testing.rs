@@ -123,3 +123,49 @@ impl TestDb {
         store
     }
 }
+
+/// "Sign out everywhere else" for a user of `store` with two sessions,
+/// watched by `feed` (which must be following the log): the time until
+/// the feed knows of the other session's end. Panics past one second, the
+/// bound token mode promises; the kept session must not be reported.
+pub async fn time_to_revoke_elsewhere(
+    store: &Store,
+    feed: &super::RevocationFeed,
+) -> std::time::Duration {
+    use std::time::{Duration, Instant};
+    let policy = super::SessionPolicy {
+        ttl: Duration::from_secs(3600),
+        max_age: Duration::from_secs(86_400),
+    };
+    let user = store
+        .find_or_create_user(&format!("idp#{}", random_token(8)), "revoker")
+        .await
+        .expect("a user");
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let new = store
+            .create_session(&user.id, None, policy)
+            .await
+            .expect("a session");
+        sessions.push(new.session.id);
+    }
+    let (here, there) = (&sessions[0], &sessions[1]);
+    while !feed.is_current(Duration::from_secs(1)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    store
+        .delete_user_sessions(&user.id, Some(here))
+        .await
+        .expect("sign out everywhere else");
+    while !feed.is_revoked(there) {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the revocation did not reach the feed within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let took = started.elapsed();
+    assert!(!feed.is_revoked(here), "the kept session is not revoked");
+    took
+}
