@@ -157,7 +157,7 @@ fn sqlite(
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     step("Load on SQLite: one process per zone sharing one database file");
-    let stack = FreshStack::start(project, "load-sqlite", 1, None, QUIET, Limits::Off)?;
+    let mut stack = FreshStack::start(project, "load-sqlite", 1, None, QUIET, Limits::Off)?;
     let report = stack.load(runtime, scale.plan())?;
     println!("{}", report.summary("SQLite, 3 processes"));
     let clean = report.failed() == 0 && report.lost_sessions == 0 && report.logins > 0;
@@ -168,6 +168,81 @@ fn sqlite(
         note: String::new(),
     });
     ensure!(clean, "the SQLite load run had failures (see above)");
+    restarted_by_the_supervisor(project, scale, runtime, &mut stack, rows)
+}
+
+/// `cargo xtask start`'s supervision under load: the shop (its only
+/// instance) is killed; the supervisor starts it again after its backoff;
+/// meanwhile only shop requests fail (the edge's 502 page), the other
+/// zones answer every request, and no session is lost.
+fn restarted_by_the_supervisor(
+    project: &Project,
+    scale: Scale,
+    runtime: &tokio::runtime::Runtime,
+    stack: &mut FreshStack,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    step("Fault: the shop killed under load, restarted by the supervisor (as under `start`)");
+    let name = stack.ports.instance_name(Zone::Shop, 0);
+    let port = stack.ports.instances(Zone::Shop)[0];
+    let (p, shared) = (project.clone(), stack.shared.clone());
+    let sink = Sink::File(stack.log(&name));
+    stack.supervisor.make_restartable(
+        &name,
+        Box::new(move || stack::zone_command(&p, Zone::Shop, port, &shared)),
+        sink,
+    )?;
+    let kill_at = scale.phase / 3;
+    let mut back_after = None;
+    let probe = probe::Probe::new()?;
+    let (report, _) = stack.load_with_fault(runtime, scale.plan(), kill_at, |stack| {
+        let killed = std::time::Instant::now();
+        let before = stack.supervisor.pid(&name);
+        stack.supervisor.crash(&name)?;
+        while killed.elapsed() < Duration::from_secs(15) {
+            let tick = std::time::Instant::now() + Duration::from_millis(50);
+            stack.supervisor.supervise(Some(tick))?;
+            let restarted = stack
+                .supervisor
+                .pid(&name)
+                .is_some_and(|pid| Some(pid) != before);
+            let answers = probe
+                .status(local(port), &Zone::Shop.health_path())
+                .is_some_and(|status| status < 500);
+            if restarted && answers {
+                back_after = Some(killed.elapsed());
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    stack.supervisor.forget_restart(&name);
+    println!(
+        "{}",
+        report.summary(&format!("{name} killed at {kill_at:?}"))
+    );
+    let elsewhere: Vec<String> = (report.failures.iter())
+        .map(|f| f.what.clone())
+        .filter(|what| !what.starts_with(Zone::Shop.home()) && !what.starts_with("cart update"))
+        .collect();
+    let lost = report.lost_sessions;
+    rows.push(Row {
+        scenario: "shop killed, restarted by the supervisor".into(),
+        recovery: back_after,
+        note: format!("{} shop requests failed while it was down", report.failed()),
+        report: Some(report),
+    });
+    let back_after =
+        back_after.context("the supervisor did not bring the shop back within 15 s")?;
+    ensure!(
+        elsewhere.is_empty(),
+        "requests to other zones failed while the shop was down: {elsewhere:?}"
+    );
+    ensure!(lost == 0, "{lost} sessions were lost");
+    println!(
+        "    the supervisor restarted the shop; it answered again {:.2}s after the kill",
+        back_after.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+#[derive(Clone, Debug)]
 pub struct Project {
     /// The workspace root (where the top-level Cargo.toml is).
     pub root: PathBuf,

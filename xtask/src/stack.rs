@@ -13,7 +13,7 @@ use contracts::zone::{EDGE_DEFAULT_ADDR, MOCK_IDP_DEFAULT_PORT, MOCK_IDP_PREFIX}
 
 use crate::probe;
 use crate::project::{Project, step};
-use crate::supervisor::{Sink, Supervisor};
+use crate::supervisor::{Recipe, Sink, Supervisor};
 
 /// The mock provider's process name and binary.
 pub const MOCK_IDP: &str = "mock-idp";
@@ -290,6 +290,16 @@ pub fn mock_idp_command(
     command
 }
 
+/// Whether the processes of a stack are started again when they exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// `cargo xtask start`: like systemd or Kubernetes, a process that
+    /// exits is restarted with backoff and the rest keeps serving.
+    Always,
+    /// Test stacks: an exit is reported (fault tests restart by hand).
+    Never,
+}
+
 /// Starts the release build of the mock provider, every zone instance and
 /// the edge.
 pub fn spawn_release(
@@ -297,17 +307,29 @@ pub fn spawn_release(
     project: &Project,
     ports: &Ports,
     shared: &Shared,
+    restart: Restart,
     sink: impl Fn(&str) -> Sink,
 ) -> anyhow::Result<()> {
+    let mut spawn = |name: &str, recipe: Recipe| match restart {
+        Restart::Always => supervisor.spawn_restartable(name, recipe, sink(name)),
+        Restart::Never => supervisor.spawn(name, recipe()?, sink(name)),
+    };
     let mock = release_binary(project, MOCK_IDP)?;
-    let command = mock_idp_command(project, &mock, ports, shared);
-    supervisor.spawn(MOCK_IDP, command, sink(MOCK_IDP))?;
+    let (p, s, pr) = (project.clone(), shared.clone(), ports.clone());
+    spawn(
+        MOCK_IDP,
+        Box::new(move || Ok(mock_idp_command(&p, &mock, &pr, &s))),
+    )?;
     for (zone, name, port) in ports.every_instance() {
-        let command = zone_command(project, zone, port, shared)?;
-        supervisor.spawn(&name, command, sink(&name))?;
+        let (p, s) = (project.clone(), shared.clone());
+        spawn(&name, Box::new(move || zone_command(&p, zone, port, &s)))?;
     }
-    let edge = edge_command(project, &release_binary(project, "edge")?, ports, shared);
-    supervisor.spawn("edge", edge, sink("edge"))
+    let edge = release_binary(project, "edge")?;
+    let (p, s, pr) = (project.clone(), shared.clone(), ports.clone());
+    spawn(
+        "edge",
+        Box::new(move || Ok(edge_command(&p, &edge, &pr, &s))),
+    )
 }
 
 /// The release binary `name`, which must have been built.
@@ -388,9 +410,14 @@ impl FreshStack {
             ports.edge_url()
         ));
         let mut supervisor = Supervisor::new()?;
-        spawn_release(&mut supervisor, project, &ports, &shared, |process| {
-            Sink::File(logs.join(format!("{process}.log")))
-        })?;
+        spawn_release(
+            &mut supervisor,
+            project,
+            &ports,
+            &shared,
+            Restart::Never,
+            |process| Sink::File(logs.join(format!("{process}.log"))),
+        )?;
         supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
         println!("    server logs: {}", logs.display());
         Ok(Self {

@@ -56,12 +56,20 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
         args.instances
     ));
     let mut supervisor = Supervisor::new()?;
-    stack::spawn_release(&mut supervisor, project, &ports, &shared, |_| {
-        Sink::Terminal
-    })?;
+    // Like systemd or Kubernetes: a process that exits is restarted with
+    // backoff while the rest keeps serving (the edge shows its 502 page for
+    // a zone that is down meanwhile).
+    stack::spawn_release(
+        &mut supervisor,
+        project,
+        &ports,
+        &shared,
+        stack::Restart::Always,
+        |_| Sink::Terminal,
+    )?;
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60))?;
     println!(
-        "\n    Ready: {}   (Ctrl-C stops everything)\n",
+        "\n    Ready: {}   (a process that exits is restarted; Ctrl-C stops everything)\n",
         ports.edge_url()
     );
     let result = supervisor.run_until_stopped();
