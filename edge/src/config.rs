@@ -93,6 +93,12 @@ pub struct Config {
     /// sets it; leave it unset in production.
     #[arg(long, env = "EDGE_DEV_RELOAD", value_delimiter = ',')]
     pub dev_reload: Vec<crate::dev_reload::ReloadTarget>,
+    /// Development: a zone that does not answer (building, restarting)
+    /// gets a page that waits for it and reloads itself (503, `Retry-After`)
+    /// instead of the 502 page. `cargo xtask dev` sets it; leave it off in
+    /// production.
+    #[arg(long, env = "EDGE_DEV_WAITING_PAGE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev_waiting_page: bool,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,

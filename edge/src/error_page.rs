@@ -28,6 +28,35 @@ pub fn bad_gateway(target: impl Into<Target>) -> Response {
     )
 }
 
+/// Development only (`--dev-waiting-page`): a zone that is building or
+/// restarting. A 503 that must not be stored, and a page that asks the
+/// zone's health endpoint every half second and reloads once it answers
+/// (and every 5 s without JavaScript).
+pub fn waiting(target: impl Into<Target>) -> Response {
+    let target = target.into();
+    let label = target.label();
+    let health = target.health_path();
+    let home = Zone::Public.home();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta http-equiv=\"refresh\" content=\"5\">\
+         <title>The {label} is starting…</title><style>{TOKENS}{PAGE_CSS}\
+         .eyebrow{{color:var(--color-muted)}}</style></head>\
+         <body><main><p class=\"eyebrow\">Development</p><h1>The {label} is starting…</h1>\
+         <p>It is being built or restarted. This page reloads by itself as soon as it answers.</p>\
+         <p><a href=\"{home}\">Go to the home page</a></p></main>\
+         <script>setInterval(function(){{fetch(\"{health}\",{{cache:\"no-store\"}})\
+         .then(function(r){{if(r.ok)location.reload()}}).catch(function(){{}})}},500)</script>\
+         </body></html>"
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 /// A zone accepted the request but did not answer in time.
 pub fn gateway_timeout(target: impl Into<Target>) -> Response {
     page(

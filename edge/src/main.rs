@@ -47,6 +47,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
         idle_timeout: config.idle_timeout(),
         dev_reload: config.dev_reload.clone(),
+        dev_waiting_page: config.dev_waiting_page,
         rate_limits: config.rate_limits,
     };
     let edge = Arc::new(Edge::new(routes, options));

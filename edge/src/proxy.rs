@@ -30,6 +30,7 @@ use crate::path::check_path;
 use crate::routes::Route;
 use crate::state::Edge;
 use crate::status;
+use crate::target::Target;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
 /// The edge's router. Serve it with connect info (see `serve`).
@@ -137,7 +138,7 @@ async fn forward(
     let mut tried = None;
     loop {
         let Some(index) = group.pick(tried) else {
-            return (error_page::bad_gateway(target), None);
+            return (unavailable(edge, target), None);
         };
         let upstream = group.get(index);
         let address = upstream.authority.to_string();
@@ -177,7 +178,7 @@ async fn forward(
                     tried = Some(index);
                     continue;
                 }
-                return (error_page::bad_gateway(target), Some(address));
+                return (unavailable(edge, target), Some(address));
             }
             Ok(Err(err)) => {
                 if body_too_large(&err) {
@@ -187,13 +188,23 @@ async fn forward(
                     );
                 }
                 tracing::warn!(zone = target.name(), upstream = %address, "upstream failed: {err}");
-                return (error_page::bad_gateway(target), Some(address));
+                return (unavailable(edge, target), Some(address));
             }
             Err(_) => {
                 tracing::warn!(zone = target.name(), upstream = %address, "no response within {:?}", edge.options().response_timeout);
                 return (error_page::gateway_timeout(target), Some(address));
             }
         }
+    }
+}
+
+/// What a client gets when no instance of `target` answers: the 502 page,
+/// or under development the page that waits for the zone to come back.
+fn unavailable(edge: &Edge, target: Target) -> Response {
+    if edge.options().dev_waiting_page {
+        error_page::waiting(target)
+    } else {
+        error_page::bad_gateway(target)
     }
 }
 

@@ -32,6 +32,9 @@ pub struct EdgeOptions {
     /// Development: each zone's live-reload server, reached at
     /// `/_edge/reload/<zone>` (empty in production).
     pub dev_reload: Vec<ReloadTarget>,
+    /// Development: a zone that does not answer gets the waiting page
+    /// (`error_page::waiting`) instead of the 502 page.
+    pub dev_waiting_page: bool,
     /// Whether the route table's `[[limit]]`s apply (off only for load tests).
     pub rate_limits: bool,
 }
@@ -45,6 +48,7 @@ impl Default for EdgeOptions {
             public_proto: "http",
             idle_timeout: Duration::from_secs(60),
             dev_reload: Vec::new(),
+            dev_waiting_page: false,
             rate_limits: true,
         }
     }

@@ -43,7 +43,8 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         .iter()
         .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
         .collect();
-    edge.env("EDGE_DEV_RELOAD", reload.join(","));
+    edge.env("EDGE_DEV_RELOAD", reload.join(","))
+        .env("EDGE_DEV_WAITING_PAGE", "true");
     supervisor.spawn("edge", edge, Sink::Terminal)?;
     for zone in Zone::ALL {
         let mut watch = project.cargo();

@@ -157,6 +157,28 @@ async fn a_zone_that_is_down_gets_the_502_page_and_others_keep_working() {
 }
 
 #[tokio::test]
+async fn under_development_a_zone_that_is_down_gets_a_page_that_waits_for_it() {
+    let stack = Stack::with(Setup {
+        shop: vec![false],
+        dev_waiting_page: true,
+        ..Setup::default()
+    })
+    .await;
+    let (status, headers, body) = stack.get("/shop/cart").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(body.contains("The shop zone is starting"), "{body}");
+    // It reloads by itself once the zone answers its health check.
+    assert!(body.contains(r#"fetch("/shop/api/health""#), "{body}");
+    assert!(body.contains(r#"http-equiv="refresh""#), "{body}");
+    assert!(body.contains("--color-brand"), "the shared tokens");
+    // The zones that answer are served as always.
+    let (status, _, _) = stack.get("/account-area").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn round_robin_over_instances_and_failover_past_a_dead_one() {
     let stack = Stack::with(Setup {
         shop: vec![true, true],

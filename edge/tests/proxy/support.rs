@@ -210,6 +210,8 @@ pub struct Setup {
     pub trusted_proxies: TrustedProxies,
     /// `Some(false)` as `--rate-limits false`.
     pub rate_limits: Option<bool>,
+    /// As `--dev-waiting-page`.
+    pub dev_waiting_page: bool,
 }
 
 impl Stack {
@@ -260,6 +262,7 @@ impl Stack {
             response_timeout: setup.response_timeout.unwrap_or(Duration::from_secs(5)),
             trusted_proxies: setup.trusted_proxies,
             rate_limits: setup.rate_limits.unwrap_or(true),
+            dev_waiting_page: setup.dev_waiting_page,
             ..EdgeOptions::default()
         };
         let edge_state = Arc::new(Edge::new(routes, options));
