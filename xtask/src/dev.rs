@@ -52,6 +52,17 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         shared.apply(zone, &mut watch);
         supervisor.spawn(zone.name(), watch, Sink::Terminal)?;
     }
+    println!(
+        "\n    Open {} now: zones that are ready serve, the others show a page that \
+         reloads by itself when they are.\n",
+        ports.edge_url()
+    );
+    crate::zone_progress::report(
+        Zone::ALL
+            .iter()
+            .map(|&zone| (zone, stack::local(ports.instances(zone)[0])))
+            .collect(),
+    )?;
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60 * 60))?;
     println!(
         "\n    Ready: {}   (edit any file to rebuild and reload; Ctrl-C stops everything)\n",

@@ -19,6 +19,7 @@ mod supervisor;
 mod test;
 mod tools;
 mod verify_auth;
+mod zone_progress;
 
 use std::process::ExitCode;
 
