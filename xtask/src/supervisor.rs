@@ -132,17 +132,7 @@ impl Supervisor {
     ) -> anyhow::Result<()> {
         let command = recipe()?;
         self.start(name, command, sink.clone(), false)?;
-        self.restarts.insert(
-            name.to_owned(),
-            Restart {
-                recipe,
-                sink,
-                started: Instant::now(),
-                quick_exits: 0,
-                due: None,
-            },
-        );
-        Ok(())
+        self.make_restartable(name, recipe, sink)
     }
 
     /// From now on, child `name` (already running) is started again by
