@@ -30,27 +30,49 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     println!(
         "    The first build of each zone takes a few minutes; later edits rebuild in seconds."
     );
+    // Every process is started again if it exits, as under `start`; the
+    // edge shows the waiting page for a zone meanwhile.
     let mut supervisor = Supervisor::new()?;
-    let mock = stack::mock_idp_command(
-        project,
-        &project.debug_binary(stack::MOCK_IDP),
-        &ports,
-        &shared,
-    );
-    supervisor.spawn(stack::MOCK_IDP, mock, Sink::Terminal)?;
-    let mut edge = stack::edge_command(project, &project.debug_binary("edge"), &ports, &shared);
-    let reload: Vec<String> = Zone::ALL
-        .iter()
-        .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
-        .collect();
-    edge.env("EDGE_DEV_RELOAD", reload.join(","))
-        .env("EDGE_DEV_WAITING_PAGE", "true");
-    supervisor.spawn("edge", edge, Sink::Terminal)?;
+    let (p, pr, sh) = (project.clone(), ports.clone(), shared.clone());
+    supervisor.spawn_restartable(
+        stack::MOCK_IDP,
+        Box::new(move || {
+            Ok(stack::mock_idp_command(
+                &p,
+                &p.debug_binary(stack::MOCK_IDP),
+                &pr,
+                &sh,
+            ))
+        }),
+        Sink::Terminal,
+    )?;
+    let (p, pr, sh) = (project.clone(), ports.clone(), shared.clone());
+    supervisor.spawn_restartable(
+        "edge",
+        Box::new(move || {
+            let mut edge = stack::edge_command(&p, &p.debug_binary("edge"), &pr, &sh);
+            let reload: Vec<String> = Zone::ALL
+                .iter()
+                .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
+                .collect();
+            edge.env("EDGE_DEV_RELOAD", reload.join(","))
+                .env("EDGE_DEV_WAITING_PAGE", "true");
+            Ok(edge)
+        }),
+        Sink::Terminal,
+    )?;
     for zone in Zone::ALL {
-        let mut watch = project.cargo();
-        watch.args(["leptos", "watch", "--project", zone.name()]);
-        shared.apply(zone, &mut watch);
-        supervisor.spawn(zone.name(), watch, Sink::Terminal)?;
+        let (p, sh) = (project.clone(), shared.clone());
+        supervisor.spawn_restartable(
+            zone.name(),
+            Box::new(move || {
+                let mut watch = p.cargo();
+                watch.args(["leptos", "watch", "--project", zone.name()]);
+                sh.apply(zone, &mut watch);
+                Ok(watch)
+            }),
+            Sink::Terminal,
+        )?;
     }
     println!(
         "\n    Open {} now: zones that are ready serve, the others show a page that \

@@ -237,8 +237,8 @@ impl Supervisor {
     /// Polls `GET path` for each `(name, addr, path)`, in order, until each
     /// answers below 500 (a check is only tried once those before it pass,
     /// so list the zones before the routes through the edge). Prints
-    /// progress every 30 s; fails if a child exits, the user interrupts, or
-    /// `limit` passes.
+    /// progress every 30 s; fails if a child exits (a restartable one: once
+    /// it is given up), the user interrupts, or `limit` passes.
     pub fn wait_ready(
         &mut self,
         checks: &[(String, SocketAddr, String)],
@@ -264,9 +264,16 @@ impl Supervisor {
                 println!("    … waiting for {name} ({})", elapsed(started));
                 last_report = Instant::now();
             }
+            self.restart_due();
             match self.next_event(Some(Duration::from_millis(500))) {
                 None => {}
                 Some(Event::Interrupted) => bail!("interrupted"),
+                Some(Event::Exited { name, status }) if self.restarts.contains_key(&name) => {
+                    self.schedule_restart(&name, status);
+                    if !self.restarts.contains_key(&name) {
+                        bail!("{name} kept exiting before it was ready");
+                    }
+                }
                 Some(Event::Exited { name, status }) => bail!(
                     "{name} exited before it was ready ({}){}",
                     describe(status),
@@ -291,14 +298,8 @@ impl Supervisor {
     /// its backoff; any other child exiting is an error.
     pub fn supervise(&mut self, until: Option<Instant>) -> anyhow::Result<()> {
         loop {
+            self.restart_due();
             let now = Instant::now();
-            let due: Vec<String> = (self.restarts.iter())
-                .filter(|(_, r)| r.due.is_some_and(|due| due <= now))
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in due {
-                self.restart(&name);
-            }
             if until.is_some_and(|until| until <= now) {
                 return Ok(());
             }
@@ -319,6 +320,18 @@ impl Supervisor {
                     self.schedule_restart(&name, status);
                 }
             }
+        }
+    }
+
+    /// Starts again every restartable child whose backoff is over.
+    fn restart_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = (self.restarts.iter())
+            .filter(|(_, r)| r.due.is_some_and(|due| due <= now))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in due {
+            self.restart(&name);
         }
     }
 
