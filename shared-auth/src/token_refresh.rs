@@ -147,7 +147,7 @@ impl Refresher {
                     }
                 };
                 // Checked like any token: a zone trusts nothing it cannot verify.
-                match jwks.verify(&grant.token, now()).await {
+                match jwks.verify_from_identity(&grant.token, now()).await {
                     Ok(claims) => Refreshed::Token(Box::new(FreshToken {
                         jwt: grant.token,
                         claims,

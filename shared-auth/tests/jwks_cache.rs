@@ -114,6 +114,31 @@ async fn a_rotated_key_verifies_after_one_refetch() {
 }
 
 #[tokio::test]
+async fn a_token_identity_hands_over_is_checked_against_a_fresh_fetch_at_once() {
+    let first = SigningKey::generate().unwrap();
+    let identity = identity(&first).await;
+    let cache = JwksCache::new(&identity.url, ISS, AUD).unwrap();
+    cache.fetch().await.unwrap();
+    let next = SigningKey::generate().unwrap();
+    identity.keys.lock().unwrap().keys.insert(0, next.jwk());
+    let now = shared_auth::store::now();
+    // From a browser, too soon after the last fetch: not yet.
+    assert!(matches!(
+        cache.verify(&token(&next), now).await,
+        Err(Rejected::UnknownKey(_))
+    ));
+    // From identity itself (a refresh): fetched at once, so a zone that
+    // just started never refuses identity's own fresh token.
+    assert!(cache.verify_from_identity(&token(&next), now).await.is_ok());
+    // A key identity does not publish stays refused.
+    let stranger = SigningKey::generate().unwrap();
+    assert!(matches!(
+        cache.verify_from_identity(&token(&stranger), now).await,
+        Err(Rejected::UnknownKey(_))
+    ));
+}
+
+#[tokio::test]
 async fn an_identity_that_never_answers_is_a_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(

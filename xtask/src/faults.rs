@@ -221,9 +221,14 @@ fn restarted_by_the_supervisor(
         "{}",
         report.summary(&format!("{name} killed at {kill_at:?}"))
     );
+    // Failures name the request: "/shop/cart: 502", "GET /shop/orders: …",
+    // "cart update: 502".
     let elsewhere: Vec<String> = (report.failures.iter())
         .map(|f| f.what.clone())
-        .filter(|what| !what.starts_with(Zone::Shop.home()) && !what.starts_with("cart update"))
+        .filter(|what| {
+            let request = what.strip_prefix("GET ").unwrap_or(what);
+            !request.starts_with(Zone::Shop.home()) && !request.starts_with("cart update")
+        })
         .collect();
     let lost = report.lost_sessions;
     rows.push(Row {
