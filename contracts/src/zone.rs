@@ -29,6 +29,11 @@ pub const EDGE_STATUS_PATH: &str = "/_edge/status";
 /// The edge's path for development live-reload sockets.
 pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
 
+/// Development only: `PUT`/`DELETE`/`GET <prefix>/<zone>`, a zone's last
+/// failed build as `cargo xtask dev` reports it to the edge (see
+/// `edge::dev_builds`).
+pub const DEV_BUILDS_PREFIX: &str = "/_edge/dev/builds";
+
 /// Development only: where the mock OpenID provider (`zones/mock-idp`, not a
 /// zone) is served. The edge routes it only when given the mock's address
 /// (`--mock-idp-upstream`); production configurations never route it.

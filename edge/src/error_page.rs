@@ -3,6 +3,7 @@
 
 use axum::response::{Html, IntoResponse, Response};
 use contracts::Zone;
+use contracts::zone::DEV_BUILDS_PREFIX;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::target::Target;
@@ -29,25 +30,57 @@ pub fn bad_gateway(target: impl Into<Target>) -> Response {
 }
 
 /// Development only (`--dev-waiting-page`): a zone that is building or
-/// restarting. A 503 that must not be stored, and a page that asks the
-/// zone's health endpoint every half second and reloads once it answers
-/// (and every 5 s without JavaScript).
-pub fn waiting(target: impl Into<Target>) -> Response {
+/// restarting, or whose last build failed (`failure`: the compiler's first
+/// lines, shown escaped). A 503 that must not be stored, and a page that
+/// every half second asks the edge whether the build still fails (showing
+/// the new error) and the zone's health endpoint whether it answers, and
+/// reloads once it builds and answers (and every 5 s without JavaScript).
+pub fn waiting(target: impl Into<Target>, failure: Option<&str>) -> Response {
     let target = target.into();
     let label = target.label();
     let health = target.health_path();
+    let builds = match target {
+        Target::Zone(zone) => format!("{DEV_BUILDS_PREFIX}/{}", zone.name()),
+        Target::MockIdp => String::new(),
+    };
     let home = Zone::Public.home();
+    let starting = format!("The {label} is starting…");
+    let broken = format!("The {label} did not build");
+    let title = if failure.is_some() {
+        &broken
+    } else {
+        &starting
+    };
+    let (hidden, shown) = match failure {
+        Some(text) => (
+            "",
+            html_escape::encode_text(&first_lines(text)).into_owned(),
+        ),
+        None => (" hidden", String::new()),
+    };
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta http-equiv=\"refresh\" content=\"5\">\
-         <title>The {label} is starting…</title><style>{TOKENS}{PAGE_CSS}\
-         .eyebrow{{color:var(--color-muted)}}</style></head>\
-         <body><main><p class=\"eyebrow\">Development</p><h1>The {label} is starting…</h1>\
-         <p>It is being built or restarted. This page reloads by itself as soon as it answers.</p>\
+         <title>{title}</title><style>{TOKENS}{PAGE_CSS}\
+         .eyebrow{{color:var(--color-muted)}}pre{{overflow:auto;max-height:50vh;\
+         font-size:.8rem;padding:var(--space-4);background:var(--color-bg);\
+         border:1px solid var(--color-border);border-radius:var(--radius)}}</style></head>\
+         <body><main><p class=\"eyebrow\">Development</p><h1 id=\"title\">{title}</h1>\
+         <pre id=\"failure\"{hidden}>{shown}</pre>\
+         <p>It is being built or restarted. This page reloads by itself as soon as it \
+         builds and answers.</p>\
          <p><a href=\"{home}\">Go to the home page</a></p></main>\
-         <script>setInterval(function(){{fetch(\"{health}\",{{cache:\"no-store\"}})\
-         .then(function(r){{if(r.ok)location.reload()}}).catch(function(){{}})}},500)</script>\
+         <script>(function(){{var b=\"{builds}\",h=\"{health}\",\
+         t=document.getElementById(\"title\"),f=document.getElementById(\"failure\");\
+         function built(){{return b?fetch(b,{{cache:\"no-store\"}}).then(function(r){{\
+         return r.ok?r.json():{{failure:null}}}}):Promise.resolve({{failure:null}})}}\
+         setInterval(function(){{built().then(function(s){{\
+         if(s.failure){{f.textContent=s.failure.split(\"\\n\").slice(0,{LINES}).join(\"\\n\");\
+         f.hidden=false;t.textContent=\"{broken}\";return}}\
+         f.hidden=true;t.textContent=\"{starting}\";\
+         return fetch(h,{{cache:\"no-store\"}}).then(function(r){{if(r.ok)location.reload()}})\
+         }}).catch(function(){{}})}},500)}})()</script>\
          </body></html>"
     );
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(html)).into_response();
@@ -55,6 +88,13 @@ pub fn waiting(target: impl Into<Target>) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// How many lines of a build failure the waiting page shows.
+const LINES: usize = 40;
+
+fn first_lines(text: &str) -> String {
+    text.lines().take(LINES).collect::<Vec<_>>().join("\n")
 }
 
 /// A zone accepted the request but did not answer in time.
@@ -140,6 +180,32 @@ mod tests {
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(response.headers()["cache-control"], "no-store");
         assert!(TOKENS.contains("--color-brand"));
+    }
+
+    #[test]
+    fn the_waiting_page_shows_a_build_failure_escaped() {
+        let failure =
+            "error[E0425]: cannot find value `x` in <scope>\n --> zones/shop/src/lib.rs:12:5";
+        let response = waiting(Zone::Shop, Some(failure));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = futures_body(response);
+        assert!(body.contains("The shop zone did not build"), "{body}");
+        assert!(body.contains("in &lt;scope&gt;"), "{body}");
+        assert!(body.contains("zones/shop/src/lib.rs:12:5"), "{body}");
+        assert!(!body.contains("<scope>"), "unescaped: {body}");
+        assert!(body.contains("\"/_edge/dev/builds/shop\""), "{body}");
+        // Without a failure the error block is hidden.
+        let body = futures_body(waiting(Zone::Shop, None));
+        assert!(body.contains("<pre id=\"failure\" hidden></pre>"), "{body}");
+    }
+
+    fn futures_body(response: Response) -> String {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     #[test]

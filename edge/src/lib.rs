@@ -18,6 +18,7 @@
 //! * [`access_log`]: the response body that counts bytes, enforces the
 //!   idle timeout and logs each request when it ends.
 //! * [`dev_reload`]: development live-reload sockets through the edge.
+//! * [`dev_builds`]: development build failures and the last page's zone.
 //! * [`status`]: the `/_edge/status` JSON (loopback and trusted proxies only).
 //! * [`error_page`]: the branded pages the edge answers with itself.
 //! * [`serve`]: the accept loop (h1 + h2c, header and HTTP/2 limits,
@@ -32,6 +33,7 @@ pub mod access_log;
 pub mod client_ip;
 pub mod config;
 pub mod connections;
+pub mod dev_builds;
 pub mod dev_reload;
 pub mod error_page;
 pub mod forward;

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::response::Response;
 use axum::routing::get;
 use http::uri::{PathAndQuery, Scheme};
@@ -19,6 +19,7 @@ use http_body_util::Limited;
 
 use crate::access_log::{Entry, LoggedBody};
 use crate::connections::ConnectionSlot;
+use crate::dev_builds::{self, BUILDS_PREFIX, builds};
 use crate::dev_reload::{RELOAD_PREFIX, reload_socket};
 use crate::error_page;
 use crate::forward::{
@@ -41,6 +42,15 @@ pub fn app(edge: Arc<Edge>) -> Router {
     if !edge.options().dev_reload.is_empty() {
         router = router.route(&format!("{RELOAD_PREFIX}/{{zone}}"), get(reload_socket));
     }
+    if edge.dev_builds().is_some() {
+        router = router.route(
+            &format!("{BUILDS_PREFIX}/{{zone}}"),
+            get(builds)
+                .put(builds)
+                .delete(builds)
+                .layer(DefaultBodyLimit::max(dev_builds::MAX_FAILURE_BYTES)),
+        );
+    }
     router.fallback(proxy).with_state(edge)
 }
 
@@ -59,14 +69,22 @@ async fn proxy(
             let route = edge.routes().resolve(&path);
             match edge.rate_limited(&request, peer.ip()) {
                 Some(refusal) => (refusal, Some(route.target), None),
-                None => {
-                    let (response, upstream) =
-                        forward(&edge, route, peer, id.clone(), request).await;
-                    (response, Some(route.target), upstream)
-                }
+                None => match failed_build(&edge, route.target, &request) {
+                    Some(page) => (page, Some(route.target), None),
+                    None => {
+                        let (response, upstream) =
+                            forward(&edge, route, peer, id.clone(), request).await;
+                        (response, Some(route.target), upstream)
+                    }
+                },
             }
         }
     };
+    if let (Some(dev), Some(Target::Zone(zone))) = (edge.dev_builds(), target)
+        && dev_builds::is_page(&method, response.status(), response.headers())
+    {
+        dev.saw_page(zone);
+    }
     response
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), id.clone());
@@ -201,11 +219,29 @@ async fn forward(
 /// What a client gets when no instance of `target` answers: the 502 page,
 /// or under development the page that waits for the zone to come back.
 fn unavailable(edge: &Edge, target: Target) -> Response {
-    if edge.options().dev_waiting_page {
-        error_page::waiting(target)
-    } else {
-        error_page::bad_gateway(target)
+    match edge.dev_builds() {
+        Some(dev) => {
+            let failure = match target {
+                Target::Zone(zone) => dev.failure(zone),
+                Target::MockIdp => None,
+            };
+            error_page::waiting(target, failure.as_deref())
+        }
+        None => error_page::bad_gateway(target),
     }
+}
+
+/// Under development, a page load from a zone whose last build failed
+/// gets the waiting page with the error rather than the stale zone.
+fn failed_build(edge: &Edge, target: Target, request: &Request) -> Option<Response> {
+    let (dev, Target::Zone(zone)) = (edge.dev_builds()?, target) else {
+        return None;
+    };
+    if !dev_builds::is_navigation(request.method(), request.headers()) {
+        return None;
+    }
+    let failure = dev.failure(zone)?;
+    Some(error_page::waiting(target, Some(&failure)))
 }
 
 fn upstream_uri(authority: &http::uri::Authority, original: &Uri) -> Uri {

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::client_ip::{self, ClientAddr};
+use crate::dev_builds::DevBuilds;
 use crate::dev_reload::ReloadTarget;
 use crate::error_page;
 use crate::rate_limit::{RateLimiter, retry_after_secs};
@@ -32,8 +33,9 @@ pub struct EdgeOptions {
     /// Development: each zone's live-reload server, reached at
     /// `/_edge/reload/<zone>` (empty in production).
     pub dev_reload: Vec<ReloadTarget>,
-    /// Development: a zone that does not answer gets the waiting page
-    /// (`error_page::waiting`) instead of the 502 page.
+    /// Development: a zone that does not answer, or whose last build
+    /// failed, gets the waiting page (`error_page::waiting`) instead of the
+    /// 502 page; `cargo xtask dev` reports builds (`dev_builds`).
     pub dev_waiting_page: bool,
     /// Whether the route table's `[[limit]]`s apply (off only for load tests).
     pub rate_limits: bool,
@@ -60,6 +62,8 @@ pub struct Edge {
     routes: RouteTable,
     client: Client<HttpConnector, Body>,
     limiter: Option<RateLimiter>,
+    /// Development only (`dev_waiting_page`): the zones' builds.
+    dev_builds: Option<DevBuilds>,
     options: EdgeOptions,
 }
 
@@ -75,10 +79,12 @@ impl Edge {
             .build(connector);
         let limiter = (options.rate_limits && !routes.limits().is_empty())
             .then(|| RateLimiter::new(routes.limits().to_vec()));
+        let dev_builds = options.dev_waiting_page.then(DevBuilds::default);
         Self {
             routes,
             client,
             limiter,
+            dev_builds,
             options,
         }
     }
@@ -93,6 +99,11 @@ impl Edge {
 
     pub fn options(&self) -> &EdgeOptions {
         &self.options
+    }
+
+    /// The zones' builds, under development only.
+    pub fn dev_builds(&self) -> Option<&DevBuilds> {
+        self.dev_builds.as_ref()
     }
 
     /// The client (see [`client_ip::client`]).

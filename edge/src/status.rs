@@ -1,5 +1,6 @@
 //! `GET /_edge/status`: every zone, its prefixes and instances, up or
-//! down, and the last error seen for each. Only for a loopback peer, or a
+//! down, and the last error seen for each (under development also the
+//! zone that served the last page). Only for a loopback peer, or a
 //! client in `--trusted-proxies` (the errors name internal addresses; a
 //! loopback address named by `X-Forwarded-For` does not count); everyone
 //! else gets 403.
@@ -29,6 +30,9 @@ pub struct ZoneStatus {
 #[derive(Serialize)]
 pub struct Status {
     zones: Vec<ZoneStatus>,
+    /// Development only: the zone that served the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_page: Option<&'static str>,
 }
 
 pub async fn status(
@@ -59,5 +63,9 @@ pub async fn status(
             }
         })
         .collect();
-    Json(Status { zones }).into_response()
+    let last_page = edge
+        .dev_builds()
+        .and_then(|dev| dev.last_page())
+        .map(|zone| zone.name());
+    Json(Status { zones, last_page }).into_response()
 }

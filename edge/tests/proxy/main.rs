@@ -170,12 +170,122 @@ async fn under_development_a_zone_that_is_down_gets_a_page_that_waits_for_it() {
     assert_eq!(headers["cache-control"], "no-store");
     assert!(body.contains("The shop zone is starting"), "{body}");
     // It reloads by itself once the zone answers its health check.
-    assert!(body.contains(r#"fetch("/shop/api/health""#), "{body}");
+    assert!(body.contains(r#"h="/shop/api/health""#), "{body}");
+    assert!(body.contains("location.reload()"), "{body}");
     assert!(body.contains(r#"http-equiv="refresh""#), "{body}");
     assert!(body.contains("--color-brand"), "the shared tokens");
     // The zones that answer are served as always.
     let (status, _, _) = stack.get("/account-area").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn under_development_a_failed_build_is_shown_on_page_loads_until_it_builds_again() {
+    let stack = Stack::with(Setup {
+        dev_waiting_page: true,
+        ..Setup::default()
+    })
+    .await;
+    let builds = "/_edge/dev/builds/shop";
+    let navigate = |path: &str| {
+        stack
+            .request(path)
+            .header("sec-fetch-mode", "navigate")
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The edge remembers which zone served the last page.
+    let (status, _, _) = stack.send(navigate("/shop/page")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, json) = stack.get("/_edge/status").await;
+    assert!(json.contains(r#""last_page":"shop""#), "{json}");
+    // cargo xtask dev reports a failed build.
+    let failure = "error[E0308]: mismatched types <i32>\n --> zones/shop/src/cart.rs:7:9";
+    let put = stack
+        .request(builds)
+        .method("PUT")
+        .body(Body::from(failure))
+        .unwrap();
+    assert_eq!(stack.send(put).await.0, StatusCode::NO_CONTENT);
+    // Page loads get the error, escaped, on the waiting page...
+    let (status, headers, body) = stack.send(navigate("/shop/page")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(body.contains("The shop zone did not build"), "{body}");
+    assert!(body.contains("mismatched types &lt;i32&gt;"), "{body}");
+    assert!(body.contains("zones/shop/src/cart.rs:7:9"), "{body}");
+    // ...which polls for the build state.
+    let (status, _, json) = stack.get(builds).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json.contains("zones/shop/src/cart.rs:7:9"), "{json}");
+    // Other requests and other zones are served as always.
+    assert_eq!(stack.get("/shop/page").await.0, StatusCode::OK);
+    assert_eq!(
+        stack.send(navigate("/account-area")).await.0,
+        StatusCode::OK
+    );
+    // Once it builds, the zone is served again.
+    let delete = stack
+        .request(builds)
+        .method("DELETE")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(stack.send(delete).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(stack.send(navigate("/shop/page")).await.0, StatusCode::OK);
+    assert!(stack.get(builds).await.2.contains(r#""failure":null"#));
+}
+
+#[tokio::test]
+async fn under_development_only_this_machine_reports_builds() {
+    // Behind a trusted proxy, a client it names is not this machine.
+    let stack = Stack::with(Setup {
+        dev_waiting_page: true,
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..Setup::default()
+    })
+    .await;
+    let put = stack
+        .request("/_edge/dev/builds/shop")
+        .method("PUT")
+        .header("x-forwarded-for", "203.0.113.9")
+        .body(Body::from("error: forged"))
+        .unwrap();
+    assert_eq!(stack.send(put).await.0, StatusCode::FORBIDDEN);
+    let page = stack
+        .request("/shop/page")
+        .header("sec-fetch-mode", "navigate")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(stack.send(page).await.0, StatusCode::OK);
+    // An unknown zone, an empty report.
+    let unknown = stack
+        .request("/_edge/dev/builds/billing")
+        .method("PUT")
+        .body(Body::from("error"))
+        .unwrap();
+    assert_eq!(stack.send(unknown).await.0, StatusCode::NOT_FOUND);
+    let empty = stack
+        .request("/_edge/dev/builds/shop")
+        .method("PUT")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(stack.send(empty).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn in_production_there_are_no_build_reports() {
+    let stack = Stack::start().await;
+    let (_, _, json) = stack.get("/_edge/status").await;
+    assert!(!json.contains("last_page"), "{json}");
+    let put = stack
+        .request("/_edge/dev/builds/shop")
+        .method("PUT")
+        .body(Body::from("error"))
+        .unwrap();
+    // Not an edge route: it goes to the zone that owns the path, like any other.
+    let (_, headers, _) = stack.send(put).await;
+    assert!(headers.contains_key("x-upstream"), "{headers:?}");
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@ pub const WS_PREFIX: &str = "/shop/ws";
 /// An upstream that says which zone and instance it is and echoes the
 /// path and headers; plus a streaming, a slow, an upload and WebSocket
 /// routes (`/shop/ws` is declared websocket in the test manifest,
-/// `/shop/chat` is not).
+/// `/shop/chat` is not), and an HTML page at `/shop/page`.
 pub fn upstream(name: String) -> Router {
     let echo_name = name.clone();
     let echo_socket = get(|ws: WebSocketUpgrade| async move {
@@ -74,6 +74,10 @@ pub fn upstream(name: String) -> Router {
         .route(
             "/shop/upload",
             post(|body: Bytes| async move { format!("{} bytes", body.len()) }),
+        )
+        .route(
+            "/shop/page",
+            get(|| async { axum::response::Html("<h1>A shop page</h1>") }),
         )
         .route("/shop/ws", echo_socket.clone())
         .route("/shop/chat", echo_socket)
