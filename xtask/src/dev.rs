@@ -1,6 +1,8 @@
-//! `cargo xtask dev`: every zone under `cargo leptos watch` (rebuild and
-//! live-reload on change, shared-ui included), the mock OpenID provider on
-//! :3009 and the edge on :8080.
+//! `cargo xtask dev [ZONE…]`: the named zones (all three when none is
+//! named) under `cargo leptos watch` (rebuild and live-reload on change,
+//! shared crates included), every other zone from its release build (built
+//! first when missing or older than its sources), the mock OpenID
+//! provider on :3009 and the edge on :8080 with its development pages.
 
 use std::time::Duration;
 
@@ -9,16 +11,43 @@ use contracts::Zone;
 use crate::project::{Project, run_step, step};
 use crate::stack::{self, Ports};
 use crate::supervisor::{Sink, Supervisor};
-use crate::tools;
+use crate::zone_builds::Builds;
+use crate::zone_progress::Start;
+use crate::{rebuild_order, release_zones, tools};
 
-pub fn run(project: &Project) -> anyhow::Result<()> {
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// The zones to work on (identity, shop, public): they run under
+    /// `cargo leptos watch`, the others from their release builds. All
+    /// three when none is named.
+    #[arg(value_name = "ZONE")]
+    zones: Vec<Zone>,
+}
+
+impl DevArgs {
+    /// The watched zones, in `Zone::ALL` order, each once.
+    fn watched(&self) -> Vec<Zone> {
+        Zone::ALL
+            .into_iter()
+            .filter(|z| self.zones.is_empty() || self.zones.contains(z))
+            .collect()
+    }
+}
+
+pub fn run(project: &Project, args: &DevArgs) -> anyhow::Result<()> {
     tools::ensure(project, tools::Need::default())?;
+    let watched = args.watched();
+    let released: Vec<Zone> = Zone::ALL
+        .into_iter()
+        .filter(|z| !watched.contains(z))
+        .collect();
     let ports = Ports::standard(1);
     ports.check_free()?;
     let shared = stack::Shared::standard(&ports);
     crate::migrate::run(&shared.database_url)?;
     // For `npm run e2e` against this stack.
     crate::manifest::write(project)?;
+    release_zones::build_stale(project, &released)?;
     run_step(
         "Building the edge and the mock OpenID provider",
         project
@@ -26,10 +55,16 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
             .args(["build", "--package", "edge", "--package", stack::MOCK_IDP]),
         "See the compiler output above.",
     )?;
-    step("Starting the mock provider, the edge and one `cargo leptos watch` per zone");
-    println!(
-        "    The first build of each zone takes a few minutes; later edits rebuild in seconds."
-    );
+    step(&format!(
+        "Starting the mock provider, the edge, `cargo leptos watch` for {}{}",
+        names(&watched),
+        if released.is_empty() {
+            String::new()
+        } else {
+            format!(" and the release build of {}", names(&released))
+        }
+    ));
+    println!("    The first build of a zone takes a few minutes; later edits rebuild in seconds.");
     // Every process is started again if it exits, as under `start`; the
     // edge shows the waiting page for a zone meanwhile.
     let mut supervisor = Supervisor::new()?;
@@ -46,12 +81,17 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         }),
         Sink::Terminal,
     )?;
-    let (p, pr, sh) = (project.clone(), ports.clone(), shared.clone());
+    let (p, pr, sh, w) = (
+        project.clone(),
+        ports.clone(),
+        shared.clone(),
+        watched.clone(),
+    );
     supervisor.spawn_restartable(
         "edge",
         Box::new(move || {
             let mut edge = stack::edge_command(&p, &p.debug_binary("edge"), &pr, &sh);
-            let reload: Vec<String> = Zone::ALL
+            let reload: Vec<String> = w
                 .iter()
                 .map(|z| format!("{}=127.0.0.1:{}", z.name(), z.default_reload_port()))
                 .collect();
@@ -61,7 +101,9 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         }),
         Sink::Terminal,
     )?;
-    for zone in Zone::ALL {
+    let edge = stack::local(ports.edge);
+    let builds = Builds::new(&watched, edge)?;
+    for &zone in &watched {
         let (p, sh) = (project.clone(), shared.clone());
         supervisor.spawn_restartable(
             zone.name(),
@@ -71,8 +113,20 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
                 sh.apply(zone, &mut watch);
                 Ok(watch)
             }),
+            Sink::Observed(builds.observer(zone)),
+        )?;
+    }
+    for &zone in &released {
+        let port = ports.instances(zone)[0];
+        let (p, sh) = (project.clone(), shared.clone());
+        supervisor.spawn_restartable(
+            zone.name(),
+            Box::new(move || stack::zone_command(&p, zone, port, &sh)),
             Sink::Terminal,
         )?;
+    }
+    if watched.len() > 1 {
+        rebuild_order::spawn(&project.root, watched.clone(), builds, edge)?;
     }
     println!(
         "\n    Open {} now: zones that are ready serve, the others show a page that \
@@ -82,7 +136,14 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     crate::zone_progress::report(
         Zone::ALL
             .iter()
-            .map(|&zone| (zone, stack::local(ports.instances(zone)[0])))
+            .map(|&zone| {
+                let start = if watched.contains(&zone) {
+                    Start::Building
+                } else {
+                    Start::Starting
+                };
+                (zone, stack::local(ports.instances(zone)[0]), start)
+            })
             .collect(),
     )?;
     supervisor.wait_ready(&ports.readiness(), Duration::from_secs(60 * 60))?;
@@ -91,4 +152,12 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
         ports.edge_url()
     );
     supervisor.run_until_stopped()
+}
+
+fn names(zones: &[Zone]) -> String {
+    zones
+        .iter()
+        .map(|z| z.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -12,6 +12,8 @@ mod migrate;
 mod postgres;
 mod probe;
 mod project;
+mod rebuild_order;
+mod release_zones;
 mod rotate_keys;
 mod stack;
 mod start;
@@ -19,6 +21,7 @@ mod supervisor;
 mod test;
 mod tools;
 mod verify_auth;
+mod zone_builds;
 mod zone_progress;
 
 use std::process::ExitCode;
@@ -65,8 +68,9 @@ enum Command {
     /// Check sign-in across zones over HTTP against a running stack
     /// (`cargo xtask dev` or `start`): the reference POC's list plus attacks.
     VerifyAuth(verify_auth::Options),
-    /// Run every zone under `cargo leptos watch` plus the edge on :8080.
-    Dev,
+    /// Run the named zones (all when none is named) under `cargo leptos
+    /// watch`, the others from their release builds, plus the edge on :8080.
+    Dev(dev::DevArgs),
     /// Release build of every zone and the edge, then run them (production
     /// shape), optionally several instances per zone and on PostgreSQL.
     Start(start::StartArgs),
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
         Command::RotateKeys { database_url } => rotate_keys::run(&database_url),
         Command::Manifest => manifest::run(&project),
         Command::VerifyAuth(options) => verify_auth::run_with(&options),
-        Command::Dev => dev::run(&project),
+        Command::Dev(args) => dev::run(&project, &args),
         Command::Start(args) => start::run(&project, &args),
         Command::Test(args) => test::run(&project, &args),
         Command::Bench(args) => bench::run(&project, &args),

@@ -39,8 +39,20 @@ use crate::project::elapsed;
 pub enum Sink {
     /// The terminal, each line prefixed with the child's name.
     Terminal,
+    /// The terminal, and each line (stdout and stderr) to an observer too.
+    Observed(Observer),
     /// A log file (truncated first), the child's stdout and stderr.
     File(PathBuf),
+}
+
+/// Reads a child's output lines as they are printed (e.g. build progress).
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 pub enum Event {
@@ -187,11 +199,15 @@ impl Supervisor {
                     .with_context(|| format!("cannot create {}", path.display()))?;
                 command.stdout(file.try_clone()?).stderr(file);
                 self.logs.insert(name.to_owned(), path);
-                false
+                None
             }
             Sink::Terminal => {
                 command.stdout(Stdio::piped()).stderr(Stdio::piped());
-                true
+                Some(None)
+            }
+            Sink::Observed(observer) => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                Some(Some(observer))
             }
         };
         let mut child = command
@@ -199,8 +215,8 @@ impl Supervisor {
             .with_context(|| format!("cannot start {name}"))?;
         let pid = Pid::from_raw(i32::try_from(child.id()).context("pid out of range")?);
         self.width = self.width.max(name.len());
-        if terminal {
-            let writer = LineWriter::new(name, self.width);
+        if let Some(observer) = terminal {
+            let writer = LineWriter::new(name, self.width, observer);
             let stdout = child.stdout.take().context("child stdout")?;
             let stderr = child.stderr.take().context("child stderr")?;
             forward(stdout, writer.clone());
@@ -443,6 +459,9 @@ impl Supervisor {
         }
         for pgid in self.running.values() {
             let _ = killpg(*pgid, Signal::SIGTERM);
+            // A process paused with SIGSTOP (dev's rebuild ordering) acts
+            // on SIGTERM only once continued.
+            let _ = killpg(*pgid, Signal::SIGCONT);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.running.is_empty() && Instant::now() < deadline {
@@ -473,14 +492,16 @@ pub fn describe(status: Option<ExitStatus>) -> String {
     status.map_or_else(|| "status unknown".to_owned(), |s| s.to_string())
 }
 
-/// Writes whole lines of one child to the terminal, prefixed with its name.
+/// Writes whole lines of one child to the terminal, prefixed with its
+/// name, and hands them to its observer if it has one.
 #[derive(Clone)]
 struct LineWriter {
     prefix: Arc<str>,
+    observer: Option<Observer>,
 }
 
 impl LineWriter {
-    fn new(name: &str, width: usize) -> Self {
+    fn new(name: &str, width: usize, observer: Option<Observer>) -> Self {
         let colour = 31 + (name.bytes().map(u32::from).sum::<u32>() % 6);
         let prefix = if std::io::stdout().is_terminal() {
             format!("\x1b[{colour}m{name:>width$} │\x1b[0m ")
@@ -489,12 +510,18 @@ impl LineWriter {
         };
         Self {
             prefix: prefix.into(),
+            observer,
         }
     }
 
     fn line(&self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}{line}", self.prefix);
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}{line}", self.prefix);
+        }
+        if let Some(Observer(observe)) = &self.observer {
+            observe(line);
+        }
     }
 }
 

@@ -9,7 +9,9 @@
 //! 5. release build;
 //! 6. the whole stack on free ports in the default session mode (token):
 //!    `verify-auth` and Playwright driving Chromium through the edge; then
-//!    `verify-auth` again on a stack in the other mode (store);
+//!    `verify-auth` again on a stack in the other mode (store); then the
+//!    edge's development waiting page in Chromium, on a stack whose shop
+//!    the spec starts late;
 //! 7. bounded load and fault tests (SQLite, then PostgreSQL with several
 //!    instances per zone; no PostgreSQL fails the run), see `faults`;
 //! 8. a smoke run of `cargo xtask bench` (every section but the dev loop,
@@ -17,7 +19,9 @@
 //!
 //! Everything started is stopped, also on failure.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -28,7 +32,7 @@ use crate::faults;
 use crate::postgres::{self, Postgres};
 use crate::probe;
 use crate::project::{Project, run_step, step};
-use crate::stack::{FreshStack, Limits};
+use crate::stack::{self, FreshStack, Limits};
 use crate::start::build_release;
 use crate::tools;
 
@@ -216,7 +220,60 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     result?;
     let mut other = verified_stack(project, "e2e-other-mode", mode.other().name())?;
     other.supervisor.shutdown();
-    Ok(())
+    waiting_page(project, &manifest)
+}
+
+/// The edge's development waiting page in Chromium: a stack whose shop is
+/// down, an edge with `EDGE_DEV_WAITING_PAGE`; the spec
+/// (`end2end/dev/`) opens the shop, sees the waiting page, starts the shop
+/// itself and expects the page to turn into it without a reload by hand.
+fn waiting_page(project: &Project, manifest: &Path) -> anyhow::Result<()> {
+    let zone = Zone::Shop;
+    let env = [("EDGE_DEV_WAITING_PAGE", "true")];
+    let mut stack = FreshStack::start(project, "e2e-waiting-page", 1, None, &env, Limits::On)?;
+    let name = stack.ports.instance_name(zone, 0);
+    stack.supervisor.kill(&name)?;
+    let command =
+        stack::zone_command(project, zone, stack.ports.instances(zone)[0], &stack.shared)?;
+    // The spec starts the zone with exactly this command and environment.
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    for (key, value) in command.get_envs() {
+        if let (Some(key), Some(value)) = (key.to_str(), value.and_then(|v| v.to_str())) {
+            env.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    let late = serde_json::json!({
+        "zone": zone.name(),
+        "program": command.get_program().to_string_lossy(),
+        "args": command.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
+        "env": env,
+        "cwd": project.root,
+    });
+    let late_file = stack.logs.join("late-zone.json");
+    fs::write(&late_file, serde_json::to_vec_pretty(&late)?)
+        .with_context(|| format!("cannot write {}", late_file.display()))?;
+    let mut playwright = project.command("npx");
+    playwright
+        .args([
+            "playwright",
+            "test",
+            "--config",
+            "end2end/playwright.dev.config.ts",
+        ])
+        .env("E2E_BASE_URL", stack.ports.edge_url())
+        .env("E2E_LATE_ZONE", &late_file)
+        .env(crate::manifest::PATH_VAR, manifest)
+        .env("CHROMIUM_PATH", tools::CHROMIUM);
+    let result = run_step(
+        "Running the waiting-page browser test (the shop started late, by the spec)",
+        &mut playwright,
+        "See the failures above; traces are in end2end/test-results.",
+    );
+    stack.supervisor.shutdown();
+    if result.is_err() {
+        print_log_tails(&stack.logs);
+    }
+    result
 }
 
 /// A fresh stack in session mode `mode`, which `cargo xtask verify-auth`

@@ -47,7 +47,7 @@ fn wasm_target() -> anyhow::Result<()> {
         return Ok(());
     }
     run_step(
-        "Adding the wasm32-unknown-unknown target",
+        "Adding the wasm32-unknown-unknown target (under a minute)",
         Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
         "Check that rustup can reach its distribution server.",
     )
@@ -71,6 +71,7 @@ fn wasm_bindgen(project: &Project) -> anyhow::Result<()> {
         &version,
         &[("webpki-roots", "1.0.10")],
         &[],
+        "about 5 minutes on 2 cores",
     )
 }
 
@@ -86,6 +87,7 @@ fn cargo_leptos() -> anyhow::Result<()> {
         CARGO_LEPTOS_VERSION,
         &[("cargo-util-schemas", "0.14.1")],
         &["no_downloads"],
+        "about 12 minutes on 2 cores",
     )
 }
 
@@ -96,6 +98,7 @@ fn install_from_source(
     version: &str,
     fixes: &[(&str, &str)],
     features: &[&str],
+    takes: &str,
 ) -> anyhow::Result<()> {
     let sources = cache_dir().join("src");
     fs::create_dir_all(&sources).with_context(|| format!("cannot create {}", sources.display()))?;
@@ -153,7 +156,7 @@ fn install_from_source(
         install.arg("--features").arg(features.join(","));
     }
     run_step(
-        &format!("Installing {krate} {version} from source (slow, once per machine)"),
+        &format!("Installing {krate} {version} from source (once per machine, {takes})"),
         &mut install,
         "See the compiler output above.",
     )
@@ -175,7 +178,7 @@ fn npm_packages(project: &Project) -> anyhow::Result<()> {
         return Ok(());
     }
     run_step(
-        "Installing npm packages (binaryen for wasm-opt, Playwright)",
+        "Installing npm packages (binaryen for wasm-opt, Playwright; about a minute)",
         project
             .command("npm")
             .args(["ci", "--no-audit", "--no-fund"]),
@@ -191,7 +194,7 @@ fn chromium() -> anyhow::Result<()> {
         println!("    chromium: present");
         return Ok(());
     }
-    apt_install("Chromium", &["chromium"])?;
+    apt_install("Chromium (1–2 minutes)", &["chromium"])?;
     if !Path::new(CHROMIUM).exists() {
         bail!("chromium was installed but {CHROMIUM} is missing");
     }

@@ -25,18 +25,30 @@ enum State {
     Up,
 }
 
+/// How a zone comes up under `cargo xtask dev`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Watched: built by `cargo leptos watch` first.
+    Building,
+    /// From its release build.
+    Starting,
+}
+
 /// Prints the state changes of `zones` (each at its direct address) until
 /// the process ends.
-pub fn report(zones: Vec<(Zone, SocketAddr)>) -> anyhow::Result<()> {
+pub fn report(zones: Vec<(Zone, SocketAddr, Start)>) -> anyhow::Result<()> {
     let probe = Probe::new()?;
     thread::spawn(move || {
         let started = Instant::now();
         let mut states: Vec<State> = zones.iter().map(|_| State::Down(started)).collect();
-        for (zone, _) in &zones {
-            println!("    ▸ {zone}: building…");
+        for (zone, _, start) in &zones {
+            match start {
+                Start::Building => println!("    ▸ {zone}: building…"),
+                Start::Starting => println!("    ▸ {zone}: starting (release build)…"),
+            }
         }
         loop {
-            for ((zone, addr), state) in zones.iter().zip(states.iter_mut()) {
+            for ((zone, addr, _), state) in zones.iter().zip(states.iter_mut()) {
                 let up = probe
                     .status(*addr, &zone.health_path())
                     .is_some_and(|status| status < 500);

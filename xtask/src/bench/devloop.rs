@@ -16,7 +16,7 @@ use crate::project::Project;
 
 /// The zone rebuilt and the component edited.
 const ZONE: &str = "shop";
-const COMPONENT: &str = "shared-ui/src/footer.rs";
+pub const COMPONENT: &str = "shared-ui/src/footer.rs";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
@@ -76,14 +76,14 @@ fn build(project: &Project, log: &Path) -> anyhow::Result<f64> {
 /// A source file changed for the measurement and put back afterwards. Its
 /// original is kept beside the report, so a run that was killed midway
 /// is mended by the next one.
-struct Edit {
+pub struct Edit {
     path: PathBuf,
     backup: PathBuf,
     original: String,
 }
 
 impl Edit {
-    fn open(path: &Path, backup: &Path) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, backup: &Path) -> anyhow::Result<Self> {
         if backup.is_file() {
             println!(
                 "    putting back {} from an interrupted run",
@@ -104,13 +104,13 @@ impl Edit {
 
     /// Edit `n`: a line at the top, so every span in the file moves (the
     /// worst case for incremental compilation of an edit in one file).
-    fn change(&self, n: usize) -> anyhow::Result<()> {
+    pub fn change(&self, n: usize) -> anyhow::Result<()> {
         let edited = edited(&self.original, n);
         fs::write(&self.path, edited)
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
 
-    fn restore(&self) -> anyhow::Result<()> {
+    pub fn restore(&self) -> anyhow::Result<()> {
         fs::write(&self.path, &self.original)
             .with_context(|| format!("cannot restore {}", self.path.display()))?;
         let _ = fs::remove_file(&self.backup);

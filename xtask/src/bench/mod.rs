@@ -8,7 +8,9 @@
 //! 3. the session check (criterion micro-benchmark), SQLite and PostgreSQL;
 //! 4. login flows per second through the mock IdP;
 //! 5. payload: wasm / JS / CSS and main-page HTML, raw, gzip, brotli;
-//! 6. the dev loop: a debug rebuild after a shared-ui edit.
+//! 6. the dev loop: a debug rebuild after a shared-ui edit, and
+//!    `cargo xtask dev shop` / `cargo xtask dev` as a person uses them
+//!    (first page, processes, save → reloaded page in Chromium).
 //!
 //! Load comes from `wrk` (Debian's) and, for the login flows, from the
 //! load generator in `crate::load`. Every load figure is the median of
@@ -17,6 +19,7 @@
 
 mod chart;
 mod cpu;
+mod dev_session;
 mod devloop;
 mod login;
 mod machine;
@@ -50,9 +53,13 @@ pub struct BenchArgs {
     /// Runs of every load measurement (median and range are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
     repeats: u64,
-    /// Skip the dev-loop measurement (two debug rebuilds of a zone).
-    #[arg(long)]
+    /// Skip the dev-loop section (debug rebuilds of a zone, and
+    /// `cargo xtask dev` in Chromium; needs ports 8080 and 3001–3009 free).
+    #[arg(long, conflicts_with = "dev_loop_only")]
     no_dev_loop: bool,
+    /// Only the dev-loop section.
+    #[arg(long)]
+    dev_loop_only: bool,
 }
 
 /// What one run measures, kept in the report.
@@ -113,7 +120,22 @@ pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let out = project.root.join("target").join("bench");
-    measure(project, settings, !args.no_dev_loop, &out, started)
+    let sections = if args.dev_loop_only {
+        Sections::DevLoopOnly
+    } else if args.no_dev_loop {
+        Sections::NoDevLoop
+    } else {
+        Sections::All
+    };
+    measure(project, settings, sections, &out, started)
+}
+
+/// Which sections a run measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sections {
+    All,
+    NoDevLoop,
+    DevLoopOnly,
 }
 
 /// For `cargo xtask test`, after its release build: every section but
@@ -130,7 +152,7 @@ pub fn smoke(project: &Project) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let out = project.root.join("target").join("bench").join("smoke");
-    measure(project, settings, false, &out, started)
+    measure(project, settings, Sections::NoDevLoop, &out, started)
 }
 
 /// Installs the Debian packages of [`PACKAGES`] that are missing.
@@ -152,7 +174,7 @@ fn ensure_packages() -> anyhow::Result<()> {
 fn measure(
     project: &Project,
     settings: Settings,
-    dev_loop: bool,
+    sections: Sections,
     out: &Path,
     started: Instant,
 ) -> anyhow::Result<()> {
@@ -166,14 +188,22 @@ fn measure(
         payload: Vec::new(),
         micro: Vec::new(),
         dev_loop: None,
+        dev_sessions: Vec::new(),
         budgets: Vec::new(),
         duration_secs: 0.0,
     };
-    measure_stack(project, &mut results)?;
-    results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
-    if dev_loop {
+    if sections != Sections::DevLoopOnly {
+        measure_stack(project, &mut results)?;
+        results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
+    }
+    if sections != Sections::NoDevLoop {
         step("6. Dev loop: debug rebuild of a zone after a shared-ui edit");
         results.dev_loop = Some(devloop::run(project, &results.settings, out)?);
+        step("6. Dev loop: `cargo xtask dev shop`, then `cargo xtask dev`, in Chromium");
+        for watched in [&[Zone::Shop][..], &[]] {
+            let row = dev_session::run(project, &results.settings, out, watched)?;
+            results.dev_sessions.push(row);
+        }
     }
     results.duration_secs = started.elapsed().as_secs_f64();
     results.check_budgets();

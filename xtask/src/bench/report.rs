@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::machine::Machine;
 use super::stats::ratio;
-use super::{Settings, devloop, login, micro, payload, proxy, ssr};
+use super::{Settings, dev_session, devloop, login, micro, payload, proxy, ssr};
 
 /// Per-zone release wasm, brotli-compressed, at most (bytes; KB = 1000 B).
 pub const WASM_BROTLI_BUDGET: usize = 100_000;
@@ -18,6 +18,10 @@ pub const SIGNED_IN_SSR_RATIO: f64 = 0.9;
 /// The session check of a cached token in token mode, at most (ns).
 pub const TOKEN_CHECK_BUDGET_NS: f64 = 5_000.0;
 
+/// From saving a shared-ui edit to the reloaded page of the watched zone
+/// under `cargo xtask dev` (issue 18), in seconds.
+pub const DEV_RELOAD_BUDGET_SECS: f64 = 10.0;
+
 #[derive(Debug, Serialize)]
 pub struct Results {
     pub machine: Machine,
@@ -28,6 +32,8 @@ pub struct Results {
     pub payload: Vec<payload::Row>,
     pub micro: Vec<micro::Row>,
     pub dev_loop: Option<devloop::Row>,
+    /// `cargo xtask dev shop` and `cargo xtask dev`, as a person uses them.
+    pub dev_sessions: Vec<dev_session::SessionRow>,
     pub budgets: Vec<Budget>,
     /// Wall time of the whole run, builds included.
     pub duration_secs: f64,
@@ -97,6 +103,15 @@ impl Results {
                 limit: format!("≤ {}", duration(TOKEN_CHECK_BUDGET_NS)),
                 measured: duration(cached.median_ns),
                 met: cached.median_ns <= TOKEN_CHECK_BUDGET_NS,
+            });
+        }
+        for session in &self.dev_sessions {
+            let secs = session.reload_secs.median;
+            budgets.push(Budget {
+                what: format!("`{}`: save → reloaded shop page", session.command),
+                limit: format!("≤ {DEV_RELOAD_BUDGET_SECS:.0} s"),
+                measured: format!("{secs:.1} s"),
+                met: secs <= DEV_RELOAD_BUDGET_SECS,
             });
         }
         self.budgets = budgets;
@@ -312,6 +327,35 @@ impl Results {
             r.first_build_secs,
             r.rebuild_secs.show(1)
         );
+        if self.dev_sessions.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "`cargo xtask dev` as a person uses it (warm machine): time to the shop's \
+             first page and to every zone through the edge, the processes it runs, and \
+             from saving an edit of `shared-ui/src/footer.rs` to the reloaded shop page \
+             in Chromium.\n\n\
+             | command | `cargo leptos watch` | release servers | shop page | every zone | \
+             save → reloaded page |\n|---|---|---|---:|---:|---:|"
+        );
+        for s in &self.dev_sessions {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {:.1} s | {:.1} s | {} s |",
+                s.command,
+                s.watchers.join(", "),
+                if s.release_servers.is_empty() {
+                    "–".to_owned()
+                } else {
+                    s.release_servers.join(", ")
+                },
+                s.first_page_secs,
+                s.all_zones_secs,
+                s.reload_secs.show(1)
+            );
+        }
+        md.push('\n');
     }
 }
 
@@ -376,6 +420,7 @@ pub(super) mod tests {
             payload: vec![wasm("public", 80_000), wasm("shop", 140_000)],
             micro: Vec::new(),
             dev_loop: None,
+            dev_sessions: Vec::new(),
             budgets: Vec::new(),
             duration_secs: 1.0,
         }
