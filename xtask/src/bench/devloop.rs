@@ -102,7 +102,7 @@ impl Edit {
         })
     }
 
-    /// Edit `n`: a line at the top, so every span in the file moves (the
+    /// Edit `n`: `n` lines at the top, so every span in the file moves (the
     /// worst case for incremental compilation of an edit in one file).
     pub fn change(&self, n: usize) -> anyhow::Result<()> {
         let edited = edited(&self.original, n);
@@ -132,8 +132,13 @@ impl Drop for Edit {
     }
 }
 
+/// `n` comment lines on top: each edit moves every span by a different
+/// amount, so each one changes the binary (an edit that rebuilt into the
+/// same binary as the one before would not restart the server under
+/// `cargo leptos watch`, nor reload the page).
 fn edited(original: &str, n: usize) -> String {
-    format!("// dev-loop edit {n} by `cargo xtask bench` (put back when it ends)\n{original}")
+    let lines = "// dev-loop edit by `cargo xtask bench` (put back when it ends)\n".repeat(n);
+    format!("{lines}{original}")
 }
 
 #[cfg(test)]
@@ -151,7 +156,8 @@ mod tests {
             let edit = Edit::open(&file, &backup).unwrap_or_else(|e| panic!("{e}"));
             edit.change(2).unwrap();
             let now = fs::read_to_string(&file).unwrap();
-            assert!(now.starts_with("// dev-loop edit 2") && now.ends_with("fn footer() {}\n"));
+            assert_eq!(now.lines().count(), 3, "two lines on top: {now}");
+            assert!(now.starts_with("// dev-loop edit") && now.ends_with("fn footer() {}\n"));
         }
         assert_eq!(fs::read_to_string(&file).unwrap(), "fn footer() {}\n");
         assert!(!backup.exists());

@@ -197,13 +197,16 @@ fn measure(
         results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
     }
     if sections != Sections::NoDevLoop {
-        step("6. Dev loop: debug rebuild of a zone after a shared-ui edit");
-        results.dev_loop = Some(devloop::run(project, &results.settings, out)?);
+        // The sessions first: `dev shop` finds the release builds just
+        // made up to date (the edits below would make them older than
+        // their sources).
         step("6. Dev loop: `cargo xtask dev shop`, then `cargo xtask dev`, in Chromium");
         for watched in [&[Zone::Shop][..], &[]] {
             let row = dev_session::run(project, &results.settings, out, watched)?;
             results.dev_sessions.push(row);
         }
+        step("6. Dev loop: debug rebuild of a zone after a shared-ui edit");
+        results.dev_loop = Some(devloop::run(project, &results.settings, out)?);
     }
     results.duration_secs = started.elapsed().as_secs_f64();
     results.check_budgets();
