@@ -12,7 +12,9 @@
 //! * [`cart`]: the cart badge's path, body and browser event.
 //! * [`session_token`]: identity's answer to a zone refreshing a session
 //!   token.
+//! * [`assets`]: the release asset manifest (content-hashed file names).
 
+pub mod assets;
 pub mod cart;
 pub mod cookie;
 pub mod me;

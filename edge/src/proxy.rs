@@ -62,6 +62,9 @@ async fn proxy(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // Development: a page the browser fetched ahead (speculation rules) is
+    // not one the user has looked at.
+    let speculative = edge.dev_builds().is_some() && request.headers().contains_key("sec-purpose");
     let id = request_id(request.headers());
     let (mut response, target, upstream) = match check_path(&path) {
         Err(problem) => (error_page::bad_request(problem), None, None),
@@ -81,6 +84,7 @@ async fn proxy(
         }
     };
     if let (Some(dev), Some(Target::Zone(zone))) = (edge.dev_builds(), target)
+        && !speculative
         && dev_builds::is_page(&method, response.status(), response.headers())
     {
         dev.saw_page(zone);

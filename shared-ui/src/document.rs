@@ -34,7 +34,8 @@ pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl 
                     <style>".menu__panel{display:flex;position:static;box-shadow:none}"</style>
                 </noscript>
                 <LiveReload zone />
-                <HydrationScripts options islands=true />
+                <Speculation />
+                <BundleLoader options />
                 <MetaTags />
             </head>
             <body data-zone=zone.name()>
@@ -47,6 +48,51 @@ pub fn Document(options: LeptosOptions, zone: Zone, children: Children) -> impl 
             </body>
         </html>
     }
+}
+
+/// The zone's bundle (its JS glue and wasm), fetched only by a page that
+/// rendered an island: Leptos' hydration scripts sit inert in a
+/// `<template>`, and once the document is parsed a small script moves them
+/// into the head if the page has a `<leptos-island>`. The head is sent
+/// before the body is rendered, so only the browser knows whether a page
+/// has islands; a page without any (most anonymous pages of the public
+/// zone) downloads no JS and no wasm at all.
+#[component]
+fn BundleLoader(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <template id=BUNDLE_TEMPLATE_ID>
+            <HydrationScripts options islands=true />
+        </template>
+        <script>{BUNDLE_LOADER}</script>
+    }
+}
+
+/// The `<template>` holding the hydration scripts.
+pub const BUNDLE_TEMPLATE_ID: &str = "zone-bundle";
+
+/// Moves the template's links and script into the head when the page has
+/// an island (a script taken from a template must be created anew to run).
+const BUNDLE_LOADER: &str = "document.addEventListener('DOMContentLoaded',function(){    if(!document.querySelector('leptos-island'))return;    var t=document.getElementById('zone-bundle');if(!t)return;    Array.prototype.forEach.call(t.content.children,function(n){    if(n.tagName==='SCRIPT'){var s=document.createElement('script');s.type='module';    s.textContent=n.textContent;document.head.appendChild(s);}    else document.head.appendChild(document.importNode(n,true));});});";
+
+/// In the Leptos context unless the zone runs with speculation rules off
+/// (`SPECULATION_RULES=false`).
+#[derive(Clone, Copy, Debug)]
+pub struct SpeculationRulesEnabled;
+
+/// Chromium's speculation rules for [`crate::ZoneLink`]s: every zone link
+/// is prefetched when the pointer rests on it (`moderate`: about 200 ms of
+/// hover, or a pointer-down), and the primary navigation's links are
+/// prerendered then, wasm and hydration included, so a click shows the
+/// other zone's page at once. Only plain links qualify: sign-out is a POST
+/// form and sign-in an ordinary link, neither a `ZoneLink`; the page the
+/// link points at (`aria-current`) is skipped. Browsers without
+/// speculation rules ignore the script.
+pub const SPECULATION_RULES: &str = r#"{"prerender":[{"where":{"selector_matches":".primary-nav a[data-zone-link]:not([aria-current])"},"eagerness":"moderate"}],"prefetch":[{"where":{"selector_matches":"a[data-zone-link]:not([aria-current])"},"eagerness":"moderate"}]}"#;
+
+#[component]
+fn Speculation() -> impl IntoView {
+    use_context::<SpeculationRulesEnabled>()
+        .map(|_| view! { <script type="speculationrules">{SPECULATION_RULES}</script> })
 }
 
 /// In the Leptos context when the zone runs under `cargo leptos watch`.

@@ -6,7 +6,10 @@ use contracts::Zone;
 
 /// A link to a page of `zone`. Crossing zones is always a full page load
 /// (`rel="external"` keeps any client-side router from intercepting it), so
-/// the target zone renders the page and hydrates its own islands.
+/// the target zone renders the page and hydrates its own islands. The
+/// document's speculation rules (see `document::SPECULATION_RULES`) pick
+/// these links out by `data-zone-link`: the browser fetches the page on
+/// hover, so the full page load is served from memory.
 #[component]
 pub fn ZoneLink(
     zone: Zone,
@@ -23,6 +26,7 @@ pub fn ZoneLink(
         <a
             href=zone.path(&path)
             rel="external"
+            data-zone-link=zone.name()
             class=class
             aria-current=current.then_some("page")
         >

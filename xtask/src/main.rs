@@ -4,6 +4,7 @@
 
 mod bench;
 mod client;
+mod compress;
 mod dev;
 mod faults;
 mod load;
@@ -15,6 +16,7 @@ mod project;
 mod rebuild_order;
 mod release_zones;
 mod rotate_keys;
+mod site_assets;
 mod stack;
 mod start;
 mod supervisor;

@@ -1,6 +1,7 @@
 //! The zones `cargo xtask dev ZONE…` does not watch run from their release
 //! builds, built here first when missing or older than their sources, with
-//! the same cargo-leptos step as `cargo xtask start` (one zone at a time).
+//! the same step as `cargo xtask start` (`site_assets::build_release`, one
+//! zone at a time).
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -8,32 +9,36 @@ use std::time::SystemTime;
 use contracts::Zone;
 use walkdir::WalkDir;
 
-use crate::project::{Project, run_step, step};
+use crate::project::{Project, step};
 use crate::rebuild_order::SHARED;
 
 /// Builds the release build of each of `zones` that is missing or stale.
 pub fn build_stale(project: &Project, zones: &[Zone]) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
     for &zone in zones {
         if is_fresh(project, zone) {
             step(&format!("The release build of {zone} is up to date"));
-            continue;
+        } else {
+            stale.push(zone);
         }
-        run_step(
-            &format!("Building {zone} for release (cargo leptos build --release --project {zone})"),
-            project
-                .cargo()
-                .args(["leptos", "build", "--release", "--project", zone.name()]),
-            "See the compiler output above.",
-        )?;
     }
-    Ok(())
+    if stale.is_empty() {
+        return Ok(());
+    }
+    crate::site_assets::build_release(project, &stale)
 }
 
 /// Whether `zone`'s release binary and site exist and are newer than
-/// every source they are built from.
+/// every source they are built from. The site counts by its asset
+/// manifest, which only a release build writes (`cargo leptos watch`
+/// fills the same folder with a debug bundle).
 fn is_fresh(project: &Project, zone: Zone) -> bool {
     let binary = project.release_binary(zone.package());
-    let built = [binary.as_path(), &project.site_root(zone)]
+    let manifest = project
+        .site_root(zone)
+        .join(zone.pkg_dir())
+        .join(contracts::assets::MANIFEST_FILE);
+    let built = [binary.as_path(), &manifest]
         .into_iter()
         .map(modified)
         .min()

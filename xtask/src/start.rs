@@ -80,13 +80,10 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
 }
 
 /// Release build of every zone (server + wasm through cargo-leptos, with
-/// wasm-opt), of the edge and of the mock OpenID provider.
+/// wasm-opt; hashed and precompressed assets, see `site_assets`), of the
+/// edge and of the mock OpenID provider.
 pub fn build_release(project: &Project) -> anyhow::Result<()> {
-    run_step(
-        "Building every zone for release (cargo leptos build --release)",
-        project.cargo().args(["leptos", "build", "--release"]),
-        "See the compiler output above.",
-    )?;
+    crate::site_assets::build_release(project, &contracts::Zone::ALL)?;
     run_step(
         "Building the edge and the mock OpenID provider for release",
         project.cargo().args([

@@ -8,6 +8,9 @@
 //! 3. the session check (criterion micro-benchmark), SQLite and PostgreSQL;
 //! 4. login flows per second through the mock IdP;
 //! 5. payload: wasm / JS / CSS and main-page HTML, raw, gzip, brotli;
+//! 7. navigation in Chromium (`end2end/tests/navigation.spec.ts`): bytes
+//!    of a cold and a warm visit per zone, and hover-then-click across
+//!    zones with and without speculation rules;
 //! 6. the dev loop: a debug rebuild after a shared-ui edit, and
 //!    `cargo xtask dev shop` / `cargo xtask dev` as a person uses them
 //!    (first page, processes, save → reloaded page in Chromium).
@@ -24,6 +27,7 @@ mod devloop;
 mod login;
 mod machine;
 mod micro;
+mod navigation;
 mod nginx;
 mod payload;
 mod proxy;
@@ -189,11 +193,12 @@ fn measure(
         micro: Vec::new(),
         dev_loop: None,
         dev_sessions: Vec::new(),
+        navigation: None,
         budgets: Vec::new(),
         duration_secs: 0.0,
     };
     if sections != Sections::DevLoopOnly {
-        measure_stack(project, &mut results)?;
+        measure_stack(project, &mut results, out)?;
         results.micro = micro::run(project, &results.settings, &out.join("criterion"))?;
     }
     if sections != Sections::NoDevLoop {
@@ -232,7 +237,11 @@ fn measure(
 
 /// Sections 1, 2, 5 and 4 (in that order: the login runs leave many
 /// sessions behind) on one fresh release stack, nginx beside it.
-fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Result<()> {
+fn measure_stack(
+    project: &Project,
+    results: &mut report::Results,
+    out: &Path,
+) -> anyhow::Result<()> {
     let settings = results.settings.clone();
     let mut stack = FreshStack::start(
         project,
@@ -281,6 +290,9 @@ fn measure_stack(project: &Project, results: &mut report::Results) -> anyhow::Re
 
     step("5. Payload: assets and main pages, raw / gzip / brotli");
     results.payload = payload::run(project, &edge, &cookie)?;
+
+    step("7. Navigation in Chromium, with and without speculation rules");
+    results.navigation = Some(navigation::run(project, &edge, out)?);
 
     step("4. Login throughput through the mock IdP");
     results.login = Some(login::run(&runtime, &edge, &settings)?);

@@ -3,13 +3,13 @@
 //! — raw, gzip (level 9) and brotli (quality 11, what a build step would
 //! precompress with).
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
 use contracts::Zone;
 use serde::Serialize;
 
+use crate::compress::{brotli, gzip};
 use crate::project::Project;
 
 /// Sizes of one file or page, in bytes.
@@ -80,31 +80,12 @@ fn sizes(zone: Zone, what: String, bytes: &[u8]) -> anyhow::Result<Row> {
     })
 }
 
-fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes)?;
-    Ok(encoder.finish()?)
-}
-
-fn brotli(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        // quality 11, window 2^22: the settings of `brotli -q 11`.
-        let mut writer = ::brotli::CompressorWriter::new(&mut out, 64 * 1024, 11, 22);
-        writer.write_all(bytes)?;
-        writer.flush()?;
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
-
     use super::*;
 
     #[test]
-    fn compressed_sizes_are_real_and_round_trip() {
+    fn sizes_are_of_the_compressed_bytes() {
         let text = "<p>the same words again and again</p>\n".repeat(200);
         let row = sizes(Zone::Public, "page".into(), text.as_bytes()).unwrap_or_else(|e| {
             panic!("{e}");
@@ -114,17 +95,5 @@ mod tests {
             row.gzip < row.raw / 10 && row.brotli < row.raw / 10,
             "{row:?}"
         );
-        let mut back = String::new();
-        let packed = brotli(text.as_bytes()).unwrap();
-        ::brotli::Decompressor::new(packed.as_slice(), 4096)
-            .read_to_string(&mut back)
-            .unwrap();
-        assert_eq!(back, text);
-        let mut back = String::new();
-        let packed = gzip(text.as_bytes()).unwrap();
-        flate2::read::GzDecoder::new(packed.as_slice())
-            .read_to_string(&mut back)
-            .unwrap();
-        assert_eq!(back, text);
     }
 }

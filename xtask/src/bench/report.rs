@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::machine::Machine;
 use super::stats::ratio;
-use super::{Settings, dev_session, devloop, login, micro, payload, proxy, ssr};
+use super::{Settings, dev_session, devloop, login, micro, navigation, payload, proxy, ssr};
 
 /// Per-zone release wasm, brotli-compressed, at most (bytes; KB = 1000 B).
 pub const WASM_BROTLI_BUDGET: usize = 100_000;
@@ -22,6 +22,13 @@ pub const TOKEN_CHECK_BUDGET_NS: f64 = 5_000.0;
 /// under `cargo xtask dev` (issue 18), in seconds.
 pub const DEV_RELOAD_BUDGET_SECS: f64 = 10.0;
 
+/// Bytes over the wire of a cold first visit to a zone's main page (HTML,
+/// CSS, JS, wasm; issue 16).
+pub const COLD_VISIT_BUDGET: usize = 120_000;
+
+/// Cross-zone navigation after hover, click to hydrated (issue 16), ms.
+pub const NAVIGATION_BUDGET_MS: f64 = 100.0;
+
 #[derive(Debug, Serialize)]
 pub struct Results {
     pub machine: Machine,
@@ -34,6 +41,8 @@ pub struct Results {
     pub dev_loop: Option<devloop::Row>,
     /// `cargo xtask dev shop` and `cargo xtask dev`, as a person uses them.
     pub dev_sessions: Vec<dev_session::SessionRow>,
+    /// Chromium: visits and cross-zone navigation, with and without rules.
+    pub navigation: Option<navigation::Row>,
     pub budgets: Vec<Budget>,
     /// Wall time of the whole run, builds included.
     pub duration_secs: f64,
@@ -114,6 +123,43 @@ impl Results {
                 met: secs <= DEV_RELOAD_BUDGET_SECS,
             });
         }
+        if let Some(nav) = &self.navigation {
+            let with = &nav.with_rules;
+            for (zone, visits) in [
+                ("public", &with.public),
+                ("shop", &with.shop),
+                ("identity", &with.identity),
+            ] {
+                budgets.push(Budget {
+                    what: format!("{zone}: cold first visit over the wire"),
+                    limit: format!("≤ {}", kb(COLD_VISIT_BUDGET)),
+                    measured: kb(visits.cold.total as usize),
+                    met: visits.cold.total as usize <= COLD_VISIT_BUDGET,
+                });
+            }
+            for (what, step, plain) in [
+                (
+                    "public → shop",
+                    &with.navigation.public_to_shop,
+                    &nav.without_rules.navigation.public_to_shop,
+                ),
+                (
+                    "shop → identity",
+                    &with.navigation.shop_to_identity,
+                    &nav.without_rules.navigation.shop_to_identity,
+                ),
+            ] {
+                budgets.push(Budget {
+                    what: format!("{what} after hover: click → hydrated"),
+                    limit: format!("≤ {NAVIGATION_BUDGET_MS:.0} ms and ≤ ⅓ of without rules"),
+                    measured: format!(
+                        "{:.0} ms ({}) vs {:.0} ms without",
+                        step.ms, step.served, plain.ms
+                    ),
+                    met: step.ms <= NAVIGATION_BUDGET_MS && step.ms * 3.0 <= plain.ms,
+                });
+            }
+        }
         self.budgets = budgets;
     }
 
@@ -158,6 +204,7 @@ impl Results {
         self.login_table(&mut md);
         self.payload_table(&mut md);
         self.dev_loop_table(&mut md);
+        self.navigation_table(&mut md);
         let _ = writeln!(md, "## Budgets\n");
         let _ = writeln!(md, "| budget | limit | measured | met |\n|---|---|---|---|");
         for b in &self.budgets {
@@ -359,6 +406,64 @@ impl Results {
     }
 }
 
+impl Results {
+    fn navigation_table(&self, md: &mut String) {
+        let _ = writeln!(md, "## 7. Navigation in Chromium\n");
+        let Some(nav) = &self.navigation else {
+            let _ = writeln!(md, "Not measured.\n");
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "Bytes over the wire (CDP, compressed as sent) and time to `<html data-hydrated>`.\n\n\
+             | zone | cold: total | document | script | stylesheet | hydrated | warm: total | hydrated |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let run = &nav.with_rules;
+        for (zone, v) in [
+            ("public", &run.public),
+            ("shop", &run.shop),
+            ("identity", &run.identity),
+        ] {
+            let _ = writeln!(
+                md,
+                "| {zone} | {} | {} | {} | {} | {:.0} ms | {} | {:.0} ms |",
+                kb(v.cold.total as usize),
+                kb(v.cold.document as usize),
+                kb(v.cold.script as usize),
+                kb(v.cold.stylesheet as usize),
+                v.cold.hydrated_ms,
+                kb(v.warm.total as usize),
+                v.warm.hydrated_ms,
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nHover, then click (every bundle already cached), click → hydrated:\n\n\
+             | step | with speculation rules | without |\n|---|---:|---:|"
+        );
+        for (what, with, without) in [
+            (
+                "public → shop (primary nav)",
+                &nav.with_rules.navigation.public_to_shop,
+                &nav.without_rules.navigation.public_to_shop,
+            ),
+            (
+                "shop → identity (footer)",
+                &nav.with_rules.navigation.shop_to_identity,
+                &nav.without_rules.navigation.shop_to_identity,
+            ),
+        ] {
+            let _ = writeln!(
+                md,
+                "| {what} | {:.0} ms ({}) | {:.0} ms ({}) |",
+                with.ms, with.served, without.ms, without.served
+            );
+        }
+        md.push('\n');
+    }
+}
+
 /// `123.4 KB` (1 KB = 1000 bytes).
 pub fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1000.0)
@@ -421,6 +526,7 @@ pub(super) mod tests {
             micro: Vec::new(),
             dev_loop: None,
             dev_sessions: Vec::new(),
+            navigation: None,
             budgets: Vec::new(),
             duration_secs: 1.0,
         }

@@ -26,6 +26,8 @@ use shared_auth::token_refresh::{Refresher, Refreshes};
 use shared_auth::token_trust::{FEED_POLL, TokenTrust};
 use shared_ui::Document;
 
+use crate::assets;
+
 use contracts::Zone;
 use contracts::zone::{
     OUTPUT_NAME, REVOCATIONS_PATH, SESSION_JWKS_PATH, SESSION_TOKEN_REFRESH_PATH,
@@ -40,6 +42,7 @@ use shared_auth::identity_feed::IdentityFeed;
 /// * `LEPTOS_SITE_ROOT`: folder holding the built assets (default `target/site/<zone>`)
 /// * `LEPTOS_RELOAD_PORT`: live-reload port under `cargo leptos watch`
 /// * `RUST_LOG`: log filter (default `info`)
+/// * `SPECULATION_RULES`: `false` drops the speculation rules from pages
 /// * those of [`AuthConfig`] and of `X`
 #[derive(Debug, Clone, Parser)]
 pub struct ZoneConfig<X: Args> {
@@ -58,6 +61,11 @@ pub struct ZoneConfig<X: Args> {
     /// Set by `cargo leptos watch`: pages then carry the live-reload script.
     #[arg(long, env = "LEPTOS_WATCH", hide = true)]
     pub watch: Option<String>,
+    /// Speculation rules on zone links: the browser prefetches a linked
+    /// page on hover and prerenders the primary navigation's. `false`
+    /// turns them off.
+    #[arg(long, env = "SPECULATION_RULES", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub speculation_rules: bool,
     /// Apply the database migrations (the shared schema and this zone's
     /// tables) and exit. Run before the zones start; several processes
     /// may run it at once (they take turns on a lock).
@@ -106,6 +114,29 @@ impl<X: Args> ZoneConfig<X> {
             ))
             .build()
     }
+}
+
+/// `options` linking the content-hashed bundle a release build left
+/// (`assets::release_stem`), unless under `cargo leptos watch` or there is
+/// none; a manifest that names missing files is logged and ignored.
+fn with_release_assets(mut options: LeptosOptions, zone: Zone, watching: bool) -> LeptosOptions {
+    if watching {
+        return options;
+    }
+    match assets::release_stem(std::path::Path::new(&*options.site_root), zone) {
+        Ok(Some(stem)) => {
+            tracing::info!(zone = zone.name(), bundle = %stem, "linking the release's hashed assets");
+            options.output_name = stem.into();
+        }
+        Ok(None) => {}
+        Err(problem) => {
+            tracing::warn!(
+                zone = zone.name(),
+                "{problem}; linking {OUTPUT_NAME}.* instead"
+            );
+        }
+    }
+    options
 }
 
 /// How often each zone deletes expired sessions and grants.
@@ -200,6 +231,25 @@ where
     }
 }
 
+/// What the document around every page carries besides the zone's app.
+#[derive(Clone, Copy, Debug)]
+pub struct PageOptions {
+    /// The live-reload script (under `cargo leptos watch`).
+    pub live_reload: bool,
+    /// Speculation rules for zone links (`shared_ui::document::SPECULATION_RULES`).
+    pub speculation_rules: bool,
+}
+
+impl Default for PageOptions {
+    /// As in production: speculation rules, no live reload.
+    fn default() -> Self {
+        Self {
+            live_reload: false,
+            speculation_rules: true,
+        }
+    }
+}
+
 /// The zone's router: extra routes, `/…/me`, health, Leptos pages and
 /// server functions (with [`Auth`] in their context), static assets and
 /// the not-found fallback, all behind the cross-site refusal, the session
@@ -210,7 +260,7 @@ pub fn router<A, AV>(
     options: LeptosOptions,
     auth: Auth,
     extra: ZoneRoutes,
-    live_reload: bool,
+    pages: PageOptions,
 ) -> Router
 where
     A: Fn() -> AV + Clone + Send + Sync + 'static,
@@ -233,8 +283,11 @@ where
             // The zone serving the call: `require_user`'s sign-in link
             // comes back to its home page.
             provide_context(zone);
-            if live_reload {
+            if pages.live_reload {
                 provide_context(shared_ui::document::LiveReloadEnabled);
+            }
+            if pages.speculation_rules {
+                provide_context(shared_ui::document::SpeculationRulesEnabled);
             }
         }
     };
@@ -247,6 +300,10 @@ where
             move || shell(options.clone())
         })
         .fallback(file_and_error_handler_with_context(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            zone,
+            assets::cache_assets,
+        ))
         .with_state(options);
     // Outermost first: cross-site writes are refused before the store is
     // read; the session layer marks signed-in responses private; no
@@ -267,6 +324,7 @@ where
             auth,
             refuse_cross_site,
         ))
+        .layer(assets::compression())
         .merge(internal)
 }
 
@@ -331,10 +389,14 @@ where
         auth = auth.with_token_trust(trust);
         background.extend(tasks);
     }
-    let options = config.leptos_options(zone);
+    let options = with_release_assets(config.leptos_options(zone), zone, config.watch.is_some());
     let addr = options.site_addr;
     let site_root = options.site_root.clone();
-    let app = router(zone_app, options, auth, extra, config.watch.is_some());
+    let pages = PageOptions {
+        live_reload: config.watch.is_some(),
+        speculation_rules: config.speculation_rules,
+    };
+    let app = router(zone_app, options, auth, extra, pages);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is another process using it?)"))?;

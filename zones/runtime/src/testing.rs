@@ -20,7 +20,7 @@ use tower::ServiceExt as _;
 use contracts::Zone;
 use contracts::zone::OUTPUT_NAME;
 
-use crate::server::{NoExtra, ZoneApp, ZoneRoutes, router};
+use crate::server::{NoExtra, PageOptions, ZoneApp, ZoneRoutes, router};
 
 /// Leptos suppresses resource loading process-wide while it generates a
 /// route list (leptos-rs/leptos#4773), so a page rendering in another test
@@ -37,7 +37,7 @@ pub struct TestZone {
     pub auth: Auth,
     origin: String,
     router: Router,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _db: TestDb,
 }
 
@@ -131,15 +131,26 @@ impl TestZone {
             .build();
         let router = {
             let _building = RENDERING.write().await;
-            router(zone_app, options, auth.clone(), extra, false)
+            router(
+                zone_app,
+                options,
+                auth.clone(),
+                extra,
+                PageOptions::default(),
+            )
         };
         Self {
             auth,
             origin: origin.to_owned(),
             router,
-            _dir: dir,
+            dir,
             _db: db,
         }
+    }
+
+    /// The zone's site root (empty at first): tests put asset files here.
+    pub fn site_root(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The zone's router, to serve on a socket (requests through it do not
