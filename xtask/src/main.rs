@@ -12,6 +12,7 @@ mod manifest;
 mod migrate;
 mod postgres;
 mod probe;
+mod processes;
 mod project;
 mod rebuild_order;
 mod release_zones;

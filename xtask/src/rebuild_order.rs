@@ -24,8 +24,9 @@ use contracts::zone::EDGE_STATUS_PATH;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use notify::{RecursiveMode, Watcher as _};
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+use sysinfo::System;
 
+use crate::processes::snapshot;
 use crate::zone_builds::Builds;
 
 /// What the zones share: an edit here rebuilds every watched zone.
@@ -133,21 +134,9 @@ fn pause_others(watchers: &[(Zone, Pid)], first: Zone) -> Vec<(Zone, Pid)> {
     paused
 }
 
-fn processes() -> Option<System> {
-    let mut system = System::new().ok()?;
-    system.refresh_processes_specifics(
-        ProcessesToUpdate::All,
-        true,
-        ProcessRefreshKind::nothing()
-            .with_cmd(UpdateKind::Always)
-            .with_cwd(UpdateKind::Always),
-    );
-    Some(system)
-}
-
 /// The `cargo-leptos watch` process of each of `zones` that runs.
 fn find_watchers(root: &Path, zones: &[Zone]) -> Vec<(Zone, Pid)> {
-    let Some(system) = processes() else {
+    let Some(system) = snapshot(true, false) else {
         return Vec::new();
     };
     zones
@@ -162,7 +151,7 @@ fn find_watchers(root: &Path, zones: &[Zone]) -> Vec<(Zone, Pid)> {
 /// Those of `watchers` with a build under way: a child that is neither a
 /// thread nor the zone's server (cargo, wasm-bindgen, wasm-opt at work).
 fn building(watchers: &[(Zone, Pid)]) -> Vec<Zone> {
-    let Some(system) = processes() else {
+    let Some(system) = snapshot(true, false) else {
         return watchers.iter().map(|(zone, _)| *zone).collect();
     };
     watchers

@@ -193,18 +193,8 @@ fn end_to_end(project: &Project, args: &TestArgs) -> anyhow::Result<()> {
     let mode = args.session_mode;
     let mut stack = verified_stack(project, "e2e", mode.name())?;
     let edge = stack.ports.edge_url();
-    let mut playwright = project.command("npx");
-    playwright
-        .args([
-            "playwright",
-            "test",
-            "--config",
-            "end2end/playwright.config.ts",
-        ])
-        .args(&args.playwright_args)
-        .env("E2E_BASE_URL", &edge)
-        .env(crate::manifest::PATH_VAR, &manifest)
-        .env("CHROMIUM_PATH", tools::CHROMIUM);
+    let mut playwright = tools::playwright(project, "playwright.config.ts", &edge, &manifest);
+    playwright.args(&args.playwright_args);
     let result = run_step(
         &format!(
             "Running the browser tests (Playwright, Chromium, through the edge, SESSION_MODE={})",
@@ -252,18 +242,13 @@ fn waiting_page(project: &Project, manifest: &Path) -> anyhow::Result<()> {
     let late_file = stack.logs.join("late-zone.json");
     fs::write(&late_file, serde_json::to_vec_pretty(&late)?)
         .with_context(|| format!("cannot write {}", late_file.display()))?;
-    let mut playwright = project.command("npx");
-    playwright
-        .args([
-            "playwright",
-            "test",
-            "--config",
-            "end2end/playwright.dev.config.ts",
-        ])
-        .env("E2E_BASE_URL", stack.ports.edge_url())
-        .env("E2E_LATE_ZONE", &late_file)
-        .env(crate::manifest::PATH_VAR, manifest)
-        .env("CHROMIUM_PATH", tools::CHROMIUM);
+    let mut playwright = tools::playwright(
+        project,
+        "playwright.dev.config.ts",
+        &stack.ports.edge_url(),
+        manifest,
+    );
+    playwright.env("E2E_LATE_ZONE", &late_file);
     let result = run_step(
         "Running the waiting-page browser test (the shop started late, by the spec)",
         &mut playwright,

@@ -256,6 +256,20 @@ fn output(command: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `npx playwright test --config <config>` (a file under `end2end/`)
+/// against the edge at `edge`, with the zone manifest the specs read and
+/// Debian's Chromium.
+pub fn playwright(project: &Project, config: &str, edge: &str, manifest: &Path) -> Command {
+    let mut command = project.command("npx");
+    command
+        .args(["playwright", "test", "--config"])
+        .arg(Path::new("end2end").join(config))
+        .env("E2E_BASE_URL", edge)
+        .env(crate::manifest::PATH_VAR, manifest)
+        .env("CHROMIUM_PATH", CHROMIUM);
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,12 +20,12 @@ use contracts::Zone;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::Settings;
 use super::devloop::{COMPONENT, Edit};
 use super::stats::Spread;
 use crate::probe::Probe;
+use crate::processes::snapshot;
 use crate::project::Project;
 use crate::stack::{Ports, local};
 use crate::tools;
@@ -152,14 +152,7 @@ fn wait(
 /// The zones whose `cargo-leptos watch` runs under `dev`, and the zones
 /// whose release binary runs under it, each sorted as `Zone::ALL`.
 fn processes(dev: sysinfo::Pid) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let mut system = System::new().context("cannot read the process table")?;
-    system.refresh_processes_specifics(
-        ProcessesToUpdate::All,
-        true,
-        ProcessRefreshKind::nothing()
-            .with_cmd(UpdateKind::Always)
-            .with_exe(UpdateKind::Always),
-    );
+    let system = snapshot(false, true).context("cannot read the process table")?;
     let descends = |mut pid: sysinfo::Pid| loop {
         if pid == dev {
             return true;

@@ -120,20 +120,11 @@ fn kb(bytes: u64) -> f64 {
 fn spec(project: &Project, edge: &str, rules: bool, report: &Path) -> anyhow::Result<Run> {
     let _ = std::fs::remove_file(report);
     let manifest = crate::manifest::write(project)?;
-    let mut playwright = project.command("npx");
+    let mut playwright = tools::playwright(project, "playwright.config.ts", edge, &manifest);
     playwright
-        .args([
-            "playwright",
-            "test",
-            "--config",
-            "end2end/playwright.config.ts",
-            "navigation",
-        ])
-        .env("E2E_BASE_URL", edge)
+        .arg("navigation")
         .env("E2E_NAVIGATION_REPORT", report)
-        .env("E2E_SPECULATION", if rules { "on" } else { "off" })
-        .env(crate::manifest::PATH_VAR, &manifest)
-        .env("CHROMIUM_PATH", tools::CHROMIUM);
+        .env("E2E_SPECULATION", if rules { "on" } else { "off" });
     run_step(
         &format!(
             "Navigation in Chromium, speculation rules {}",

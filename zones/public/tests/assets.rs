@@ -5,22 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
-use axum::Router;
+mod support;
+
+use support::public;
+
 use axum::body::Body;
 use contracts::Zone;
 use http::{Request, StatusCode, header};
 use zone_runtime::assets::{IMMUTABLE, REVALIDATE};
-use zone_runtime::server::ZoneApp;
-use zone_runtime::testing::TestZone;
-
-async fn public() -> TestZone {
-    let app = ZoneApp {
-        zone: zone_public::ZONE,
-        app: zone_public::App,
-        schema: None,
-    };
-    TestZone::start(app, |_, _| Ok(Router::new())).await
-}
 
 fn asset(path: &str, accept: Option<&str>) -> Request<Body> {
     let mut request = Request::get(path);

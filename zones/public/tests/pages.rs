@@ -4,19 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // set-up failing is a test failure
 
-use axum::Router;
-use http::StatusCode;
-use zone_runtime::server::ZoneApp;
-use zone_runtime::testing::TestZone;
+mod support;
 
-async fn public() -> TestZone {
-    let app = ZoneApp {
-        zone: zone_public::ZONE,
-        app: zone_public::App,
-        schema: None,
-    };
-    TestZone::start(app, |_, _| Ok(Router::new())).await
-}
+use support::public;
+
+use http::StatusCode;
 
 #[tokio::test]
 async fn the_home_page_greets_a_signed_in_user_by_name() {
