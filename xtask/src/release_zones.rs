@@ -60,11 +60,15 @@ fn modified(path: &Path) -> Option<SystemTime> {
     path.metadata().and_then(|m| m.modified()).ok()
 }
 
-/// The newest modification time of a file under `path` (or of `path`).
+/// Folders under a crate that its release build does not read.
+const NOT_BUILT: [&str; 4] = ["target", "node_modules", "tests", "benches"];
+
+/// The newest modification time of a file under `path` (or of `path`)
+/// that a release build reads (tests and benches do not count).
 fn newest(path: &Path) -> Option<SystemTime> {
     WalkDir::new(path)
         .into_iter()
-        .filter_entry(|e| e.file_name() != "target" && e.file_name() != "node_modules")
+        .filter_entry(|e| !NOT_BUILT.iter().any(|skip| e.file_name() == *skip))
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| modified(e.path()))
@@ -82,8 +86,10 @@ mod tests {
         std::fs::write(dir.path().join("a/old.rs"), "").unwrap();
         let old = newest(dir.path()).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        // Build output does not make the sources newer.
+        // Build output and tests do not make the sources newer.
         std::fs::write(dir.path().join("a/target/out"), "").unwrap();
+        std::fs::create_dir_all(dir.path().join("a/tests")).unwrap();
+        std::fs::write(dir.path().join("a/tests/pages.rs"), "").unwrap();
         assert_eq!(newest(dir.path()), Some(old));
         std::fs::write(dir.path().join("a/new.rs"), "").unwrap();
         assert!(newest(dir.path()).unwrap() > old);
