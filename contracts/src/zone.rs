@@ -26,6 +26,10 @@ pub const EDGE_HEALTH_PATH: &str = "/_edge/health";
 /// The edge's JSON status (zones, instances, up/down, last error).
 pub const EDGE_STATUS_PATH: &str = "/_edge/status";
 
+/// `POST` here (JSON, loopback or trusted proxies only) drops responses
+/// from the edge cache by path prefix or `Cache-Tag`.
+pub const EDGE_PURGE_PATH: &str = "/_edge/purge";
+
 /// The edge's path for development live-reload sockets.
 pub const DEV_RELOAD_PREFIX: &str = "/_edge/reload";
 
@@ -284,7 +288,12 @@ mod tests {
             DEFAULT_PUBLIC_ORIGIN,
             format!("http://localhost:{}", EDGE_DEFAULT_ADDR.port())
         );
-        for path in [EDGE_HEALTH_PATH, EDGE_STATUS_PATH, DEV_RELOAD_PREFIX] {
+        for path in [
+            EDGE_HEALTH_PATH,
+            EDGE_STATUS_PATH,
+            EDGE_PURGE_PATH,
+            DEV_RELOAD_PREFIX,
+        ] {
             assert!(path.starts_with("/_edge/"), "{path}");
         }
     }

@@ -20,7 +20,18 @@ use crate::zone_upstreams::ZoneUpstreams;
 /// `EDGE_CONNECT_TIMEOUT_MS`, `EDGE_RESPONSE_TIMEOUT_SECS`,
 /// `EDGE_IDLE_TIMEOUT_SECS`, `EDGE_COOL_DOWN_MS`, `EDGE_HEALTH_INTERVAL_MS`,
 /// `EDGE_TRUSTED_PROXIES`, `EDGE_PUBLIC_PROTO`, `EDGE_RATE_LIMITS`,
-/// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_DEV_RELOAD`, `RUST_LOG`.
+/// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_THREADS`, `EDGE_CACHE_BYTES`,
+/// `EDGE_DEV_RELOAD`, `EDGE_DEV_WAITING_PAGE`, `RUST_LOG`.
+///
+/// The cache: anonymous `GET`/`HEAD` responses that a zone marks
+/// `Cache-Control: public, max-age=N` (or `s-maxage=N`) are kept in memory
+/// and served with `Age` and `X-Cache: HIT`; `stale-while-revalidate`
+/// serves a stale copy (`X-Cache: STALE`) while one request refreshes it,
+/// and `stale-if-error` serves one while the zone is down or answers 5xx.
+/// Requests with a session cookie, and responses that set a cookie, are
+/// `private`/`no-store` or `Vary: Cookie`, are never cached.
+/// `POST /_edge/purge` (JSON `{"prefix": "/shop"}` or `{"tag": "…"}`,
+/// loopback or trusted proxies) drops entries; `/_edge/status` shows them.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
@@ -88,11 +99,19 @@ pub struct Config {
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
     #[arg(long, env = "EDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// Threads serving clients, each with its own listening socket
+    /// (`SO_REUSEPORT`) and its own upstream connections; 0: one per core.
+    #[arg(long, env = "EDGE_THREADS", default_value_t = 0)]
+    pub threads: usize,
+    /// Bytes of memory for the cache of anonymous public pages (least
+    /// recently used go first); 0 turns the cache off.
+    #[arg(long, env = "EDGE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub cache_bytes: usize,
     /// Development: each zone's cargo-leptos reload server as zone=host:port
     /// (comma-separated), served at `/_edge/reload/<zone>`. `cargo xtask dev`
     /// sets it; leave it unset in production.
     #[arg(long, env = "EDGE_DEV_RELOAD", value_delimiter = ',')]
-    pub dev_reload: Vec<crate::dev_reload::ReloadTarget>,
+    pub dev_reload: Vec<crate::options::ReloadTarget>,
     /// Development: a zone that does not answer (building, restarting)
     /// gets a page that waits for it and reloads itself (503, `Retry-After`)
     /// instead of the 502 page. `cargo xtask dev` sets it; leave it off in
@@ -144,6 +163,14 @@ impl Config {
 
     pub fn health_interval(&self) -> Option<Duration> {
         (self.health_interval_ms > 0).then(|| Duration::from_millis(self.health_interval_ms))
+    }
+
+    /// Serving threads: `--threads`, or one per core.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
     }
 
     pub fn shutdown_grace(&self) -> Duration {

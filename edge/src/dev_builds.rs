@@ -29,9 +29,8 @@ use serde_json::json;
 
 pub use contracts::zone::DEV_BUILDS_PREFIX as BUILDS_PREFIX;
 
-use crate::client_ip::is_local_or_trusted;
+use crate::client_ip::{self, is_local_or_trusted};
 use crate::error_page;
-use crate::state::Edge;
 use crate::trusted::TrustedProxies;
 
 /// The longest failure text kept (the waiting page shows the first lines).
@@ -95,19 +94,18 @@ pub fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
 }
 
 /// `GET`/`PUT`/`DELETE /_edge/dev/builds/{zone}`.
+/// Its state: the builds, and the trusted proxies (whose
+/// `X-Forwarded-For` names the client).
 pub async fn builds(
-    State(edge): State<Arc<Edge>>,
+    State((dev, trusted)): State<(Arc<DevBuilds>, TrustedProxies)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(zone): Path<String>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(dev) = edge.dev_builds() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
     // Only this machine, never through a proxy that named another client.
-    let client = edge.client_addr(peer.ip(), &headers);
+    let client = client_ip::client(peer.ip(), &headers, &trusted);
     if !is_local_or_trusted(client, &TrustedProxies::default()) {
         return error_page::forbidden();
     }

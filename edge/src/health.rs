@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::Request;
+use http::uri::Authority;
 use http_body_util::BodyExt as _;
 
 use crate::state::Edge;
@@ -20,7 +21,7 @@ pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {
             for index in 0..group.len() {
                 let authority = group.get(index).authority.clone();
                 let path = group.target.health_path();
-                let result = probe(&edge, &format!("http://{authority}{path}"), interval).await;
+                let result = probe(&edge, &authority, &path, interval).await;
                 if let Err(error) = &result
                     && group.is_up(index)
                 {
@@ -32,11 +33,17 @@ pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {
     }
 }
 
-async fn probe(edge: &Edge, url: &str, timeout: Duration) -> Result<(), String> {
-    let request = Request::get(url)
+async fn probe(
+    edge: &Edge,
+    authority: &Authority,
+    path: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let request = Request::get(path)
+        .header(http::header::HOST, authority.as_str())
         .body(Body::empty())
         .map_err(|e| e.to_string())?;
-    match tokio::time::timeout(timeout, edge.client().request(request)).await {
+    match tokio::time::timeout(timeout, edge.send(authority, request)).await {
         Err(_) => Err("health check timed out".into()),
         Ok(Err(err)) => Err(format!("health check failed: {err}")),
         Ok(Ok(response)) => {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use edge::serve::{ServeOptions, serve};
-use edge::{Config, Edge, EdgeOptions, RouteTable};
+use edge::serve::ServeOptions;
+use edge::{Config, Edge, EdgeOptions, RouteTable, cores};
 use server_process::{init_tracing, shutdown_signal};
 
 // glibc's malloc showed as ~12% of the edge's CPU under load (per-request
@@ -17,12 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let config = Config::parse();
     let _log = init_tracing(&config.log);
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(run(config)));
-    match result {
+    match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("edge: {err:#}");
@@ -32,7 +27,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+fn run(config: Config) -> anyhow::Result<()> {
     let manifest = config.manifest()?;
     let routes =
         RouteTable::from_manifest(&manifest, config.cool_down()).context("invalid route table")?;
@@ -49,26 +44,27 @@ async fn run(config: Config) -> anyhow::Result<()> {
         dev_reload: config.dev_reload.clone(),
         dev_waiting_page: config.dev_waiting_page,
         rate_limits: config.rate_limits,
+        cache_bytes: config.cache_bytes,
     };
     let edge = Arc::new(Edge::new(routes, options));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another process using it?)",
-                config.listen
-            )
-        })?;
+    let threads = config.threads();
+    let listeners = cores::bind(config.listen, threads).with_context(|| {
+        format!(
+            "cannot listen on {} (is another process using it?)",
+            config.listen
+        )
+    })?;
     if config.mock_idp_upstream.is_some() {
         tracing::warn!("routing /mock-idp to the mock OpenID provider: development only");
     }
     if !config.rate_limits {
         tracing::warn!("rate limits are off (--rate-limits false)");
     }
-    tracing::info!(listen = %config.listen, "edge listening; routes:\n{}", edge.routes());
-    if let Some(interval) = config.health_interval() {
-        tokio::spawn(edge::health::probe_forever(edge.clone(), interval));
-    }
+    let cache = match config.cache_bytes {
+        0 => "off".to_owned(),
+        bytes => format!("{} MiB", bytes / (1024 * 1024)),
+    };
+    tracing::info!(listen = %config.listen, threads, cache, "edge listening; routes:\n{}", edge.routes());
     let serve_options = ServeOptions {
         max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
         shutdown_grace: config.shutdown_grace(),
@@ -77,7 +73,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or(usize::MAX),
         trusted_proxies: config.trusted(),
     };
-    serve(listener, edge::app(edge), serve_options, shutdown_signal()).await;
+    cores::run(
+        listeners,
+        edge,
+        serve_options,
+        config.health_interval(),
+        shutdown_signal(),
+    )?;
     tracing::info!("edge stopped");
     Ok(())
 }

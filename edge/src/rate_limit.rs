@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 
 use crate::manifest::LimitSpec;
-use crate::routes::{check_prefix, prefix_matches};
+use crate::prefix;
 
 /// Clients tracked at most, over all limits (about 80 bytes each).
 pub const DEFAULT_MAX_CLIENTS: usize = 64 * 1024;
@@ -51,7 +51,9 @@ pub struct LimitRule {
 
 impl LimitRule {
     pub fn from_spec(spec: &LimitSpec) -> Result<Self, LimitError> {
-        check_prefix(&spec.path).map_err(|_| LimitError::BadPath(spec.path.clone()))?;
+        if !prefix::is_valid(&spec.path) {
+            return Err(LimitError::BadPath(spec.path.clone()));
+        }
         let methods = spec
             .methods
             .iter()
@@ -83,7 +85,7 @@ impl LimitRule {
                 .methods
                 .iter()
                 .any(|m| m == method || (*m == Method::GET && *method == Method::HEAD));
-        method_ok && prefix_matches(&self.path, path)
+        method_ok && prefix::matches(&self.path, path)
     }
 
     /// Seconds for an empty bucket to fill up again.

@@ -12,6 +12,7 @@ use contracts::zone::MOCK_IDP_PREFIX;
 use http::uri::Authority;
 
 use crate::manifest::{Manifest, RouteSpec};
+use crate::prefix;
 use crate::rate_limit::{LimitError, LimitRule};
 use crate::target::Target;
 use crate::upstream::UpstreamGroup;
@@ -85,7 +86,9 @@ impl RouteTable {
         let specs = (manifest.routes.iter().map(|spec| (spec, false)))
             .chain(mock.iter().map(|spec| (spec, true)));
         for (spec, is_mock) in specs {
-            check_prefix(&spec.prefix)?;
+            if !prefix::is_valid(&spec.prefix) {
+                return Err(RouteError::BadPrefix(spec.prefix.clone()));
+            }
             let target = if is_mock {
                 Target::MockIdp
             } else {
@@ -139,7 +142,7 @@ impl RouteTable {
     pub fn resolve(&self, path: &str) -> &Route {
         self.routes
             .iter()
-            .find(|route| prefix_matches(&route.prefix, path))
+            .find(|route| prefix::matches(&route.prefix, path))
             .unwrap_or_else(|| self.default_route())
     }
 
@@ -170,24 +173,6 @@ impl RouteTable {
     }
 }
 
-pub(crate) fn check_prefix(prefix: &str) -> Result<(), RouteError> {
-    let bad = || RouteError::BadPrefix(prefix.to_owned());
-    if prefix == "/" {
-        return Ok(());
-    }
-    if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.contains("//") {
-        return Err(bad());
-    }
-    if prefix
-        .split('/')
-        .any(|segment| segment == "." || segment == "..")
-        || prefix.contains('%')
-    {
-        return Err(bad());
-    }
-    Ok(())
-}
-
 fn authorities(spec: &RouteSpec) -> Result<Vec<Authority>, RouteError> {
     if spec.upstreams.is_empty() {
         return Err(RouteError::NoUpstreams(spec.prefix.clone()));
@@ -205,13 +190,6 @@ fn authorities(spec: &RouteSpec) -> Result<Vec<Authority>, RouteError> {
                 })
         })
         .collect()
-}
-
-pub(crate) fn prefix_matches(prefix: &str, path: &str) -> bool {
-    prefix == "/"
-        || path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 impl fmt::Display for RouteTable {

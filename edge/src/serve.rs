@@ -14,6 +14,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -79,6 +80,23 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    let limits = Arc::new(ConnectionLimits::new(
+        options.max_connections,
+        options.max_connections_per_client,
+        options.trusted_proxies.clone(),
+    ));
+    serve_with_limits(listener, app, &options, limits, shutdown).await;
+}
+
+/// [`serve`] under connection caps shared with other listeners (one per
+/// thread, see `cores`).
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    app: Router,
+    options: &ServeOptions,
+    limits: Arc<ConnectionLimits>,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -93,11 +111,6 @@ pub async fn serve(
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
         .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
-    let limits = ConnectionLimits::new(
-        options.max_connections,
-        options.max_connections_per_client,
-        options.trusted_proxies.clone(),
-    );
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

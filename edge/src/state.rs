@@ -1,89 +1,50 @@
-//! The edge's shared state: the route table, the rate limiter, one pooled
-//! client for every instance, and the options.
+//! The edge's shared state: the route table, the rate limiter, the cache
+//! of anonymous pages and the options. Upstream connections are pooled
+//! per thread (`upstream_pool`), not here.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::uri::Authority;
 
+use crate::cache::EdgeCache;
 use crate::client_ip::{self, ClientAddr};
 use crate::dev_builds::DevBuilds;
-use crate::dev_reload::ReloadTarget;
 use crate::error_page;
+use crate::options::EdgeOptions;
 use crate::rate_limit::{RateLimiter, retry_after_secs};
 use crate::routes::RouteTable;
-use crate::trusted::TrustedProxies;
+use crate::upstream_pool::{Connection, PooledBody, SendError, UpstreamPool};
 
-/// How the edge talks to the zones and to clients.
-#[derive(Clone, Debug)]
-pub struct EdgeOptions {
-    pub connect_timeout: Duration,
-    pub response_timeout: Duration,
-    /// `--trusted-proxies`: addresses and ranges of the proxies in front.
-    pub trusted_proxies: TrustedProxies,
-    /// `https` when TLS ends in front of the edge.
-    pub public_proto: &'static str,
-    /// A response body or an upgraded connection that stalls this long is cut off.
-    pub idle_timeout: Duration,
-    /// Development: each zone's live-reload server, reached at
-    /// `/_edge/reload/<zone>` (empty in production).
-    pub dev_reload: Vec<ReloadTarget>,
-    /// Development: a zone that does not answer, or whose last build
-    /// failed, gets the waiting page (`error_page::waiting`) instead of the
-    /// 502 page; `cargo xtask dev` reports builds (`dev_builds`).
-    pub dev_waiting_page: bool,
-    /// Whether the route table's `[[limit]]`s apply (off only for load tests).
-    pub rate_limits: bool,
-}
-
-impl Default for EdgeOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(2),
-            response_timeout: Duration::from_secs(30),
-            trusted_proxies: TrustedProxies::default(),
-            public_proto: "http",
-            idle_timeout: Duration::from_secs(60),
-            dev_reload: Vec::new(),
-            dev_waiting_page: false,
-            rate_limits: true,
-        }
-    }
-}
-
-/// Shared state: the route table, the rate limiter and one pooled client
-/// for every instance.
+/// Shared state: the route table, the rate limiter, the cache and the
+/// options.
 pub struct Edge {
     routes: RouteTable,
-    client: Client<HttpConnector, Body>,
     limiter: Option<RateLimiter>,
+    /// Anonymous pages the zones marked public (`None` with `--cache-bytes 0`).
+    cache: Option<EdgeCache>,
     /// Development only (`dev_waiting_page`): the zones' builds.
-    dev_builds: Option<DevBuilds>,
+    dev_builds: Option<Arc<DevBuilds>>,
     options: EdgeOptions,
 }
 
 impl Edge {
-    /// An edge over `routes`. Upstream connections are pooled and kept alive.
+    /// An edge over `routes`.
     pub fn new(routes: RouteTable, options: EdgeOptions) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(options.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .build(connector);
         let limiter = (options.rate_limits && !routes.limits().is_empty())
             .then(|| RateLimiter::new(routes.limits().to_vec()));
-        let dev_builds = options.dev_waiting_page.then(DevBuilds::default);
+        let dev_builds = options
+            .dev_waiting_page
+            .then(|| Arc::new(DevBuilds::default()));
+        let cache = (options.cache_bytes > 0).then(|| EdgeCache::new(options.cache_bytes));
         Self {
             routes,
-            client,
             limiter,
+            cache,
             dev_builds,
             options,
         }
@@ -93,8 +54,27 @@ impl Edge {
         &self.routes
     }
 
-    pub fn client(&self) -> &Client<HttpConnector, Body> {
-        &self.client
+    /// A connection to `authority` from this thread's pool, ready for a
+    /// request (nothing is sent yet, so a failure here may be retried
+    /// elsewhere).
+    pub async fn connect(&self, authority: &Authority) -> Result<Connection, SendError> {
+        UpstreamPool::this_thread()
+            .connect(authority, self.options.connect_timeout)
+            .await
+    }
+
+    /// Sends `request` to `authority` over a pooled connection.
+    pub async fn send(
+        &self,
+        authority: &Authority,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<PooledBody>, SendError> {
+        self.connect(authority).await?.send(request).await
+    }
+
+    /// The cache of anonymous pages, unless it is off.
+    pub fn cache(&self) -> Option<&EdgeCache> {
+        self.cache.as_ref()
     }
 
     pub fn options(&self) -> &EdgeOptions {
@@ -102,7 +82,7 @@ impl Edge {
     }
 
     /// The zones' builds, under development only.
-    pub fn dev_builds(&self) -> Option<&DevBuilds> {
+    pub fn dev_builds(&self) -> Option<&Arc<DevBuilds>> {
         self.dev_builds.as_ref()
     }
 

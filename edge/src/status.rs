@@ -1,5 +1,6 @@
 //! `GET /_edge/status`: every zone, its prefixes and instances, up or
-//! down, and the last error seen for each (under development also the
+//! down, and the last error seen for each; the cache's entries, bytes and
+//! hit ratio (under development also the
 //! zone that served the last page). Only for a loopback peer, or a
 //! client in `--trusted-proxies` (the errors name internal addresses; a
 //! loopback address named by `X-Forwarded-For` does not count); everyone
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse as _, Response};
 use http::HeaderMap;
 use serde::Serialize;
 
+use crate::cache::{CacheStatus, EdgeCache};
 use crate::client_ip::is_local_or_trusted;
 use crate::error_page;
 use crate::state::Edge;
@@ -30,6 +32,8 @@ pub struct ZoneStatus {
 #[derive(Serialize)]
 pub struct Status {
     zones: Vec<ZoneStatus>,
+    /// The cache of anonymous pages (`null` when it is off).
+    cache: Option<CacheStatus>,
     /// Development only: the zone that served the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_page: Option<&'static str>,
@@ -67,5 +71,11 @@ pub async fn status(
         .dev_builds()
         .and_then(|dev| dev.last_page())
         .map(|zone| zone.name());
-    Json(Status { zones, last_page }).into_response()
+    let cache = edge.cache().map(EdgeCache::status);
+    Json(Status {
+        zones,
+        cache,
+        last_page,
+    })
+    .into_response()
 }
