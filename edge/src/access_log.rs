@@ -74,6 +74,10 @@ impl http_body::Body for LoggedBody {
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
                 }
+                // hyper stops polling a body of known length at its end.
+                if this.inner.is_end_stream() {
+                    this.outcome = "complete";
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(err))) => {

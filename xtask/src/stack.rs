@@ -428,6 +428,30 @@ impl FreshStack {
         })
     }
 
+    /// Another edge, process `name`, in front of this stack's zones on
+    /// `port`, with `env` on top of the stack's (benches compare edge
+    /// settings side by side); waits until it answers.
+    pub fn spawn_edge(
+        &mut self,
+        project: &Project,
+        name: &str,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        let binary = release_binary(project, "edge")?;
+        let mut ports = self.ports.clone();
+        ports.edge = port;
+        let mut command = edge_command(project, &binary, &ports, &self.shared);
+        command.envs(env.iter().copied());
+        self.supervisor
+            .spawn(name, command, Sink::File(self.log(name)))?;
+        let health = contracts::zone::EDGE_HEALTH_PATH.to_owned();
+        self.supervisor.wait_ready(
+            &[(name.to_owned(), local(port), health)],
+            Duration::from_secs(20),
+        )
+    }
+
     /// The log file of process `name`.
     pub fn log(&self, name: &str) -> PathBuf {
         self.logs.join(format!("{name}.log"))

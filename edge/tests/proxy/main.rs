@@ -3,10 +3,11 @@
 //! `hardening` covers the mock provider's route, rate limits, trusted
 //! proxies and the status check; `upgrades` WebSockets only where declared;
 //! `connections` the connection caps (in all, per client, tunnels) and
-//! HTTP/2 limits.
+//! HTTP/2 limits; `cache` the cache of anonymous public pages.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
+mod cache;
 mod connections;
 mod hardening;
 mod support;

@@ -54,7 +54,7 @@ fn register_font() -> anyhow::Result<()> {
 fn proxy(results: &Results) -> Bars {
     let path = results.settings.paths.first().cloned().unwrap_or_default();
     let concurrency = &results.settings.concurrency;
-    let series = ["direct", "edge", "nginx"]
+    let series = ["direct", "edge", "nginx", "node"]
         .into_iter()
         .map(|target| {
             let values = concurrency
@@ -70,7 +70,7 @@ fn proxy(results: &Results) -> Bars {
         })
         .collect();
     Bars {
-        title: format!("GET {path}: direct, edge, nginx"),
+        title: format!("GET {path}: direct, edge, nginx, Node"),
         unit: "requests/s",
         groups: concurrency.iter().map(|c| format!("{c} conns")).collect(),
         series,

@@ -22,6 +22,29 @@ pub fn seconds(pid: Pid) -> anyhow::Result<f64> {
     Ok(process.accumulated_cpu_time() as f64 / 1000.0)
 }
 
+/// Seconds of CPU process `pid` and its children (nginx's workers, say)
+/// have used; a child that has exited is no longer counted, so read it
+/// around runs during which no child exits.
+pub fn tree_seconds(pid: Pid) -> anyhow::Result<f64> {
+    let id = sysinfo::Pid::from_u32(u32::try_from(pid.as_raw()).context("negative pid")?);
+    let mut system = System::new().context("cannot read the process table")?;
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_cpu(),
+    );
+    if system.process(id).is_none() {
+        anyhow::bail!("no process {pid} to read the CPU time of");
+    }
+    let millis: u64 = system
+        .processes()
+        .values()
+        .filter(|p| p.pid() == id || p.parent() == Some(id))
+        .map(|p| p.accumulated_cpu_time())
+        .sum();
+    Ok(millis as f64 / 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +61,7 @@ mod tests {
         assert!(own > 0.0, "our own CPU time must be readable: {own}");
         // pid_max is at most 2^22 on Linux.
         assert!(seconds(Pid::from_raw(i32::MAX)).is_err());
+        assert!(tree_seconds(Pid::this()).unwrap() >= own);
+        assert!(tree_seconds(Pid::from_raw(i32::MAX)).is_err());
     }
 }

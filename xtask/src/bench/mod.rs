@@ -2,7 +2,8 @@
 //! loopback, in one bounded run that prints a table and leaves
 //! `target/bench/results.{json,md}` and `chart.png`:
 //!
-//! 1. edge overhead: a zone URL direct, through the edge, through nginx;
+//! 1. edge overhead: a zone URL direct, through the edge (cache off),
+//!    through nginx and through a Node `http-proxy`, with CPU per request;
 //! 2. SSR throughput of each zone's main page through the edge,
 //!    anonymous and signed in, with CPU per request;
 //! 3. the session check (criterion micro-benchmark), SQLite and PostgreSQL;
@@ -11,6 +12,8 @@
 //! 7. navigation in Chromium (`end2end/tests/navigation.spec.ts`): bytes
 //!    of a cold and a warm visit per zone, and hover-then-click across
 //!    zones with and without speculation rules;
+//! 8. the edge cache: anonymous `/shop` and `/` with it off and on, and
+//!    the shop killed under load with it on;
 //! 6. the dev loop: a debug rebuild after a shared-ui edit, and
 //!    `cargo xtask dev shop` / `cargo xtask dev` as a person uses them
 //!    (first page, processes, save → reloaded page in Chromium).
@@ -20,6 +23,7 @@
 //! `--repeats` runs with their range, the runs of compared targets
 //! interleaved.
 
+mod cache;
 mod chart;
 mod cpu;
 mod dev_session;
@@ -29,6 +33,7 @@ mod machine;
 mod micro;
 mod navigation;
 mod nginx;
+mod node_proxy;
 mod payload;
 mod proxy;
 mod report;
@@ -194,6 +199,7 @@ fn measure(
         dev_loop: None,
         dev_sessions: Vec::new(),
         navigation: None,
+        cache: None,
         budgets: Vec::new(),
         duration_secs: 0.0,
     };
@@ -243,16 +249,20 @@ fn measure_stack(
     out: &Path,
 ) -> anyhow::Result<()> {
     let settings = results.settings.clone();
+    // The edge's cache off: sections 1 and 2 measure proxying and
+    // rendering (nginx caches nothing either); section 8 turns it on.
     let mut stack = FreshStack::start(
         project,
         "bench",
         1,
         None,
-        &[("SESSION_MODE", TOKEN_MODE)],
+        &[("SESSION_MODE", TOKEN_MODE), NO_EDGE_CACHE],
         Limits::Off,
     )?;
     let public = stack.ports.instances(Zone::Public)[0];
-    let nginx_port = probe::free_ports(1)?[0];
+    let [nginx_port, node_port] = probe::free_ports(2)?[..] else {
+        bail!("two free ports were asked for");
+    };
     nginx::start(
         &mut stack,
         &project.xtask_dir().join("bench-nginx"),
@@ -260,22 +270,43 @@ fn measure_stack(
         public,
         &Zone::Public.health_path(),
     )?;
+    node_proxy::start(
+        project,
+        &mut stack,
+        node_port,
+        public,
+        &Zone::Public.health_path(),
+    )?;
     let base = |port: u16| format!("http://127.0.0.1:{port}");
     let edge = base(stack.ports.edge);
+    let pid = |name: &str| {
+        stack
+            .supervisor
+            .pid(name)
+            .with_context(|| format!("{name} is not running"))
+    };
 
-    step("1. Edge overhead: the public zone direct, through the edge, through nginx");
+    step("1. Edge overhead: the public zone direct, through the edge, nginx and Node");
     let targets = [
         proxy::Target {
             name: "direct",
             base: base(public),
+            pid: pid(Zone::Public.name())?,
         },
         proxy::Target {
             name: "edge",
             base: edge.clone(),
+            pid: pid("edge")?,
         },
         proxy::Target {
             name: "nginx",
             base: base(nginx_port),
+            pid: pid("nginx")?,
+        },
+        proxy::Target {
+            name: "node",
+            base: base(node_port),
+            pid: pid(node_proxy::NAME)?,
         },
     ];
     let paths: Vec<&str> = settings.paths.iter().map(String::as_str).collect();
@@ -296,6 +327,9 @@ fn measure_stack(
 
     step("4. Login throughput through the mock IdP");
     results.login = Some(login::run(&runtime, &edge, &settings)?);
+
+    step("8. Edge cache: anonymous pages with the cache off and on, then the shop killed");
+    results.cache = Some(cache::run(project, &mut stack, &settings)?);
     stack.supervisor.shutdown();
 
     step("2b. Zone SSR through the edge, anonymous and signed in (store mode)");
@@ -304,7 +338,7 @@ fn measure_stack(
         "bench-store",
         1,
         None,
-        &[("SESSION_MODE", STORE_MODE)],
+        &[("SESSION_MODE", STORE_MODE), NO_EDGE_CACHE],
         Limits::Off,
     )?;
     let edge = base(stack.ports.edge);
@@ -320,6 +354,8 @@ fn measure_stack(
 /// SSR-only stack.
 const TOKEN_MODE: &str = "token";
 const STORE_MODE: &str = "store";
+/// The bench stacks' edges cache nothing (but section 8's second edge).
+const NO_EDGE_CACHE: (&str, &str) = ("EDGE_CACHE_BYTES", "0");
 
 /// The SSR runs' view of `stack` (in session mode `mode`), signed in with
 /// `cookie`.
