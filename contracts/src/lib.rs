@@ -15,6 +15,7 @@
 //! * [`assets`]: the release asset manifest (content-hashed file names).
 
 pub mod assets;
+pub mod cache;
 pub mod cart;
 pub mod cookie;
 pub mod me;

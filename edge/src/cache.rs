@@ -32,7 +32,7 @@ pub const MAX_VARIANTS: usize = 8;
 /// Bytes counted for an entry besides its body, headers and key.
 const ENTRY_OVERHEAD: usize = 256;
 /// `Cache-Tag`: the zone's names for what a response shows, for purges.
-pub static CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
+pub static CACHE_TAG: HeaderName = HeaderName::from_static(contracts::cache::CACHE_TAG);
 
 /// One stored response.
 pub struct Entry {

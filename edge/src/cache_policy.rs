@@ -6,15 +6,21 @@
 //! * A request may be answered from the cache only if it is `GET` or
 //!   `HEAD`, carries no session cookie (either cookie of the session, on
 //!   either origin kind), no `Authorization` and no `Range`.
-//! * A response is stored only if it is a `200` to a `GET`, its
-//!   `Cache-Control` says `public` with a `max-age`, or gives an
-//!   `s-maxage`, and says none of `private`, `no-store`, `no-cache`; it
-//!   sets no cookie, and its `Vary` names neither `*`, `Cookie` nor
-//!   `Authorization`.
+//! * A response is stored only if it is a `200` to a `GET`; its
+//!   `CDN-Cache-Control` (RFC 9213, read first: the zone's word to shared
+//!   caches) or else its `Cache-Control` says `public` with a `max-age`,
+//!   or gives an `s-maxage`, and says neither `private`, `no-store` nor
+//!   `no-cache`; its `Cache-Control` says neither `private` nor `no-store`
+//!   (whatever the targeted header says); it sets no cookie, and its
+//!   `Vary` names neither `*`, `Cookie` nor `Authorization`.
 
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName};
+
+/// RFC 9213's `CDN-Cache-Control`.
+pub static CDN_CACHE_CONTROL: HeaderName =
+    HeaderName::from_static(contracts::cache::CDN_CACHE_CONTROL);
 use http::{Method, StatusCode};
 
 /// How long a stored response may be served, from its `Cache-Control`.
@@ -66,12 +72,24 @@ pub fn storable(status: StatusCode, headers: &HeaderMap) -> Option<Freshness> {
     {
         return None;
     }
+    let forbidden = |d: &str| {
+        let d = d.trim();
+        d.eq_ignore_ascii_case("private") || d.eq_ignore_ascii_case("no-store")
+    };
+    if directives(headers, &header::CACHE_CONTROL).any(forbidden) {
+        return None;
+    }
+    let source = if headers.contains_key(&CDN_CACHE_CONTROL) {
+        &CDN_CACHE_CONTROL
+    } else {
+        &header::CACHE_CONTROL
+    };
     let mut public = false;
     let mut max_age = None;
     let mut s_maxage = None;
     let mut swr = Duration::ZERO;
     let mut sie = Duration::ZERO;
-    for directive in directives(headers) {
+    for directive in directives(headers, source) {
         let (name, value) = match directive.split_once('=') {
             Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
             None => (directive.trim(), None),
@@ -121,9 +139,9 @@ pub fn vary_names(headers: &HeaderMap) -> Option<Vec<HeaderName>> {
     Some(names)
 }
 
-fn directives(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+fn directives<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'a str> {
     headers
-        .get_all(header::CACHE_CONTROL)
+        .get_all(name)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
@@ -194,6 +212,34 @@ mod tests {
         let h = headers(&[("cache-control", "public, max-age=5")]);
         assert_eq!(storable(StatusCode::NOT_FOUND, &h), None);
         assert_eq!(storable(StatusCode::PARTIAL_CONTENT, &h), None);
+    }
+
+    #[test]
+    fn the_targeted_header_speaks_to_shared_caches() {
+        // What the zones send: browsers always ask again, the edge keeps it.
+        let zone = headers(&[
+            ("cache-control", "no-cache"),
+            (
+                "cdn-cache-control",
+                "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400",
+            ),
+        ]);
+        let freshness = storable(StatusCode::OK, &zone).unwrap();
+        assert_eq!(freshness.fresh_for, Duration::from_secs(5));
+        assert_eq!(freshness.stale_if_error, Duration::from_secs(86400));
+        // `private` or `no-store` in Cache-Control wins over it.
+        for personal in ["private", "no-store", "private, no-store"] {
+            let h = headers(&[
+                ("cache-control", personal),
+                ("cdn-cache-control", "public, max-age=5"),
+            ]);
+            assert_eq!(storable(StatusCode::OK, &h), None, "{personal}");
+        }
+        let h = headers(&[
+            ("cache-control", "public, max-age=60"),
+            ("cdn-cache-control", "no-store"),
+        ]);
+        assert_eq!(storable(StatusCode::OK, &h), None);
     }
 
     #[test]

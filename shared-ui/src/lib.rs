@@ -2,6 +2,7 @@
 //! header and footer, shared islands, cross-zone links and the not-found
 //! page. Components only: the zone server runtime is `zone-runtime`.
 
+pub mod cache;
 pub mod cart_badge;
 pub mod document;
 pub mod footer;

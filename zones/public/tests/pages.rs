@@ -36,6 +36,30 @@ async fn the_home_page_greets_a_signed_in_user_by_name() {
 }
 
 #[tokio::test]
+async fn only_the_anonymous_home_page_is_marked_for_shared_caches() {
+    use shared_ui::cache::{FOR_BROWSERS, FOR_SHARED_CACHES};
+    let cdn = contracts::cache::CDN_CACHE_CONTROL;
+    let zone = public().await;
+    let anonymous = zone.get("/", None).await;
+    assert_eq!(anonymous.headers[cdn], FOR_SHARED_CACHES);
+    assert_eq!(anonymous.headers[http::header::CACHE_CONTROL], FOR_BROWSERS);
+    let alice = zone.sign_in("alice").await;
+    let signed_in = zone.get("/", Some(&alice)).await;
+    assert!(
+        !signed_in.headers.contains_key(cdn),
+        "{:?}",
+        signed_in.headers
+    );
+    assert_eq!(
+        signed_in.headers[http::header::CACHE_CONTROL],
+        "private, no-store"
+    );
+    // A page that differs per visitor is not marked.
+    let area = zone.get("/account-area", None).await;
+    assert!(!area.headers.contains_key(cdn));
+}
+
+#[tokio::test]
 async fn the_account_area_invites_or_summarises() {
     let zone = public().await;
     let anonymous = zone.get("/account-area", None).await;

@@ -11,6 +11,8 @@ use crate::product_path;
 
 #[component]
 pub fn CataloguePage() -> impl IntoView {
+    // The same for every anonymous visitor: the edge may cache it.
+    shared_ui::cache::public_page();
     let products = Resource::new(|| (), |_| list_products());
     view! {
         <Title text=page_title("Shop") />

@@ -14,6 +14,8 @@ use crate::model::{AddedToCart, MAX_QUANTITY, format_price};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
+    // The same for every anonymous visitor: the edge may cache it.
+    shared_ui::cache::public_page();
     let params = use_params_map();
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
