@@ -4,6 +4,8 @@
 //! request is written escaped (`\r`, `\n`, `\u{1b}`), so a request can never
 //! start a line of its own in the log.
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -36,6 +38,11 @@ pub struct LoggedBody {
     started: Instant,
     bytes: u64,
     idle_timeout: Duration,
+    /// When the upstream last sent something, once the body has waited.
+    progress: Instant,
+    /// Armed the first time the body waits, then only re-armed when it
+    /// fires early (progress moved the deadline): one timer per body at
+    /// most, not one per wait.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     outcome: &'static str,
 }
@@ -48,6 +55,7 @@ impl LoggedBody {
             started,
             bytes: 0,
             idle_timeout,
+            progress: started,
             idle: None,
             outcome: "aborted",
         }
@@ -70,13 +78,14 @@ impl http_body::Body for LoggedBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.idle = None;
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
                 }
                 // hyper stops polling a body of known length at its end.
                 if this.inner.is_end_stream() {
                     this.outcome = "complete";
+                } else if this.idle.is_some() {
+                    this.progress = Instant::now();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -90,16 +99,23 @@ impl http_body::Body for LoggedBody {
             }
             Poll::Pending => {
                 let timeout = this.idle_timeout;
-                let idle = this
-                    .idle
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                match idle.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        this.outcome = "idle timeout";
-                        Poll::Ready(Some(Err(axum::Error::new(IdleTimeout(timeout)))))
-                    }
-                    Poll::Pending => Poll::Pending,
+                if this.idle.is_none() {
+                    // The first wait: the body was alive until now.
+                    this.progress = Instant::now();
                 }
+                let progress = this.progress;
+                let idle = this.idle.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until((progress + timeout).into()))
+                });
+                while idle.as_mut().poll(cx).is_ready() {
+                    let deadline = this.progress + timeout;
+                    if Instant::now() >= deadline {
+                        this.outcome = "idle timeout";
+                        return Poll::Ready(Some(Err(axum::Error::new(IdleTimeout(timeout)))));
+                    }
+                    idle.as_mut().reset(deadline.into());
+                }
+                Poll::Pending
             }
         }
     }
@@ -115,23 +131,48 @@ impl http_body::Body for LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return;
+        }
+        // One line written into a reused buffer and handed to the log
+        // writer directly: formatting nine `tracing` fields (and the event
+        // around them) was about a tenth of a proxied request's CPU. The
+        // line reads as before:
+        // `request request_id=… method=… path=… zone="…" upstream=…
+        // status=… bytes=… ms=… outcome="…"`.
         let e = &self.entry;
-        // Header values and paths are visible ASCII once parsed; escaped
-        // anyway, so no value can start a line of its own.
-        let request_id = String::from_utf8_lossy(e.request_id.as_bytes());
-        let upstream = e.upstream.as_ref().map_or("-", Authority::as_str);
-        tracing::info!(
-            request_id = %request_id.escape_debug(),
-            method = %e.method.as_str().escape_debug(),
-            path = %e.uri.path().escape_debug(),
-            zone = e.zone,
-            upstream = %upstream.escape_debug(),
-            status = e.status,
-            bytes = self.bytes,
-            ms = self.started.elapsed().as_millis() as u64,
-            outcome = self.outcome,
-            "request"
-        );
+        let ms = self.started.elapsed().as_millis();
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            line.push_str("request request_id=");
+            push_escaped(line, &String::from_utf8_lossy(e.request_id.as_bytes()));
+            line.push_str(" method=");
+            push_escaped(line, e.method.as_str());
+            line.push_str(" path=");
+            push_escaped(line, e.uri.path());
+            let upstream = e.upstream.as_ref().map_or("-", Authority::as_str);
+            let _ = write!(
+                line,
+                " zone=\"{}\" upstream={upstream} status={} bytes={} ms={ms} outcome=\"{}\"",
+                e.zone, e.status, self.bytes, self.outcome
+            );
+            server_process::info_line(line);
+        });
+    }
+}
+
+thread_local! {
+    /// The access-log line being written, reused (one per thread).
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
+}
+
+/// Appends `text`, escaped (`\r`, `\n`, `\u{1b}`…) when it holds anything
+/// but printable ASCII, so a request can never start a line of its own.
+fn push_escaped(line: &mut String, text: &str) {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        line.push_str(text);
+    } else {
+        let _ = write!(line, "{}", text.escape_debug());
     }
 }
 

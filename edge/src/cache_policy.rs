@@ -5,7 +5,8 @@
 //!
 //! * A request may be answered from the cache only if it is `GET` or
 //!   `HEAD`, carries no session cookie (either cookie of the session, on
-//!   either origin kind), no `Authorization` and no `Range`.
+//!   either origin kind), no `Authorization`, no `Range` and no `Upgrade`
+//!   (a WebSocket is a tunnel, not a page).
 //! * A response is stored only if it is a `200` to a `GET`; its
 //!   `CDN-Cache-Control` (RFC 9213, read first: the zone's word to shared
 //!   caches) or else its `Cache-Control` says `public` with a `max-age`,
@@ -42,6 +43,7 @@ pub fn request_may_use_cache(method: &Method, headers: &HeaderMap) -> bool {
     (method == Method::GET || method == Method::HEAD)
         && !headers.contains_key(header::AUTHORIZATION)
         && !headers.contains_key(header::RANGE)
+        && !headers.contains_key(header::UPGRADE)
         && !has_session_cookie(headers)
 }
 
@@ -261,6 +263,8 @@ mod tests {
         assert!(!request_may_use_cache(&Method::GET, &bearer));
         let range = headers(&[("range", "bytes=0-10")]);
         assert!(!request_may_use_cache(&Method::GET, &range));
+        let websocket = headers(&[("upgrade", "websocket"), ("connection", "upgrade")]);
+        assert!(!request_may_use_cache(&Method::GET, &websocket));
     }
 
     #[test]

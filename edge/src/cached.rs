@@ -88,7 +88,7 @@ pub async fn serve(
     // The values of the headers a response may `Vary` on, for storing it.
     let request_headers = leader.as_ref().map(|_| request.headers().clone());
     let path = request.uri().path().to_owned();
-    let (mut response, upstream) = forward(edge, route, peer, id, request).await;
+    let (mut response, upstream) = forward(edge, route, peer, id, request, None).await;
     if response.status().is_server_error()
         && let Some(entry) = stale
     {
@@ -197,7 +197,7 @@ fn refresh(edge: Arc<Edge>, peer: SocketAddr, request: &Request, key: String, en
         let route = edge.routes().resolve(&path);
         let id = request_id(&HeaderMap::new());
         let request_headers = refresh.headers().clone();
-        let (response, _) = forward(&edge, route, peer, id, refresh).await;
+        let (response, _) = forward(&edge, route, peer, id, refresh, None).await;
         let status = response.status();
         let stored = match storable(status, response.headers()).zip(vary_names(response.headers()))
         {

@@ -25,13 +25,15 @@ use crate::target::Target;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
 
 /// Sends `request` to an instance of `route`'s zone; returns the response
-/// and the instance that answered.
+/// and the instance that answered. A WebSocket tunnel keeps `slot` (the
+/// client connection's place under the caps) until it closes.
 pub async fn forward(
     edge: &Edge,
     route: &Route,
     peer: SocketAddr,
     id: HeaderValue,
     mut request: Request,
+    slot: Option<ConnectionSlot>,
 ) -> (Response, Option<Authority>) {
     let target = route.target;
     if let Some(length) = content_length(&request)
@@ -44,8 +46,6 @@ pub async fn forward(
     // its Upgrade/Connection headers stripped with the hop-by-hop ones.
     let upgrade = route.websocket && is_websocket_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    // Not sent upstream; a tunnel keeps it until it closes.
-    let slot = request.extensions_mut().remove::<ConnectionSlot>();
     let trusted = edge.is_trusted_proxy(peer.ip());
     let (mut parts, body) = request.into_parts();
     strip_hop_by_hop(&mut parts.headers);

@@ -52,17 +52,21 @@ pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 /// front of the edge, `X-Forwarded-For` is extended and its
 /// `X-Forwarded-Proto/Host` kept.
 pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str, trusted: bool) {
+    use std::fmt::Write as _;
     let host = headers.get(header::HOST).cloned();
-    let prior_for = headers
-        .get(&X_FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let client_text = client.to_string();
-    let xff = match prior_for {
-        Some(prior) if trusted && !prior.trim().is_empty() => format!("{prior}, {client_text}"),
-        _ => client_text.clone(),
-    };
-    insert_text(headers, &X_FORWARDED_FOR, &xff);
+    // One buffer for both values written here (this runs on every request).
+    let mut text = String::with_capacity(96);
+    if trusted
+        && let Some(prior) = headers
+            .get(&X_FORWARDED_FOR)
+            .and_then(|v| v.to_str().ok())
+            .filter(|prior| !prior.trim().is_empty())
+    {
+        text.push_str(prior);
+        text.push_str(", ");
+    }
+    let _ = write!(text, "{client}");
+    insert_text(headers, &X_FORWARDED_FOR, &text);
     if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
@@ -72,15 +76,15 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static st
             None => headers.remove(&X_FORWARDED_HOST),
         };
     }
-    let node = match client {
-        IpAddr::V4(ip) => ip.to_string(),
-        IpAddr::V6(ip) => format!("\"[{ip}]\""),
+    text.clear();
+    let _ = match client {
+        IpAddr::V4(ip) => write!(text, "for={ip};proto={proto}"),
+        IpAddr::V6(ip) => write!(text, "for=\"[{ip}]\";proto={proto}"),
     };
-    let mut forwarded = format!("for={node};proto={proto}");
     if let Some(host) = host.as_ref().and_then(|h| h.to_str().ok()) {
-        forwarded.push_str(&format!(";host=\"{host}\""));
+        let _ = write!(text, ";host=\"{host}\"");
     }
-    insert_text(headers, &FORWARDED, &forwarded);
+    insert_text(headers, &FORWARDED, &text);
 }
 
 /// The request's id: the client's `X-Request-Id` when it is short and

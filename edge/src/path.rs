@@ -35,6 +35,27 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
     if !path.starts_with('/') {
         return Err(PathProblem::NotAbsolute);
     }
+    // Nearly every path: nothing encoded, no backslash, no doubled slash.
+    // The same checks without allocating (this runs on every request).
+    if !path.bytes().any(|b| b == b'%' || b == b'\\') && !path.contains("//") {
+        if path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return Err(PathProblem::DotSegment);
+        }
+        let prefix = contracts::zone::IDENTITY_INTERNAL_PREFIX;
+        let internal = path
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+            || path.eq_ignore_ascii_case(prefix.trim_end_matches('/'));
+        return if internal {
+            Err(PathProblem::Internal)
+        } else {
+            Ok(())
+        };
+    }
     let lower = path.to_ascii_lowercase();
     if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
         return Err(PathProblem::EncodedSeparator);

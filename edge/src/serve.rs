@@ -13,20 +13,17 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tower::ServiceExt as _;
 
 use crate::connections::ConnectionLimits;
+use crate::proxy::EdgeApp;
 use crate::trusted::TrustedProxies;
 
 /// Streams one HTTP/2 connection may have open at once.
@@ -76,7 +73,7 @@ impl Default for ServeOptions {
 /// accepting and waits up to the grace period for open connections.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: EdgeApp,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -92,7 +89,7 @@ pub async fn serve(
 /// thread, see `cores`).
 pub async fn serve_with_limits(
     listener: TcpListener,
-    app: Router,
+    app: EdgeApp,
     options: &ServeOptions,
     limits: Arc<ConnectionLimits>,
     shutdown: impl Future<Output = ()>,
@@ -141,12 +138,10 @@ pub async fn serve_with_limits(
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let request_slot = slot.clone();
-                let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    // A WebSocket tunnel keeps this clone (see `connections`).
-                    request.extensions_mut().insert(request_slot.clone());
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|e| match e {})) }
+                let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                    // A WebSocket tunnel keeps its clone of the slot (see `connections`).
+                    let answer = app.clone().call(peer, request_slot.clone(), request);
+                    async move { Ok::<_, Infallible>(answer.await) }
                 });
                 let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);

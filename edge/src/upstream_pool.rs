@@ -146,15 +146,18 @@ impl UpstreamPool {
         if sender.is_closed() {
             return;
         }
+        let now = Instant::now();
         let mut idle = lock(&self.idle);
         let stack = idle.entry(authority).or_default();
-        // The oldest go first: they are the likeliest to be closed by the zone.
-        stack.retain(|entry| !entry.sender.is_closed() && entry.since.elapsed() < IDLE_TIMEOUT);
-        if stack.len() < MAX_IDLE_PER_INSTANCE {
-            stack.push(Idle {
-                sender,
-                since: Instant::now(),
+        if stack.len() >= MAX_IDLE_PER_INSTANCE {
+            // Full: make room by dropping the closed and the expired
+            // (taking them out at checkout keeps the common path short).
+            stack.retain(|entry| {
+                !entry.sender.is_closed() && now.duration_since(entry.since) < IDLE_TIMEOUT
             });
+        }
+        if stack.len() < MAX_IDLE_PER_INSTANCE {
+            stack.push(Idle { sender, since: now });
         }
     }
 

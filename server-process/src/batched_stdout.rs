@@ -93,6 +93,15 @@ impl BatchedStdout {
     }
 }
 
+impl BatchedStdout {
+    /// A writer for one line, outside `tracing`.
+    pub fn line(&self) -> Line<'_> {
+        Line {
+            shared: &self.shared,
+        }
+    }
+}
+
 impl Drop for Flusher {
     fn drop(&mut self) {
         *lock(&self.shared.stopping) = true;

@@ -4,7 +4,11 @@
 
 mod batched_stdout;
 
-use std::io::IsTerminal as _;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +34,7 @@ pub fn init_tracing(filter: &str) -> LogGuard {
         Err(err) => (EnvFilter::new("info"), Some(err)),
     };
     let (writer, flusher) = BatchedStdout::start();
+    let _ = WRITER.set(writer.clone());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -40,6 +45,64 @@ pub fn init_tracing(filter: &str) -> LogGuard {
         tracing::warn!("invalid log filter, using `info`: {err}");
     }
     LogGuard { _flusher: flusher }
+}
+
+/// The writer `init_tracing` installed, for [`info_line`].
+static WRITER: OnceLock<BatchedStdout> = OnceLock::new();
+
+thread_local! {
+    /// The line being written, and the timestamp's text up to the second
+    /// (`2026-11-30T10:07:17.`) for the second it names: both reused.
+    static INFO_LINE: RefCell<(String, u64, String)> =
+        RefCell::new((String::with_capacity(256), u64::MAX, String::new()));
+}
+
+/// Writes `message` as an `INFO` line that reads like `tracing`'s (the same
+/// timestamp and level, the same batched writer) without `tracing`'s
+/// per-event formatting: for the edge's access log, a line per request,
+/// where that formatting was a tenth of a proxied request's CPU. The
+/// caller checks that `INFO` is enabled for it and that `message` is one
+/// line of escaped text. Before [`init_tracing`] (in tests) the message
+/// goes through `tracing`.
+pub fn info_line(message: &str) {
+    let Some(writer) = WRITER.get() else {
+        tracing::info!("{message}");
+        return;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    INFO_LINE.with_borrow_mut(|(line, second, prefix)| {
+        if *second != now.as_secs() {
+            *second = now.as_secs();
+            *prefix = second_prefix(now.as_secs());
+        }
+        line.clear();
+        line.push_str(prefix);
+        let _ = write!(line, "{:06}Z  INFO {message}", now.subsec_micros());
+        line.push('\n');
+        let _ = writer.line().write_all(line.as_bytes());
+    });
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` (UTC) of `unix_seconds`.
+fn second_prefix(unix_seconds: u64) -> String {
+    let at = i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let mut text = String::with_capacity(21);
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    text
 }
 
 /// Resolves on Ctrl-C or SIGTERM, whichever comes first: the cue for a
@@ -64,5 +127,17 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_read_like_tracing_s() {
+        assert_eq!(second_prefix(0), "1970-01-01T00:00:00.");
+        // 2026-11-30T10:07:17Z
+        assert_eq!(second_prefix(1_796_033_237), "2026-11-30T10:07:17.");
     }
 }

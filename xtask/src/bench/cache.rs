@@ -1,4 +1,4 @@
-//! 8. The edge cache: anonymous pages the zones mark public (`/shop`,
+//! Section 8, the edge cache: anonymous pages the zones mark public (`/shop`,
 //! `/`) through the bench stack's edge (cache off) and through a second
 //! edge in front of the same zones with the cache on, interleaved; the
 //! cached edge's hit ratio from `/_edge/status`; then the shop killed
