@@ -150,12 +150,20 @@ impl Drop for LoggedBody {
             push_escaped(line, e.method.as_str());
             line.push_str(" path=");
             push_escaped(line, e.uri.path());
-            let upstream = e.upstream.as_ref().map_or("-", Authority::as_str);
-            let _ = write!(
-                line,
-                " zone=\"{}\" upstream={upstream} status={} bytes={} ms={ms} outcome=\"{}\"",
-                e.zone, e.status, self.bytes, self.outcome
-            );
+            let mut number = itoa::Buffer::new();
+            line.push_str(" zone=\"");
+            line.push_str(e.zone);
+            line.push_str("\" upstream=");
+            line.push_str(e.upstream.as_ref().map_or("-", Authority::as_str));
+            line.push_str(" status=");
+            line.push_str(number.format(e.status));
+            line.push_str(" bytes=");
+            line.push_str(number.format(self.bytes));
+            line.push_str(" ms=");
+            line.push_str(number.format(ms));
+            line.push_str(" outcome=\"");
+            line.push_str(self.outcome);
+            line.push('"');
             server_process::info_line(line);
         });
     }

@@ -1,5 +1,6 @@
 //! Header handling on the way through the edge.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,39 +53,91 @@ pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 /// front of the edge, `X-Forwarded-For` is extended and its
 /// `X-Forwarded-Proto/Host` kept.
 pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str, trusted: bool) {
-    use std::fmt::Write as _;
     let host = headers.get(header::HOST).cloned();
-    // One buffer for both values written here (this runs on every request).
-    let mut text = String::with_capacity(96);
-    if trusted
-        && let Some(prior) = headers
-            .get(&X_FORWARDED_FOR)
-            .and_then(|v| v.to_str().ok())
-            .filter(|prior| !prior.trim().is_empty())
-    {
-        text.push_str(prior);
-        text.push_str(", ");
+    if trusted {
+        set_forwarded_after_proxy(headers, client, proto, host);
+        return;
     }
-    let _ = write!(text, "{client}");
-    insert_text(headers, &X_FORWARDED_FOR, &text);
-    if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+    // From an untrusted peer the values depend on the client, the scheme
+    // and the host alone: the last ones made on this thread are kept,
+    // since consecutive requests mostly come on one connection.
+    let (xff, forwarded) = LAST_FORWARDED.with_borrow_mut(|last| {
+        let key = (client, proto, host.clone());
+        match last {
+            Some((seen, xff, forwarded)) if *seen == key => (xff.clone(), forwarded.clone()),
+            _ => {
+                let made = (
+                    text(&client.to_string()),
+                    forwarded_value(client, proto, host.as_ref()),
+                );
+                *last = Some((key, made.0.clone(), made.1.clone()));
+                made
+            }
+        }
+    });
+    put(headers, &X_FORWARDED_FOR, xff);
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+    match host {
+        Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host),
+        None => headers.remove(&X_FORWARDED_HOST),
+    };
+    put(headers, &FORWARDED, forwarded);
+}
+
+type ForwardedKey = (IpAddr, &'static str, Option<HeaderValue>);
+
+thread_local! {
+    /// The forwarding headers last made on this thread, and for what.
+    static LAST_FORWARDED: RefCell<Option<(ForwardedKey, Option<HeaderValue>, Option<HeaderValue>)>> =
+        const { RefCell::new(None) };
+}
+
+/// From a trusted proxy: `X-Forwarded-For` extended, its
+/// `X-Forwarded-Proto/Host` kept.
+fn set_forwarded_after_proxy(
+    headers: &mut HeaderMap,
+    client: IpAddr,
+    proto: &'static str,
+    host: Option<HeaderValue>,
+) {
+    let xff = match headers
+        .get(&X_FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .filter(|prior| !prior.trim().is_empty())
+    {
+        Some(prior) => format!("{prior}, {client}"),
+        None => client.to_string(),
+    };
+    put(headers, &X_FORWARDED_FOR, text(&xff));
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
-    if !(trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+    if !headers.contains_key(&X_FORWARDED_HOST) {
         match &host {
             Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host.clone()),
             None => headers.remove(&X_FORWARDED_HOST),
         };
     }
-    text.clear();
-    let _ = match client {
-        IpAddr::V4(ip) => write!(text, "for={ip};proto={proto}"),
-        IpAddr::V6(ip) => write!(text, "for=\"[{ip}]\";proto={proto}"),
+    put(
+        headers,
+        &FORWARDED,
+        forwarded_value(client, proto, host.as_ref()),
+    );
+}
+
+/// RFC 7239 `Forwarded` for `client`.
+fn forwarded_value(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> Option<HeaderValue> {
+    let node = match client {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("\"[{ip}]\""),
     };
-    if let Some(host) = host.as_ref().and_then(|h| h.to_str().ok()) {
-        let _ = write!(text, ";host=\"{host}\"");
+    let mut value = format!("for={node};proto={proto}");
+    if let Some(host) = host.and_then(|h| h.to_str().ok()) {
+        value.push_str(";host=\"");
+        value.push_str(host);
+        value.push('"');
     }
-    insert_text(headers, &FORWARDED, &text);
+    text(&value)
 }
 
 /// The request's id: the client's `X-Request-Id` when it is short and
@@ -106,7 +159,7 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
 /// 24 hex digits. Unique per process and, with the prefix, across restarts
 /// and replicas; no system call per request (ids need not be secret).
 fn new_request_id() -> HeaderValue {
-    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static PREFIX: OnceLock<u128> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = *PREFIX.get_or_init(|| {
         let mut bytes = [0u8; 8];
@@ -117,15 +170,17 @@ fn new_request_id() -> HeaderValue {
                 .map_or(0, |d| d.as_nanos());
             bytes.copy_from_slice(&nanos.to_le_bytes()[..8]);
         }
-        u64::from_le_bytes(bytes)
+        u128::from(u64::from_le_bytes(bytes))
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let id = format!(
-        "{:012x}{:012x}",
-        prefix & 0xffff_ffff_ffff,
-        n & 0xffff_ffff_ffff
-    );
-    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
+    let id = ((prefix & 0xffff_ffff_ffff) << 48) | u128::from(n & 0xffff_ffff_ffff);
+    // 24 hex digits, written by hand: this runs on every request.
+    let mut text = [0u8; 24];
+    for (i, digit) in text.iter_mut().enumerate() {
+        let nibble = (id >> (4 * (23 - i))) & 0xf;
+        *digit = b"0123456789abcdef"[nibble as usize];
+    }
+    HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 /// Security headers on HTML responses, where the zone did not set them.
@@ -154,13 +209,17 @@ pub fn add_security_headers(headers: &mut HeaderMap, https: bool) {
     }
 }
 
-fn insert_text(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
-    // Addresses and host headers are visible ASCII; anything else is dropped.
-    match HeaderValue::from_str(value) {
-        Ok(value) => {
+/// Addresses and host headers are visible ASCII; anything else is dropped.
+fn text(value: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(value).ok()
+}
+
+fn put(headers: &mut HeaderMap, name: &HeaderName, value: Option<HeaderValue>) {
+    match value {
+        Some(value) => {
             headers.insert(name.clone(), value);
         }
-        Err(_) => {
+        None => {
             headers.remove(name);
         }
     }
