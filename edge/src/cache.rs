@@ -294,18 +294,8 @@ impl EdgeCache {
     /// could not be stored).
     pub fn pass(&self, key: String, path: &str) {
         let mut store = lock(&self.shared.store);
-        let store = &mut *store;
-        let mut added = 0;
-        let variants = store.keys.get_or_insert_mut(key.clone(), || {
-            added = key.len() + ENTRY_OVERHEAD;
-            Variants {
-                path: path.to_owned(),
-                entries: Vec::new(),
-                pass_until: None,
-            }
-        });
+        let variants = store.variants(key, path);
         variants.pass_until = Some(Instant::now() + PASS_FOR);
-        store.bytes += added;
         store.evict(self.shared.capacity);
     }
 
@@ -318,16 +308,7 @@ impl EdgeCache {
         }
         let entry = Arc::new(entry);
         let mut store = lock(&self.shared.store);
-        let store = &mut *store;
-        let mut key_bytes = 0;
-        let variants = store.keys.get_or_insert_mut(key.clone(), || {
-            key_bytes = key.len() + ENTRY_OVERHEAD;
-            Variants {
-                path: path.to_owned(),
-                entries: Vec::new(),
-                pass_until: None,
-            }
-        });
+        let variants = store.variants(key, path);
         variants.pass_until = None;
         let mut freed = 0;
         let mut removed = 0;
@@ -345,7 +326,7 @@ impl EdgeCache {
             removed += 1;
         }
         variants.entries.push(entry.clone());
-        store.bytes = store.bytes + key_bytes + entry.size - freed;
+        store.bytes = store.bytes + entry.size - freed;
         store.entries = store.entries + 1 - removed;
         store.evict(self.shared.capacity);
     }
@@ -435,6 +416,19 @@ impl EdgeCache {
 }
 
 impl Store {
+    /// The variants of `key` (for the page at `path`), made and counted
+    /// when it is new; used, so it is now the most recently used.
+    fn variants(&mut self, key: String, path: &str) -> &mut Variants {
+        if !self.keys.contains(&key) {
+            self.bytes += key.len() + ENTRY_OVERHEAD;
+        }
+        self.keys.get_or_insert_mut(key, || Variants {
+            path: path.to_owned(),
+            entries: Vec::new(),
+            pass_until: None,
+        })
+    }
+
     /// Drops the least recently used keys until `capacity` holds.
     fn evict(&mut self, capacity: usize) {
         while self.bytes > capacity {

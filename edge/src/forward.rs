@@ -84,12 +84,14 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static st
     put(headers, &FORWARDED, forwarded);
 }
 
+/// What the forwarding headers of an untrusted peer depend on.
 type ForwardedKey = (IpAddr, &'static str, Option<HeaderValue>);
+/// Those headers as made for a key: `X-Forwarded-For`, `Forwarded`.
+type Forwarded = (ForwardedKey, Option<HeaderValue>, Option<HeaderValue>);
 
 thread_local! {
     /// The forwarding headers last made on this thread, and for what.
-    static LAST_FORWARDED: RefCell<Option<(ForwardedKey, Option<HeaderValue>, Option<HeaderValue>)>> =
-        const { RefCell::new(None) };
+    static LAST_FORWARDED: RefCell<Option<Forwarded>> = const { RefCell::new(None) };
 }
 
 /// From a trusted proxy: `X-Forwarded-For` extended, its

@@ -26,9 +26,12 @@ pub const FOR_SHARED_CACHES: &str =
 pub const FOR_BROWSERS: &str = "no-cache";
 
 /// Marks the page being rendered as public, unless someone is signed in
-/// (or the page is served under `cargo leptos watch`). Does nothing in the
-/// browser.
-pub fn public_page() {
+/// (or the page is served under `cargo leptos watch`), with `tags` as its
+/// `Cache-Tag` (what it shows, so `POST /_edge/purge {"tag": …}` can drop
+/// every page showing it). Does nothing in the browser.
+pub fn public_page(tags: &[&str]) {
+    #[cfg(not(feature = "ssr"))]
+    let _ = tags;
     #[cfg(feature = "ssr")]
     {
         use axum::http::{HeaderName, HeaderValue, header};
@@ -46,6 +49,11 @@ pub fn public_page() {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static(FOR_BROWSERS),
             );
+            if !tags.is_empty()
+                && let Ok(tags) = HeaderValue::from_str(&tags.join(" "))
+            {
+                response.insert_header(HeaderName::from_static(contracts::cache::CACHE_TAG), tags);
+            }
         }
     }
 }

@@ -43,6 +43,7 @@ async fn only_the_anonymous_home_page_is_marked_for_shared_caches() {
     let anonymous = zone.get("/", None).await;
     assert_eq!(anonymous.headers[cdn], FOR_SHARED_CACHES);
     assert_eq!(anonymous.headers[http::header::CACHE_CONTROL], FOR_BROWSERS);
+    assert!(!anonymous.headers.contains_key(contracts::cache::CACHE_TAG));
     let alice = zone.sign_in("alice").await;
     let signed_in = zone.get("/", Some(&alice)).await;
     assert!(

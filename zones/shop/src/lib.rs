@@ -21,6 +21,11 @@ use shared_ui::NotFound;
 /// The zone this crate builds.
 pub const ZONE: Zone = Zone::Shop;
 
+/// The `Cache-Tag` of every page that shows the catalogue (its list and
+/// each product), for `POST /_edge/purge {"tag": "catalogue"}` after the
+/// products change.
+pub const CATALOGUE_TAG: &str = "catalogue";
+
 /// The zone's routes. Pages that read the database render in one piece
 /// (`SsrMode::Async`): complete HTML without JavaScript, and a real 404
 /// status for unknown products and other people's orders.

@@ -54,6 +54,34 @@ async fn the_catalogue_and_product_pages_come_from_the_database() {
 }
 
 #[tokio::test]
+async fn anonymous_catalogue_pages_are_marked_for_the_edge_cache() {
+    let cdn = contracts::cache::CDN_CACHE_CONTROL;
+    let shop = shop().await;
+    for path in ["/shop", "/shop/p/brass-pen"] {
+        let page = shop.get(path, None).await;
+        assert_eq!(
+            page.headers[cdn],
+            shared_ui::cache::FOR_SHARED_CACHES,
+            "{path}"
+        );
+        assert_eq!(
+            page.headers[contracts::cache::CACHE_TAG],
+            zone_shop::CATALOGUE_TAG
+        );
+    }
+    // The cart is personal: never marked, signed in or not.
+    let cart = shop.get("/shop/cart", None).await;
+    assert!(!cart.headers.contains_key(cdn));
+    let alice = shop.sign_in("alice").await;
+    let page = shop.get("/shop", Some(&alice)).await;
+    assert!(!page.headers.contains_key(cdn));
+    assert_eq!(
+        page.headers[http::header::CACHE_CONTROL],
+        "private, no-store"
+    );
+}
+
+#[tokio::test]
 async fn cart_functions_require_a_session() {
     let shop = shop().await;
     for (path, form) in [

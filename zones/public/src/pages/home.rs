@@ -11,7 +11,7 @@ use shared_ui::{SITE_NAME, ZoneLink};
 #[component]
 pub fn HomePage() -> impl IntoView {
     // The same for every anonymous visitor: the edge may cache it.
-    shared_ui::cache::public_page();
+    shared_ui::cache::public_page(&[]);
     let user = session_user();
     let greeting = match &user {
         Some(user) => format!("Welcome back, {}", user.display_name),

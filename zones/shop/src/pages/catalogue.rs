@@ -12,7 +12,7 @@ use crate::product_path;
 #[component]
 pub fn CataloguePage() -> impl IntoView {
     // The same for every anonymous visitor: the edge may cache it.
-    shared_ui::cache::public_page();
+    shared_ui::cache::public_page(&[crate::CATALOGUE_TAG]);
     let products = Resource::new(|| (), |_| list_products());
     view! {
         <Title text=page_title("Shop") />

@@ -15,7 +15,7 @@ use crate::model::{AddedToCart, MAX_QUANTITY, format_price};
 #[component]
 pub fn ProductPage() -> impl IntoView {
     // The same for every anonymous visitor: the edge may cache it.
-    shared_ui::cache::public_page();
+    shared_ui::cache::public_page(&[crate::CATALOGUE_TAG]);
     let params = use_params_map();
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
