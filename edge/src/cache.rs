@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -74,7 +75,8 @@ impl Entry {
         let age_at_store = headers
             .get(http::header::AGE)
             .and_then(|v| v.to_str().ok()?.parse().ok())
-            .map_or(Duration::ZERO, Duration::from_secs);
+            .map_or(Duration::ZERO, Duration::from_secs)
+            .min(MAX_AGE);
         // Set again from the entry's own age when served.
         headers.remove(http::header::AGE);
         let tags = headers
@@ -85,7 +87,7 @@ impl Entry {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect();
-        let vary = vary_names
+        let vary: Vec<(HeaderName, Option<HeaderValue>)> = vary_names
             .into_iter()
             .map(|name| {
                 let value = request.get(&name).cloned();
@@ -96,8 +98,12 @@ impl Entry {
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 2)
             .sum();
+        let vary_size: usize = vary
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.as_ref().map_or(0, HeaderValue::len))
+            .sum();
         Self {
-            size: body.len() + headers_size + ENTRY_OVERHEAD,
+            size: body.len() + headers_size + vary_size + ENTRY_OVERHEAD,
             status,
             headers,
             body,
@@ -112,7 +118,8 @@ impl Entry {
 
     /// Its age now: what the zone said plus the time since.
     pub fn age(&self, now: Instant) -> Duration {
-        self.age_at_store + now.saturating_duration_since(self.stored)
+        self.age_at_store
+            .saturating_add(now.saturating_duration_since(self.stored))
     }
 
     pub fn usable(&self, now: Instant) -> Use {
@@ -120,9 +127,9 @@ impl Entry {
         let fresh = self.freshness.fresh_for;
         if age < fresh {
             Use::Fresh
-        } else if age < fresh + self.freshness.stale_while_revalidate {
+        } else if age < fresh.saturating_add(self.freshness.stale_while_revalidate) {
             Use::StaleWhileRevalidate
-        } else if age < fresh + self.freshness.stale_if_error {
+        } else if age < fresh.saturating_add(self.freshness.stale_if_error) {
             Use::StaleIfError
         } else {
             Use::Expired
@@ -158,9 +165,6 @@ impl Entry {
 struct Variants {
     path: String,
     entries: Vec<Arc<Entry>>,
-    /// Until when requests of this key go straight to the zone: its last
-    /// response could not be stored.
-    pass_until: Option<Instant>,
 }
 
 /// What the cache holds for a request.
@@ -174,6 +178,11 @@ pub enum Found {
 
 /// How long a key whose response could not be stored is passed through.
 pub const PASS_FOR: Duration = Duration::from_secs(10);
+/// Keys passed through at most: kept apart from the stored responses, so
+/// no number of them can push a page out.
+const MAX_PASSES: usize = 2048;
+/// The oldest `Age` believed from a zone (a year).
+const MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Where a request's key stands when nothing usable is stored.
 pub enum Lead {
@@ -217,6 +226,8 @@ pub struct EdgeCache {
 
 struct Shared {
     store: Mutex<Store>,
+    /// Keys to pass through, and until when.
+    passes: Mutex<LruCache<String, Instant>>,
     capacity: usize,
     pending: Mutex<HashMap<String, watch::Receiver<()>>>,
     hits: AtomicU64,
@@ -259,6 +270,9 @@ impl EdgeCache {
                     entries: 0,
                 }),
                 capacity,
+                passes: Mutex::new(LruCache::new(
+                    NonZeroUsize::new(MAX_PASSES).unwrap_or(NonZeroUsize::MIN),
+                )),
                 pending: Mutex::default(),
                 hits: AtomicU64::new(0),
                 stale: AtomicU64::new(0),
@@ -274,29 +288,35 @@ impl EdgeCache {
 
     /// The stored variant of `key` that answers `request`, if any.
     pub fn lookup(&self, key: &str, request: &HeaderMap) -> Found {
-        let mut store = lock(&self.shared.store);
-        let Some(variants) = store.keys.get(key) else {
-            return Found::Nothing;
-        };
-        if let Some(entry) = variants.entries.iter().find(|e| e.answers(request)) {
-            return Found::Entry(entry.clone());
-        }
-        if variants
-            .pass_until
-            .is_some_and(|until| Instant::now() < until)
         {
-            return Found::Pass;
+            let mut store = lock(&self.shared.store);
+            if let Some(variants) = store.keys.get(key)
+                && let Some(entry) = variants.entries.iter().find(|e| e.answers(request))
+            {
+                return Found::Entry(entry.clone());
+            }
         }
-        Found::Nothing
+        let passes = lock(&self.shared.passes);
+        match passes.peek(key) {
+            Some(until) if Instant::now() < *until => Found::Pass,
+            _ => Found::Nothing,
+        }
     }
 
     /// Passes `key` straight to the zone for [`PASS_FOR`] (its response
     /// could not be stored).
-    pub fn pass(&self, key: String, path: &str) {
+    pub fn pass(&self, key: &str) {
+        lock(&self.shared.passes).put(key.to_owned(), Instant::now() + PASS_FOR);
+    }
+
+    /// Drops every variant of `key` (the zone said the page is gone).
+    pub fn forget(&self, key: &str) {
         let mut store = lock(&self.shared.store);
-        let variants = store.variants(key, path);
-        variants.pass_until = Some(Instant::now() + PASS_FOR);
-        store.evict(self.shared.capacity);
+        if let Some(old) = store.keys.pop(key) {
+            let sizes: usize = old.entries.iter().map(|e| e.size).sum();
+            store.bytes -= key.len() + ENTRY_OVERHEAD + sizes;
+            store.entries -= old.entries.len();
+        }
     }
 
     /// Stores `entry` under `key` (for the page at `path`), replacing the
@@ -307,9 +327,9 @@ impl EdgeCache {
             return;
         }
         let entry = Arc::new(entry);
+        lock(&self.shared.passes).pop(&key);
         let mut store = lock(&self.shared.store);
         let variants = store.variants(key, path);
-        variants.pass_until = None;
         let mut freed = 0;
         let mut removed = 0;
         variants.entries.retain(|old| {
@@ -425,7 +445,6 @@ impl Store {
         self.keys.get_or_insert_mut(key, || Variants {
             path: path.to_owned(),
             entries: Vec::new(),
-            pass_until: None,
         })
     }
 
@@ -489,11 +508,13 @@ mod tests {
     #[test]
     fn a_key_that_cannot_be_stored_is_passed_for_a_while() {
         let cache = EdgeCache::new(1 << 20);
-        cache.pass("h/api/health".into(), "/api/health");
+        cache.pass("h/api/health");
         assert!(matches!(
             cache.lookup("h/api/health", &HeaderMap::new()),
             Found::Pass
         ));
+        // Pass markers take no room from stored pages.
+        assert_eq!(cache.status().bytes, 0);
         cache.insert(
             "h/api/health".into(),
             "/api/health",
@@ -502,6 +523,31 @@ mod tests {
         assert!(cache.lookup("h/api/health", &HeaderMap::new()).is_some());
         assert_eq!(cache.purge(Some("/"), None), 1);
         assert_eq!(cache.status().bytes, 0);
+        // Any number of passes cannot push a page out.
+        cache.insert("h/".into(), "/", entry(1, &HeaderMap::new(), vec![]));
+        for i in 0..3 * MAX_PASSES {
+            cache.pass(&format!("h/x?{i}"));
+        }
+        assert!(cache.lookup("h/", &HeaderMap::new()).is_some());
+        cache.forget("h/");
+        assert_eq!(cache.status().bytes, 0);
+        assert_eq!(cache.status().entries, 0);
+    }
+
+    #[test]
+    fn a_zone_s_age_cannot_overflow() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::AGE, "18446744073709551615".parse().unwrap());
+        let e = Entry::new(
+            StatusCode::OK,
+            headers,
+            Bytes::new(),
+            &HeaderMap::new(),
+            vec![],
+            freshness(u64::MAX, u64::MAX, u64::MAX),
+        );
+        let later = Instant::now() + Duration::from_secs(10);
+        assert_eq!(e.usable(later), Use::Fresh);
     }
 
     #[test]

@@ -6,32 +6,30 @@
 //!   `X-Cache: STALE`, and one request per key refreshes it in the
 //!   background;
 //! * otherwise the request goes to the zone (`X-Cache: MISS`); concurrent
-//!   misses of one key wait for the first, whose response fills the cache
-//!   as it streams to its client; when the zone is down or answers 5xx, a
-//!   copy within `stale-if-error` is served instead (`X-Cache: STALE`).
+//!   misses of one key wait for the first, which reads a storable answer
+//!   whole (at the zone's pace, up to the largest entry) before sending it
+//!   on; when the zone is down or answers 5xx, a copy within
+//!   `stale-if-error` is served instead (`X-Cache: STALE`).
 //!
-//! A key whose last response could not be stored is passed straight to
-//! the zone for a while (`cache::PASS_FOR`), so pages that are never
-//! cached pay no more than a lookup.
+//! A key whose last answer from the zone was a success that could not be
+//! stored is passed straight to the zone for a while (`cache::PASS_FOR`),
+//! so pages that are never cached pay no more than a lookup.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::Authority;
 use http::{Method, StatusCode};
-use http_body::{Frame, SizeHint};
-use http_body_util::BodyExt as _;
 
-use crate::cache::{EdgeCache, Entry, Found, Lead, LeaderGuard, Outcome, Use};
-use crate::cache_policy::{Freshness, storable, vary_names};
-use crate::exchange::forward;
+use crate::buffered_body::{Read, read_up_to};
+use crate::cache::{EdgeCache, Entry, Found, Lead, Outcome, Use};
+use crate::cache_policy::{storable, vary_names};
+use crate::exchange::{self, forward};
 use crate::forward::request_id;
 use crate::routes::Route;
 use crate::state::Edge;
@@ -52,7 +50,10 @@ pub async fn serve(
     id: HeaderValue,
     request: Request,
 ) -> (Response, Option<Authority>) {
-    let key = key(&request);
+    let Some(key) = key(&request) else {
+        // An odd host or a very long address: past the cache.
+        return forward(edge, route, peer, id, request, None).await;
+    };
     let head = request.method() == Method::HEAD;
     let mut stale = None;
     let mut waited = false;
@@ -79,6 +80,8 @@ pub async fn serve(
         match cache.lead(&key) {
             Lead::Leader(guard) => break Some(guard),
             Lead::Wait(mut done) => {
+                // The leader reads the zone's answer at the zone's pace
+                // (below), so this waits for the zone, not for a client.
                 let wait = edge.options().response_timeout;
                 let _ = tokio::time::timeout(wait, done.changed()).await;
                 waited = true;
@@ -110,47 +113,74 @@ pub async fn serve(
     let (Some(leader), Some(request_headers)) = (leader, request_headers) else {
         return (response, upstream);
     };
-    let storable =
-        storable(response.status(), response.headers()).zip(vary_names(response.headers()));
-    match storable {
-        Some((freshness, vary)) => {
-            let fill = Fill {
-                cache: cache.clone(),
-                key,
-                path,
-                status: response.status(),
-                headers: response.headers().clone(),
-                request_headers,
+    let Some((freshness, vary)) =
+        storable(response.status(), response.headers()).zip(vary_names(response.headers()))
+    else {
+        // The zone's own answer, not to be cached: later requests of
+        // this key skip the collapsing. Never for the edge's own pages
+        // (413, 502…) or errors, which any client can provoke.
+        if upstream.is_some() && response.status().is_success() {
+            cache.pass(&key);
+        }
+        return (response, upstream);
+    };
+    // The copy is read whole before the leader's client gets it, so a
+    // client that reads slowly (or never) holds neither the copy nor the
+    // requests waiting for it.
+    let (mut parts, body) = response.into_parts();
+    let idle = edge.options().idle_timeout;
+    let body = match read_up_to(body, cache.max_entry_bytes(), idle).await {
+        Read::Whole(bytes) => {
+            let entry = Entry::new(
+                parts.status,
+                parts.headers.clone(),
+                bytes.clone(),
+                &request_headers,
                 vary,
                 freshness,
-                _leader: leader,
-            };
-            let response = response.map(|body| Body::new(FillBody::new(body, fill)));
-            (response, upstream)
+            );
+            cache.insert(key, &path, entry);
+            Body::from(bytes)
         }
-        None => {
-            if !response.status().is_server_error() {
-                cache.pass(key, &path);
-            }
-            (response, upstream)
+        Read::TooLarge(prefixed) => Body::new(prefixed),
+        Read::Failed(error) => {
+            tracing::warn!(path, "the zone's answer failed mid-body: {error}");
+            drop(leader);
+            return (exchange::unavailable(edge, route.target), upstream);
         }
-    }
+    };
+    drop(leader);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    (Response::from_parts(parts, body), upstream)
 }
 
-/// The cache key: host, path and query (only `GET` responses are stored;
-/// `HEAD` is answered from them).
-fn key(request: &Request) -> String {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(Authority::as_str))
-        .unwrap_or("");
+/// The longest path and query cached (longer addresses go past the
+/// cache, so they cannot fill it cheaply).
+const MAX_KEY_BYTES: usize = 2048;
+
+/// The cache key: the host (lower-cased), a line feed (which neither a
+/// host nor a path can hold), path and query; only `GET` responses are
+/// stored, `HEAD` is answered from them. `None` for a host that is not a
+/// plain `name[:port]` (it could make one key look like another) or an
+/// address longer than [`MAX_KEY_BYTES`].
+fn key(request: &Request) -> Option<String> {
+    let host = match request.headers().get(header::HOST) {
+        Some(host) => host.to_str().ok()?,
+        None => request.uri().authority().map_or("", Authority::as_str),
+    };
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b);
+    if !host.bytes().all(plain) {
+        return None;
+    }
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut key = String::with_capacity(host.len() + path.len());
-    key.push_str(host);
+    if host.len() + path.len() > MAX_KEY_BYTES {
+        return None;
+    }
+    let mut key = String::with_capacity(host.len() + 1 + path.len());
+    key.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    key.push('\n');
     key.push_str(path);
-    key
+    Some(key)
 }
 
 /// A response made from a stored copy.
@@ -184,7 +214,8 @@ fn from_cache(
 }
 
 /// Refreshes `entry` in the background with a copy of `request`'s head
-/// (the same variant); on failure the entry stays and may be retried.
+/// (the same variant). A zone that fails leaves the entry as it is (a
+/// later request may try again); one that answers 404 or 410 ends it.
 fn refresh(edge: Arc<Edge>, peer: SocketAddr, request: &Request, key: String, entry: Arc<Entry>) {
     let mut refresh = http::Request::new(Body::empty());
     *refresh.method_mut() = Method::GET;
@@ -199,17 +230,21 @@ fn refresh(edge: Arc<Edge>, peer: SocketAddr, request: &Request, key: String, en
         let request_headers = refresh.headers().clone();
         let (response, _) = forward(&edge, route, peer, id, refresh, None).await;
         let status = response.status();
+        if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
+            cache.forget(&key);
+            return;
+        }
         let stored = match storable(status, response.headers()).zip(vary_names(response.headers()))
         {
             Some((freshness, vary)) => {
                 let (parts, body) = response.into_parts();
-                let limit = cache.max_entry_bytes();
-                match http_body_util::Limited::new(body, limit).collect().await {
-                    Ok(body) => {
+                let idle = edge.options().idle_timeout;
+                match read_up_to(body, cache.max_entry_bytes(), idle).await {
+                    Read::Whole(bytes) => {
                         let entry = Entry::new(
                             status,
                             parts.headers,
-                            body.to_bytes(),
+                            bytes,
                             &request_headers,
                             vary,
                             freshness,
@@ -217,7 +252,7 @@ fn refresh(edge: Arc<Edge>, peer: SocketAddr, request: &Request, key: String, en
                         cache.insert(key, &path, entry);
                         true
                     }
-                    Err(_) => false,
+                    Read::TooLarge(_) | Read::Failed(_) => false,
                 }
             }
             None => false,
@@ -231,100 +266,4 @@ fn refresh(edge: Arc<Edge>, peer: SocketAddr, request: &Request, key: String, en
             entry.refresh_failed();
         }
     });
-}
-
-/// What a leader's response needs to become an entry.
-struct Fill {
-    cache: EdgeCache,
-    key: String,
-    path: String,
-    status: StatusCode,
-    headers: HeaderMap,
-    request_headers: HeaderMap,
-    vary: Vec<HeaderName>,
-    freshness: Freshness,
-    /// Waiters wake when the fill is done (or abandoned).
-    _leader: LeaderGuard,
-}
-
-/// The leader's response body: streamed to its client as it comes, and
-/// copied; at its end the copy is stored. A body that grows past the
-/// largest entry, fails or is cut off is not stored.
-struct FillBody {
-    inner: Body,
-    copy: Vec<Bytes>,
-    copied: usize,
-    fill: Option<Fill>,
-}
-
-impl FillBody {
-    fn new(inner: Body, fill: Fill) -> Self {
-        Self {
-            inner,
-            copy: Vec::new(),
-            copied: 0,
-            fill: Some(fill),
-        }
-    }
-
-    fn store(&mut self) {
-        let Some(fill) = self.fill.take() else { return };
-        let body = match self.copy.len() {
-            1 => self.copy.pop().unwrap_or_default(),
-            _ => Bytes::from(self.copy.concat()),
-        };
-        let entry = Entry::new(
-            fill.status,
-            fill.headers,
-            body,
-            &fill.request_headers,
-            fill.vary,
-            fill.freshness,
-        );
-        fill.cache.insert(fill.key, &fill.path, entry);
-    }
-}
-
-impl http_body::Body for FillBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) if this.fill.is_some() => match frame.data_ref() {
-                Some(data) => {
-                    this.copied += data.len();
-                    let limit = this.fill.as_ref().map_or(0, |f| f.cache.max_entry_bytes());
-                    if this.copied > limit {
-                        this.fill = None;
-                        this.copy = Vec::new();
-                    } else {
-                        this.copy.push(data.clone());
-                    }
-                }
-                // Trailers: not kept, so the copy would not be whole.
-                None => this.fill = None,
-            },
-            Poll::Ready(Some(Err(_))) => this.fill = None,
-            Poll::Ready(None) => this.store(),
-            _ => {}
-        }
-        if this.inner.is_end_stream() {
-            this.store();
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }

@@ -63,11 +63,36 @@ pub fn client(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> Cl
 /// client only when it is the peer itself (a forwarding header naming
 /// `127.0.0.1` proves nothing), otherwise only a trusted proxy, whether it
 /// connected itself or a trusted proxy named it.
-pub fn is_local_or_trusted(client: ClientAddr, trusted: &TrustedProxies) -> bool {
+pub fn is_local_or_trusted(
+    client: ClientAddr,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> bool {
     if client.ip.is_unspecified() {
         return false;
     }
-    (!client.forwarded && client.ip.is_loopback()) || trusted.contains(client.ip)
+    let local = !client.forwarded && client.ip.is_loopback() && names_this_machine(headers);
+    local || trusted.contains(client.ip)
+}
+
+/// Whether the request's `Host` is this machine: `localhost`, a loopback
+/// address, or none. A browser on this machine sent here by a page whose
+/// name was made to resolve to 127.0.0.1 (DNS rebinding) still sends that
+/// page's name, so such a page can neither read nor change what only
+/// this machine may.
+pub fn names_this_machine(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(http::header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `203.0.113.9`, `2001:db8::1`, and the forms some proxies write:
@@ -174,15 +199,16 @@ mod tests {
         let headers = xff(&["not-an-ip"]);
         let client = client(ip("127.0.0.1"), &headers, &trusted);
         assert_eq!(client.ip, UNKNOWN_CLIENT);
-        assert!(!is_local_or_trusted(client, &trusted));
+        assert!(!is_local_or_trusted(client, &headers, &trusted));
     }
 
     #[test]
     fn diagnostics_are_for_loopback_peers_and_trusted_proxies() {
         let trusted = list("10.0.0.0/24");
         let headers = HeaderMap::new();
-        let allowed =
-            |peer: &str| is_local_or_trusted(client(ip(peer), &headers, &trusted), &trusted);
+        let allowed = |peer: &str| {
+            is_local_or_trusted(client(ip(peer), &headers, &trusted), &headers, &trusted)
+        };
         assert!(allowed("127.0.0.1"));
         assert!(allowed("::1"));
         assert!(allowed("::ffff:127.0.0.1"));
@@ -192,29 +218,72 @@ mod tests {
         assert!(!allowed("203.0.113.9"));
         let everyone_unspecified = list("::");
         let unspecified = client(ip("::"), &headers, &everyone_unspecified);
-        assert!(!is_local_or_trusted(unspecified, &everyone_unspecified));
+        assert!(!is_local_or_trusted(
+            unspecified,
+            &headers,
+            &everyone_unspecified
+        ));
     }
 
     #[test]
     fn a_forwarded_loopback_client_is_not_local() {
         let trusted = list("10.0.0.1");
         for named in ["127.0.0.1", "::1", "127.0.0.2", "[::1]:443"] {
-            let client = client(ip("10.0.0.1"), &xff(&[named]), &trusted);
+            let headers = xff(&[named]);
+            let client = client(ip("10.0.0.1"), &headers, &trusted);
             assert!(client.ip.is_loopback() && client.forwarded, "{named}");
-            assert!(!is_local_or_trusted(client, &trusted), "{named}");
+            assert!(!is_local_or_trusted(client, &headers, &trusted), "{named}");
         }
         // Named by a trusted proxy, a client that is itself trusted may.
         let trusted = list("10.0.0.1,10.0.0.2");
         let proxy = client(ip("10.0.0.1"), &xff(&["10.0.0.2"]), &trusted);
-        assert!(is_local_or_trusted(proxy, &trusted));
+        assert!(is_local_or_trusted(proxy, &HeaderMap::new(), &trusted));
         // A loopback peer that is a trusted proxy: its own requests are
         // local, a client it names is judged by the trusted list.
         let trusted = list("127.0.0.1");
         let local = client(ip("127.0.0.1"), &HeaderMap::new(), &trusted);
-        assert!(is_local_or_trusted(local, &trusted));
+        assert!(is_local_or_trusted(local, &HeaderMap::new(), &trusted));
         let named = client(ip("127.0.0.1"), &xff(&["127.0.0.2"]), &trusted);
-        assert!(!is_local_or_trusted(named, &trusted));
+        assert!(!is_local_or_trusted(named, &HeaderMap::new(), &trusted));
         let named = client(ip("127.0.0.1"), &xff(&["203.0.113.9"]), &trusted);
-        assert!(!is_local_or_trusted(named, &trusted));
+        assert!(!is_local_or_trusted(named, &HeaderMap::new(), &trusted));
+    }
+
+    #[test]
+    fn a_loopback_peer_must_name_this_machine() {
+        let host = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::HOST, value.parse().unwrap());
+            headers
+        };
+        for local in [
+            "localhost:8080",
+            "LOCALHOST",
+            "127.0.0.1:3000",
+            "127.8.9.1",
+            "[::1]:8080",
+            "[::1]",
+        ] {
+            assert!(names_this_machine(&host(local)), "{local}");
+        }
+        assert!(names_this_machine(&HeaderMap::new()));
+        // DNS rebinding: another site's name, resolved to 127.0.0.1.
+        for other in [
+            "evil.example:8080",
+            "evil.example",
+            "localhost.evil.example",
+            "10.0.0.1:80",
+            "[2001:db8::1]:80",
+        ] {
+            assert!(!names_this_machine(&host(other)), "{other}");
+        }
+        let trusted = TrustedProxies::default();
+        let peer = client(ip("127.0.0.1"), &HeaderMap::new(), &trusted);
+        assert!(!is_local_or_trusted(
+            peer,
+            &host("evil.example:8080"),
+            &trusted
+        ));
+        assert!(is_local_or_trusted(peer, &host("localhost:8080"), &trusted));
     }
 }

@@ -106,7 +106,7 @@ pub async fn builds(
 ) -> Response {
     // Only this machine, never through a proxy that named another client.
     let client = client_ip::client(peer.ip(), &headers, &trusted);
-    if !is_local_or_trusted(client, &TrustedProxies::default()) {
+    if !is_local_or_trusted(client, &headers, &TrustedProxies::default()) {
         return error_page::forbidden();
     }
     let Ok(zone) = zone.parse::<Zone>() else {

@@ -9,6 +9,7 @@
 //!   upgrade, limits).
 //! * [`cache`], [`cache_policy`], [`cached`]: the cache of anonymous
 //!   public pages (the store; what may be stored; how requests use it);
+//!   [`buffered_body`]: a zone's answer read whole, at the zone's pace;
 //!   [`purge`]: `POST /_edge/purge`.
 //! * [`health`]: active health probes.
 //! * [`path`]: paths refused before routing (dot segments, encoded slashes).
@@ -38,6 +39,7 @@
 //!   the zone manifest.
 
 pub mod access_log;
+pub mod buffered_body;
 pub mod cache;
 pub mod cache_policy;
 pub mod cached;

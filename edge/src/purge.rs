@@ -6,10 +6,12 @@
 //!      -d '{"prefix": "/shop"}' http://127.0.0.1:8080/_edge/purge
 //! ```
 //!
-//! Only for a loopback peer or a `--trusted-proxies` client (like
-//! `/_edge/status`), and only with a JSON body: a page on another site
-//! cannot send that without a CORS preflight, which the edge never grants,
-//! so a browser on this machine cannot be made to purge.
+//! Only for a loopback peer that names this machine as the host, or a
+//! `--trusted-proxies` client (like `/_edge/status`), and only with a JSON
+//! body: a page on another site cannot send that without a CORS
+//! preflight, which the edge never grants, nor through a name of its own
+//! resolved to 127.0.0.1 (DNS rebinding), so a browser on this machine
+//! cannot be made to purge.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse as _, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,14 +40,18 @@ pub struct Purge {
     tag: Option<String>,
 }
 
+/// The largest purge request read.
+const MAX_BODY_BYTES: usize = 4096;
+
 pub async fn purge(
     State(edge): State<Arc<Edge>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let client = edge.client_addr(peer.ip(), &headers);
-    if !is_local_or_trusted(client, &edge.options().trusted_proxies) {
+    if !is_local_or_trusted(client, &headers, &edge.options().trusted_proxies) {
         return error_page::forbidden();
     }
     let json = headers
@@ -58,6 +64,13 @@ pub async fn purge(
             "send a JSON body (content-type: application/json)",
         );
     }
+    // Read only once the peer may purge, and only so much.
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the purge request is too large",
+        );
+    };
     let purge: Purge = match serde_json::from_slice(&body) {
         Ok(purge) => purge,
         Err(err) => {

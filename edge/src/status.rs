@@ -45,7 +45,7 @@ pub async fn status(
     headers: HeaderMap,
 ) -> Response {
     let client = edge.client_addr(peer.ip(), &headers);
-    if !is_local_or_trusted(client, &edge.options().trusted_proxies) {
+    if !is_local_or_trusted(client, &headers, &edge.options().trusted_proxies) {
         return error_page::forbidden();
     }
     let routes = edge.routes();

@@ -105,9 +105,11 @@ impl UpstreamPool {
         connect_timeout: Duration,
     ) -> Result<Connection, SendError> {
         while let Some(mut sender) = self.take_idle(authority) {
-            // Given back at the end of a body, so ready at once or after
-            // the connection's task has read the response's last bytes.
-            if sender.ready().await.is_ok() {
+            // Given back at the end of a response body, so ready at once or
+            // after the connection's task has read its last bytes; one
+            // still sending a request body (the zone answered early) is
+            // not waited for long.
+            if let Ok(Ok(())) = tokio::time::timeout(connect_timeout, sender.ready()).await {
                 return Ok(self.connection(authority, sender, true, connect_timeout));
             }
         }

@@ -389,6 +389,64 @@ async fn concurrent_misses_collapse_into_one_upstream_request() {
 }
 
 #[tokio::test]
+async fn a_client_that_never_reads_holds_back_no_one() {
+    let stack = CacheStack::start(64 << 20).await;
+    // Far more than the sockets between them can buffer.
+    let path = "/shop/big/6000000";
+    let mut stalled = tokio::net::TcpStream::connect(stack.edge).await.unwrap();
+    // The same host as the others' (the host is part of the key).
+    let head = format!("GET {path} HTTP/1.1\r\nhost: {}\r\n\r\n", stack.edge);
+    tokio::io::AsyncWriteExt::write_all(&mut stalled, head.as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let others = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::future::join_all((0..3).map(|_| stack.get(path, None))),
+    )
+    .await
+    .expect("the others are answered while the first client reads nothing");
+    for (status, headers, body) in others {
+        assert_eq!((status, body.len()), (StatusCode::OK, 6_000_000));
+        assert_eq!(x_cache(&headers), "HIT");
+    }
+    assert_eq!(stack.counts.served(), 1);
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn odd_hosts_and_edge_errors_do_not_touch_the_cache() {
+    let stack = CacheStack::start(1 << 20).await;
+    stack.get("/shop", None).await;
+    // A host that would make "/" look like "/shop" goes past the cache.
+    let response = stack
+        .client
+        .get(format!("http://{}/", stack.edge))
+        .header(header::HOST, "localhost/shop")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("x-cache").is_none());
+    let (_, headers, body) = stack.get("/shop", None).await;
+    assert_eq!((body.as_str(), x_cache(&headers)), ("copy 1", "HIT"));
+    // The edge's own 413 (anyone can provoke one) does not mark a page to
+    // be passed through: misses of it still collapse afterwards.
+    let mut raw = tokio::net::TcpStream::connect(stack.edge).await.unwrap();
+    let head = format!(
+        "GET /shop/slow HTTP/1.1\r\nhost: {}\r\ncontent-length: 99999999999\r\n\r\n",
+        stack.edge
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut raw, head.as_bytes())
+        .await
+        .unwrap();
+    let answer = crate::support::read_head(&mut raw).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let before = stack.counts.served();
+    futures_util::future::join_all((0..5).map(|_| stack.get("/shop/slow", None))).await;
+    assert_eq!(stack.counts.served(), before + 1);
+}
+
+#[tokio::test]
 async fn the_byte_bound_holds() {
     let stack = CacheStack::start(64 * 1024).await;
     // Each page is 4 KB; 40 of them are 160 KB, over the 64 KiB bound.
@@ -445,6 +503,19 @@ async fn purges_are_for_this_machine_and_take_a_prefix_or_a_tag() {
     assert_eq!(answer["purged"], 2);
     let (_, headers, body) = stack.get("/shop", None).await;
     assert_eq!((body.as_str(), x_cache(&headers)), ("copy 3", "MISS"));
+    // A page whose own name resolves to 127.0.0.1 (DNS rebinding) is
+    // another site, even from this machine.
+    let rebound = stack
+        .client
+        .post(format!("http://{}/_edge/purge", stack.edge))
+        .header(header::HOST, "evil.example:8080")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"prefix": "/"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stack.status().await["cache"]["entries"], 1);
 }
 
 #[tokio::test]
