@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use contracts::Zone;
 use serde::Serialize;
 
-use super::report::Budget;
+use super::budget::Budget;
 use super::stats::ratio;
 use super::{Settings, wrk};
 use crate::probe;

@@ -23,6 +23,7 @@
 //! `--repeats` runs with their range, the runs of compared targets
 //! interleaved.
 
+mod budget;
 mod cache;
 mod chart;
 mod cpu;

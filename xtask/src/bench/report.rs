@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::budget::Budget;
 use super::machine::Machine;
 use super::stats::ratio;
 use super::{Settings, cache, dev_session, devloop, login, micro, navigation, payload, proxy, ssr};
@@ -48,15 +49,6 @@ pub struct Results {
     pub budgets: Vec<Budget>,
     /// Wall time of the whole run, builds included.
     pub duration_secs: f64,
-}
-
-/// A target from DESIGN.md or the performance issue, and how it went.
-#[derive(Clone, Debug, Serialize)]
-pub struct Budget {
-    pub what: String,
-    pub limit: String,
-    pub measured: String,
-    pub met: bool,
 }
 
 impl Results {
