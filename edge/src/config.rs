@@ -23,15 +23,18 @@ use crate::zone_upstreams::ZoneUpstreams;
 /// `EDGE_SHUTDOWN_GRACE_SECS`, `EDGE_THREADS`, `EDGE_CACHE_BYTES`,
 /// `EDGE_DEV_RELOAD`, `EDGE_DEV_WAITING_PAGE`, `RUST_LOG`.
 ///
-/// The cache: anonymous `GET`/`HEAD` responses that a zone marks
-/// `Cache-Control: public, max-age=N` (or `s-maxage=N`) are kept in memory
-/// and served with `Age` and `X-Cache: HIT`; `stale-while-revalidate`
-/// serves a stale copy (`X-Cache: STALE`) while one request refreshes it,
-/// and `stale-if-error` serves one while the zone is down or answers 5xx.
-/// Requests with a session cookie, and responses that set a cookie, are
-/// `private`/`no-store` or `Vary: Cookie`, are never cached.
+/// The cache: anonymous `GET`/`HEAD` responses that a zone marks public in
+/// `CDN-Cache-Control` (read first) or `Cache-Control` (`public,
+/// max-age=N` or `s-maxage=N`) are kept in memory (`--cache-bytes`, least
+/// recently used first) and served with `Age` and `X-Cache: HIT`;
+/// `stale-while-revalidate` serves a stale copy (`X-Cache: STALE`) while
+/// one request refreshes it, and `stale-if-error` serves one while the zone
+/// is down or answers 5xx; anything else says `X-Cache: MISS`. Requests
+/// with a session cookie are never looked up; responses that set a cookie,
+/// say `private`/`no-store` or `Vary: Cookie` are never kept.
 /// `POST /_edge/purge` (JSON `{"prefix": "/shop"}` or `{"tag": "…"}`,
-/// loopback or trusted proxies) drops entries; `/_edge/status` shows them.
+/// loopback naming this machine, or trusted proxies) drops entries;
+/// `/_edge/status` counts them.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "edge", version)]
 pub struct Config {
