@@ -193,7 +193,8 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
     response
 }
 
-/// Marks a signed-in response private and adds the layer's cookies (a
+/// Marks a signed-in response private (and drops any `CDN-Cache-Control`)
+/// and adds the layer's cookies (a
 /// refreshed token, an extended or cleared session), unless the handler
 /// changed the session itself (a sign-in, a sign-out, a rotation, a
 /// re-issued token): the handler's cookies are the newer truth, and a
@@ -217,6 +218,12 @@ fn finish(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static(PRIVATE_NO_STORE),
         );
+        // A page marked public for shared caches (rendered before the
+        // session turned out to be dead) is not public any more: an RFC 9213
+        // CDN would read that header before this one.
+        response
+            .headers_mut()
+            .remove(contracts::cache::CDN_CACHE_CONTROL);
     }
     if add_cookies {
         for cookie in set_cookies {

@@ -79,6 +79,17 @@ async fn anonymous_catalogue_pages_are_marked_for_the_edge_cache() {
         page.headers[http::header::CACHE_CONTROL],
         "private, no-store"
     );
+    // A cookie of a session that does not exist: the page renders for
+    // nobody, but the answer clears the cookie, so it is private, and no
+    // CDN may be told otherwise.
+    let dead = format!("{}={}", contracts::cookie::SESSION, "A".repeat(52));
+    let page = shop.get("/shop", Some(&dead)).await;
+    assert!(!page.set_cookies().is_empty(), "{:?}", page.headers);
+    assert_eq!(
+        page.headers[http::header::CACHE_CONTROL],
+        "private, no-store"
+    );
+    assert!(!page.headers.contains_key(cdn), "{:?}", page.headers);
 }
 
 #[tokio::test]
