@@ -48,15 +48,15 @@ pub async fn reload_socket(
     parts.uri = http::Uri::from_static("/live_reload");
     let request = http::Request::from_parts(parts, Body::empty());
     match edge.send(&target, request).await {
-        Ok(mut response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+        Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            let (parts, upstream) = response.into_parts();
             splice(
                 client_upgrade,
-                hyper::upgrade::on(&mut response),
+                upstream,
                 target.to_string(),
                 edge.options().idle_timeout,
                 slot,
             );
-            let (parts, _) = response.into_parts();
             Response::from_parts(parts, Body::empty())
         }
         Ok(response) => response.map(Body::new),

@@ -104,14 +104,14 @@ pub async fn forward(
                     tracing::warn!(zone = target.name(), upstream = %authority, "switched protocols without an allowed upgrade");
                     return (error_page::bad_gateway(target), Some(authority));
                 };
+                let (parts, upstream) = response.into_parts();
                 splice(
                     client_upgrade,
-                    hyper::upgrade::on(&mut response),
+                    upstream,
                     authority.to_string(),
                     edge.options().idle_timeout,
                     slot,
                 );
-                let (parts, _) = response.into_parts();
                 return (Response::from_parts(parts, Body::empty()), Some(authority));
             }
             strip_hop_by_hop(response.headers_mut());

@@ -43,6 +43,7 @@ pub mod buffered_body;
 pub mod cache;
 pub mod cache_policy;
 pub mod cached;
+pub mod chunked;
 pub mod client_ip;
 pub mod config;
 pub mod connections;
@@ -68,6 +69,8 @@ pub mod target;
 pub mod trusted;
 pub mod upgrade;
 pub mod upstream;
+pub mod upstream_body;
+pub mod upstream_http1;
 pub mod upstream_pool;
 pub mod zone_upstreams;
 

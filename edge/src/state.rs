@@ -18,7 +18,8 @@ use crate::error_page;
 use crate::options::EdgeOptions;
 use crate::rate_limit::{RateLimiter, retry_after_secs};
 use crate::routes::RouteTable;
-use crate::upstream_pool::{Connection, PooledBody, SendError, UpstreamPool};
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_pool::{Connection, SendError, UpstreamPool};
 
 /// Shared state: the route table, the rate limiter, the cache and the
 /// options.
@@ -68,7 +69,7 @@ impl Edge {
         &self,
         authority: &Authority,
         request: http::Request<Body>,
-    ) -> Result<http::Response<PooledBody>, SendError> {
+    ) -> Result<http::Response<UpstreamBody>, SendError> {
         self.connect(authority).await?.send(request).await
     }
 

@@ -15,10 +15,11 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, header};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::time::Instant;
 
 use crate::connections::ConnectionSlot;
+use crate::upstream_body::UpstreamBody;
 
 /// True when the request asks for a WebSocket and nothing else:
 /// `Connection` lists `upgrade` and `Upgrade` is exactly `websocket`.
@@ -53,23 +54,33 @@ pub fn set_websocket_upgrade(headers: &mut HeaderMap) {
 /// the tunnel counts against the connection caps.
 pub(crate) fn splice(
     client: OnUpgrade,
-    upstream: OnUpgrade,
+    upstream: UpstreamBody,
     address: String,
     idle_timeout: Duration,
     slot: Option<ConnectionSlot>,
 ) {
     tokio::spawn(async move {
         let _slot = slot;
-        let (client, upstream) = match tokio::try_join!(client, upstream) {
-            Ok(both) => both,
+        let Some((upstream, early)) = upstream.into_upgraded() else {
+            return;
+        };
+        let mut client = match client.await {
+            Ok(client) => TokioIo::new(client),
             Err(err) => {
                 tracing::warn!(upstream = %address, "upgrade failed: {err}");
                 return;
             }
         };
+        // What the zone sent right after its 101 goes first.
+        if !early.is_empty()
+            && let Err(err) = client.write_all(&early).await
+        {
+            tracing::debug!(upstream = %address, "upgraded connection ended: {err}");
+            return;
+        }
         let activity = Arc::new(Activity::new());
-        let mut client = Tracked::new(TokioIo::new(client), &activity);
-        let mut upstream = Tracked::new(TokioIo::new(upstream), &activity);
+        let mut client = Tracked::new(client, &activity);
+        let mut upstream = Tracked::new(upstream, &activity);
         tokio::select! {
             result = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
                 if let Err(err) = result {

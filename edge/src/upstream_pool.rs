@@ -3,31 +3,25 @@
 //!
 //! The edge runs one single-threaded runtime per core (see `cores`), so a
 //! pool per thread means a proxied request, its client connection and the
-//! upstream connection it borrows all live on one thread: no hand-off to a
-//! pool's dispatch task on another thread, no cross-thread wake-up. The
-//! connections are hyper's own `client::conn::http1` (the request is
-//! written by the connection's task on this same thread); what is written
-//! here is only the keeping: a stack of idle senders per instance (the
-//! most recently used first, so few connections stay warm), given back
-//! when a response body has been read to its end, and dropped once idle
-//! for [`IDLE_TIMEOUT`] or closed by the zone. hyper_util's pooled client
-//! did the same through a shared pool and a channel per request, which is
-//! what the profile in docs/performance.md found costly.
+//! upstream connection it borrows all live on one thread, and the request
+//! drives the connection itself (`upstream_http1`): no task per
+//! connection, no channel, no cross-thread wake-up. What is kept here is a
+//! stack of idle connections per instance (the most recently used first,
+//! so few stay warm), given back when a response body has been read to
+//! its end (`upstream_body`), and dropped once idle for [`IDLE_TIMEOUT`]
+//! or closed by the zone.
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use http::uri::Authority;
-use http::{Request, Response};
-use http_body::{Body as _, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::{Method, Request, Response};
+use http_body::Body as _;
+
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_http1::{Head, ReadError, Upstream};
 
 /// Idle connections kept per instance and thread; more are closed when
 /// given back.
@@ -40,14 +34,16 @@ thread_local! {
     static THIS_THREAD: Arc<UpstreamPool> = Arc::new(UpstreamPool::default());
 }
 
-/// The idle connections of one thread, per instance.
+/// The idle connections of one thread, per instance. (A mutex nobody
+/// else takes costs a few nanoseconds; it keeps the bodies that give
+/// connections back `Send`, as hyper's server wants.)
 #[derive(Default)]
 pub struct UpstreamPool {
     idle: Mutex<HashMap<Authority, Vec<Idle>>>,
 }
 
 struct Idle {
-    sender: SendRequest<Body>,
+    upstream: Upstream,
     since: Instant,
 }
 
@@ -58,9 +54,20 @@ pub enum SendError {
     /// nothing was sent, so another instance may be tried.
     #[error("connect failed: {0}")]
     Connect(std::io::Error),
-    /// The request was sent, or partly sent, and the exchange failed.
-    #[error("{0}")]
-    Exchange(#[from] hyper::Error),
+    /// Writing the request to the zone failed.
+    #[error("writing the request failed: {0}")]
+    Write(std::io::Error),
+    /// The client's body passed the route's limit
+    /// (`http_body_util::Limited`).
+    #[error("request body over the route's limit")]
+    BodyTooLarge,
+    /// Reading the client's body failed (it went away, or sent a broken
+    /// body).
+    #[error("reading the request body failed: {0}")]
+    ClientBody(axum::Error),
+    /// The zone's response could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
 }
 
 impl SendError {
@@ -68,17 +75,20 @@ impl SendError {
         matches!(self, Self::Connect(_))
     }
 
-    /// True when sending failed because the client's body passed the
-    /// route's limit (`http_body_util::Limited`).
     pub fn body_too_large(&self) -> bool {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        matches!(self, Self::BodyTooLarge)
+    }
+
+    /// The error of reading the client's body, sorted.
+    pub fn from_body_error(err: axum::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
         while let Some(cause) = source {
             if cause.is::<http_body_util::LengthLimitError>() {
-                return true;
+                return Self::BodyTooLarge;
             }
             source = cause.source();
         }
-        false
+        Self::ClientBody(err)
     }
 }
 
@@ -86,7 +96,7 @@ impl SendError {
 pub struct Connection {
     pool: Arc<UpstreamPool>,
     authority: Authority,
-    sender: SendRequest<Body>,
+    upstream: Upstream,
     reused: bool,
     connect_timeout: Duration,
 }
@@ -97,69 +107,51 @@ impl UpstreamPool {
         THIS_THREAD.with(Arc::clone)
     }
 
-    /// A connection to `authority` that is ready for a request: an idle
-    /// one when there is one, else a new one (within `connect_timeout`).
+    /// A connection to `authority`: an idle one when there is one, else a
+    /// new one (within `connect_timeout`).
     pub async fn connect(
         self: &Arc<Self>,
         authority: &Authority,
         connect_timeout: Duration,
     ) -> Result<Connection, SendError> {
-        while let Some(mut sender) = self.take_idle(authority) {
-            // Given back at the end of a response body, so ready at once or
-            // after the connection's task has read its last bytes; one
-            // still sending a request body (the zone answered early) is
-            // not waited for long.
-            if let Ok(Ok(())) = tokio::time::timeout(connect_timeout, sender.ready()).await {
-                return Ok(self.connection(authority, sender, true, connect_timeout));
-            }
-        }
-        let sender = open(authority, connect_timeout).await?;
-        Ok(self.connection(authority, sender, false, connect_timeout))
-    }
-
-    fn connection(
-        self: &Arc<Self>,
-        authority: &Authority,
-        sender: SendRequest<Body>,
-        reused: bool,
-        connect_timeout: Duration,
-    ) -> Connection {
-        Connection {
+        let (upstream, reused) = match self.take_idle(authority) {
+            Some(upstream) => (upstream, true),
+            None => (open(authority, connect_timeout).await?, false),
+        };
+        Ok(Connection {
             pool: self.clone(),
             authority: authority.clone(),
-            sender,
+            upstream,
             reused,
             connect_timeout,
-        }
+        })
     }
 
-    fn take_idle(&self, authority: &Authority) -> Option<SendRequest<Body>> {
+    fn take_idle(&self, authority: &Authority) -> Option<Upstream> {
         let mut idle = lock(&self.idle);
         let stack = idle.get_mut(authority)?;
         while let Some(entry) = stack.pop() {
-            if !entry.sender.is_closed() && entry.since.elapsed() < IDLE_TIMEOUT {
-                return Some(entry.sender);
+            if entry.since.elapsed() < IDLE_TIMEOUT && !entry.upstream.is_stale() {
+                return Some(entry.upstream);
             }
         }
         None
     }
 
-    fn give_back(&self, authority: Authority, sender: SendRequest<Body>) {
-        if sender.is_closed() {
-            return;
-        }
+    pub(crate) fn give_back(&self, authority: Authority, upstream: Upstream) {
         let now = Instant::now();
         let mut idle = lock(&self.idle);
         let stack = idle.entry(authority).or_default();
         if stack.len() >= MAX_IDLE_PER_INSTANCE {
-            // Full: make room by dropping the closed and the expired
-            // (taking them out at checkout keeps the common path short).
-            stack.retain(|entry| {
-                !entry.sender.is_closed() && now.duration_since(entry.since) < IDLE_TIMEOUT
-            });
+            // Full: make room by dropping the expired (checking the rest
+            // at checkout keeps the common path short).
+            stack.retain(|entry| now.duration_since(entry.since) < IDLE_TIMEOUT);
         }
         if stack.len() < MAX_IDLE_PER_INSTANCE {
-            stack.push(Idle { sender, since: now });
+            stack.push(Idle {
+                upstream,
+                since: now,
+            });
         }
     }
 
@@ -170,110 +162,79 @@ impl UpstreamPool {
 }
 
 impl Connection {
-    /// Sends `request`; the response's body gives the connection back to
-    /// the pool when it has been read to its end. A kept-alive connection
-    /// the zone closed just before the request was written is replaced by
-    /// a new one, once (nothing had been sent on it).
-    pub async fn send(mut self, request: Request<Body>) -> Result<Response<PooledBody>, SendError> {
-        let response = match self.sender.try_send_request(request).await {
-            Ok(response) => response,
-            Err(mut failed) => match failed.take_message() {
-                Some(request) if self.reused => {
-                    self.sender = open(&self.authority, self.connect_timeout).await?;
-                    self.reused = false;
-                    self.sender.send_request(request).await?
-                }
-                _ => return Err(SendError::Exchange(failed.into_error())),
-            },
+    /// Sends `request` and reads the response head; the body is read by
+    /// whoever polls it and gives the connection back when it ends.
+    ///
+    /// A kept-alive connection can have been closed by the zone just as
+    /// the request went out; then, when the zone sent nothing back and the
+    /// request had no body and a method that may be repeated (RFC 9110
+    /// §9.2.2, as nginx's `proxy_next_upstream` does), it is sent once more
+    /// on a new connection.
+    pub async fn send(
+        mut self,
+        request: Request<Body>,
+    ) -> Result<Response<UpstreamBody>, SendError> {
+        let (parts, body) = request.into_parts();
+        let may_repeat = self.reused && body.is_end_stream() && is_idempotent(&parts.method);
+        let head = match self.exchange(&parts, body).await {
+            Err(err) if may_repeat && nothing_came_back(&err) => {
+                tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
+                self.upstream = open(&self.authority, self.connect_timeout).await?;
+                self.reused = false;
+                self.exchange(&parts, Body::empty()).await?
+            }
+            outcome => outcome?,
         };
-        let give_back = (self.pool, self.authority, self.sender);
-        Ok(response.map(|inner| PooledBody {
-            inner,
-            give_back: Some(give_back),
-        }))
+        let give_back = head
+            .keep_alive
+            .then(|| (self.pool.clone(), self.authority.clone()));
+        let body = UpstreamBody::new(self.upstream, head.framing, give_back);
+        Ok(Response::from_parts(head.parts, body))
+    }
+
+    async fn exchange(
+        &mut self,
+        parts: &http::request::Parts,
+        body: Body,
+    ) -> Result<Head, SendError> {
+        let has_body = !body.is_end_stream();
+        match self.upstream.write_request(parts, body).await {
+            Ok(()) => {}
+            // The zone may have answered (say, 413) and closed before the
+            // whole body was written: its answer is still worth reading.
+            Err(SendError::Write(err)) if has_body => {
+                return self
+                    .upstream
+                    .read_head(&parts.method)
+                    .await
+                    .map_err(|_| SendError::Write(err));
+            }
+            Err(err) => return Err(err),
+        }
+        Ok(self.upstream.read_head(&parts.method).await?)
     }
 }
 
-/// Opens a connection and starts its task on this thread's runtime.
-async fn open(
-    authority: &Authority,
-    connect_timeout: Duration,
-) -> Result<SendRequest<Body>, SendError> {
-    let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(authority.as_str()))
+/// True when the exchange failed before any byte of a response.
+fn nothing_came_back(err: &SendError) -> bool {
+    matches!(
+        err,
+        SendError::Write(_) | SendError::Read(ReadError::ClosedEarly)
+    ) || matches!(err, SendError::Read(ReadError::Io(io)) if io.kind() == std::io::ErrorKind::ConnectionReset)
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Opens a connection to `authority`.
+async fn open(authority: &Authority, connect_timeout: Duration) -> Result<Upstream, SendError> {
+    Upstream::open(authority.as_str(), connect_timeout)
         .await
-        .map_err(|_| {
-            SendError::Connect(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no connection within {connect_timeout:?}"),
-            ))
-        })?
-        .map_err(SendError::Connect)?;
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(SendError::Exchange)?;
-    let address = authority.clone();
-    tokio::spawn(async move {
-        // Upgrades: a WebSocket answer (101) hands the socket to `upgrade`.
-        if let Err(err) = connection.with_upgrades().await {
-            tracing::debug!(upstream = %address, "upstream connection ended: {err}");
-        }
-    });
-    Ok(sender)
-}
-
-/// A response body from a pooled connection: once read to its end, the
-/// connection goes back to the pool it came from. Dropped before its end
-/// (the client went away), the connection is closed with it, since the
-/// rest of the response would still be on the wire.
-pub struct PooledBody {
-    inner: Incoming,
-    give_back: Option<(Arc<UpstreamPool>, Authority, SendRequest<Body>)>,
-}
-
-impl PooledBody {
-    fn finish(&mut self) {
-        if let Some((pool, authority, sender)) = self.give_back.take() {
-            pool.give_back(authority, sender);
-        }
-    }
-}
-
-impl http_body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => self.finish(),
-            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finish(),
-            Poll::Ready(Some(Err(_))) => self.give_back = None,
-            _ => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // An empty body (HEAD, 204, 304) may never be polled.
-        if self.inner.is_end_stream() {
-            self.finish();
-        }
-    }
+        .map_err(SendError::Connect)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

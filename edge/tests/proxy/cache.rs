@@ -117,6 +117,24 @@ fn shop(counts: Counts) -> Router {
             ),
         )
         .route(
+            // Refreshes take a while: clients asking meanwhile get the
+            // stale copy whatever their pace.
+            "/shop/slow-refresh",
+            get(|State(counts): State<Counts>| async move {
+                let n = counts.next();
+                if n > 1 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                (
+                    [(
+                        header::CACHE_CONTROL,
+                        "public, max-age=1, stale-while-revalidate=60",
+                    )],
+                    format!("copy {n}"),
+                )
+            }),
+        )
+        .route(
             "/shop/slow",
             get(|State(counts): State<Counts>| async move {
                 let n = counts.next();
@@ -360,10 +378,11 @@ async fn stale_copies_are_served_while_the_zone_is_down_and_fresh_ones_after() {
 #[tokio::test]
 async fn stale_while_revalidate_answers_at_once_and_refreshes_once() {
     let stack = CacheStack::start(1 << 20).await;
-    stack.get("/shop/short", None).await;
+    stack.get("/shop/slow-refresh", None).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let answers =
-        futures_util::future::join_all((0..10).map(|_| stack.get("/shop/short", None))).await;
+        futures_util::future::join_all((0..10).map(|_| stack.get("/shop/slow-refresh", None)))
+            .await;
     for (status, headers, body) in &answers {
         assert_eq!(
             (*status, body.as_str(), x_cache(headers)),
@@ -371,9 +390,9 @@ async fn stale_while_revalidate_answers_at_once_and_refreshes_once() {
         );
     }
     // One background refresh, whose answer is then served fresh.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(stack.counts.served(), 2);
-    let (_, headers, body) = stack.get("/shop/short", None).await;
+    let (_, headers, body) = stack.get("/shop/slow-refresh", None).await;
     assert_eq!((body.as_str(), x_cache(&headers)), ("copy 2", "HIT"));
 }
 

@@ -3,7 +3,8 @@
 //! `hardening` covers the mock provider's route, rate limits, trusted
 //! proxies and the status check; `upgrades` WebSockets only where declared;
 //! `connections` the connection caps (in all, per client, tunnels) and
-//! HTTP/2 limits; `cache` the cache of anonymous public pages.
+//! HTTP/2 limits; `cache` the cache of anonymous public pages;
+//! `upstream_http1` the edge's HTTP/1.1 to zones against a hand-written one.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
@@ -12,6 +13,7 @@ mod connections;
 mod hardening;
 mod support;
 mod upgrades;
+mod upstream_http1;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,512 @@
+//! The edge's side of HTTP/1.1 to a zone, written here because it is the
+//! hot path: one connection ([`Upstream`]) is driven by the request that
+//! holds it, inside that request's own task. hyper's client runs each
+//! connection as a task of its own and hands every request, response and
+//! body chunk across a channel to it; on a proxy that does nothing else
+//! those hand-offs were the largest share of a request's CPU after the
+//! kernel's (docs/performance.md).
+//!
+//! What is written: the request head (the client's request, already
+//! checked by hyper's server, with the forwarding headers the exchange
+//! set), its body with `Content-Length` or chunked framing, and the
+//! response head parsed with `httparse` into `http` types, bounded in size.
+//! What the response body's framing is follows RFC 9112 §6.3; reading it
+//! is `upstream_body`'s.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http_body::Body as _;
+use http_body_util::BodyExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::upstream_pool::SendError;
+
+/// The largest response head accepted from a zone.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Response header lines accepted at most.
+const MAX_RESPONSE_HEADERS: usize = 128;
+/// What one read from a zone asks for at least.
+pub const READ_SIZE: usize = 16 * 1024;
+
+/// One open HTTP/1.1 connection to an instance, with the bytes read from
+/// it and not yet used, and a buffer for what is written to it (kept, so a
+/// request head costs no allocation).
+pub struct Upstream {
+    pub(crate) stream: TcpStream,
+    pub(crate) buf: BytesMut,
+    out: BytesMut,
+}
+
+/// How a response's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body: a `HEAD` request, 1xx, 204 or 304.
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Everything until the zone closes the connection.
+    UntilClose,
+    /// 101: the connection now carries another protocol.
+    Upgraded,
+}
+
+/// A parsed response head.
+pub struct Head {
+    pub parts: http::response::Parts,
+    pub framing: Framing,
+    /// The connection may carry another request after this response.
+    pub keep_alive: bool,
+}
+
+/// What one parse of the buffer found.
+enum Parsed {
+    Final(Head),
+    /// A 1xx head of this many bytes, dropped.
+    Interim(usize),
+    Partial,
+}
+
+/// Why a response could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The zone closed the connection before sending a byte of response.
+    #[error("connection closed before a response")]
+    ClosedEarly,
+    #[error("malformed response: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Upstream {
+    /// Opens a connection to `authority` within `connect_timeout`.
+    pub async fn open(authority: &str, connect_timeout: Duration) -> io::Result<Self> {
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(authority))
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no connection within {connect_timeout:?}"),
+                )
+            })??;
+        let _ = stream.set_nodelay(true);
+        Ok(Self {
+            stream,
+            buf: BytesMut::new(),
+            out: BytesMut::with_capacity(1024),
+        })
+    }
+
+    /// True when an idle connection can no longer be used: the zone
+    /// closed it, or sent something unasked. Free when nothing happened on
+    /// the socket since it was last read to its end (tokio remembers).
+    pub fn is_stale(&self) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        !matches!(self.stream.try_read(&mut probe), Err(err) if err.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Writes a request: its head, then its body if it has one (with
+    /// the framing the body's size calls for).
+    pub async fn write_request(
+        &mut self,
+        parts: &http::request::Parts,
+        mut body: axum::body::Body,
+    ) -> Result<(), SendError> {
+        let framing = if body.is_end_stream() {
+            BodyFraming::AsItIs
+        } else {
+            match body.size_hint().exact() {
+                Some(length) => BodyFraming::Length(length),
+                None => BodyFraming::Chunked,
+            }
+        };
+        let out = &mut self.out;
+        out.clear();
+        encode_head(&parts.method, &parts.uri, &parts.headers, framing, out);
+        if framing == BodyFraming::AsItIs {
+            return self.stream.write_all(out).await.map_err(SendError::Write);
+        }
+        let chunked = framing == BodyFraming::Chunked;
+        // Small bodies go out in the same write as the head.
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(SendError::from_body_error)?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers: none are forwarded
+            };
+            if chunked {
+                if data.is_empty() {
+                    continue;
+                }
+                out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                out.extend_from_slice(&data);
+                out.extend_from_slice(b"\r\n");
+            } else {
+                out.extend_from_slice(&data);
+            }
+            if out.len() >= READ_SIZE {
+                self.stream.write_all(out).await.map_err(SendError::Write)?;
+                out.clear();
+            }
+        }
+        if chunked {
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+        let written = self.stream.write_all(out).await.map_err(SendError::Write);
+        if out.capacity() > 4 * READ_SIZE {
+            // A large body's buffer is not kept for the next request.
+            *out = BytesMut::with_capacity(1024);
+        }
+        written
+    }
+
+    /// Reads the response head to `method`'s request, dropping interim
+    /// (1xx) responses other than 101.
+    pub async fn read_head(&mut self, method: &Method) -> Result<Head, ReadError> {
+        let mut read_any = !self.buf.is_empty();
+        // Interim heads count toward the bound too.
+        let mut interim_bytes = 0;
+        loop {
+            while !self.buf.is_empty() {
+                match self.parse_head(method)? {
+                    Parsed::Final(head) => return Ok(head),
+                    Parsed::Interim(length) => interim_bytes += length,
+                    Parsed::Partial => break,
+                }
+            }
+            if interim_bytes + self.buf.len() >= MAX_RESPONSE_HEAD {
+                return Err(ReadError::Malformed(format!(
+                    "response head over {MAX_RESPONSE_HEAD} bytes"
+                )));
+            }
+            self.buf.reserve(READ_SIZE);
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(if read_any {
+                    ReadError::Malformed("connection closed inside the response head".into())
+                } else {
+                    ReadError::ClosedEarly
+                });
+            }
+            read_any = true;
+        }
+    }
+
+    /// One head parsed from the front of `buf` and taken out of it.
+    fn parse_head(&mut self, method: &Method) -> Result<Parsed, ReadError> {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut response = httparse::Response::new(&mut slots);
+        let length = match response.parse(&self.buf) {
+            Ok(httparse::Status::Complete(length)) => length,
+            Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+            Err(err) => return Err(ReadError::Malformed(err.to_string())),
+        };
+        let code = response.code.unwrap_or(0);
+        let status = StatusCode::from_u16(code)
+            .map_err(|_| ReadError::Malformed(format!("status {code}")))?;
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            self.buf.advance(length);
+            return Ok(Parsed::Interim(length));
+        }
+        let version = if response.version == Some(0) {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        };
+        // Where each name and value lies in the buffer: the values become
+        // slices of the head's bytes rather than copies (as hyper does).
+        let base = self.buf.as_ptr() as usize;
+        let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_RESPONSE_HEADERS];
+        let count = response.headers.len();
+        for (span, header) in spans.iter_mut().zip(response.headers.iter()) {
+            let name = header.name.as_ptr() as usize - base;
+            let value = header.value.as_ptr() as usize - base;
+            *span = (
+                name,
+                name + header.name.len(),
+                value,
+                value + header.value.len(),
+            );
+        }
+        let head = self.buf.split_to(length).freeze();
+        let mut headers = HeaderMap::with_capacity(count);
+        for &(name_start, name_end, value_start, value_end) in &spans[..count] {
+            let name = HeaderName::from_bytes(&head[name_start..name_end]).map_err(|_| {
+                ReadError::Malformed(format!(
+                    "header name {:?}",
+                    String::from_utf8_lossy(&head[name_start..name_end])
+                ))
+            })?;
+            let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
+                .map_err(|_| ReadError::Malformed(format!("value of {name}")))?;
+            headers.append(name, value);
+        }
+        let (framing, keep_alive) = framing(method, status, version, &mut headers)?;
+        let mut parts = http::Response::new(()).into_parts().0;
+        parts.status = status;
+        parts.headers = headers;
+        Ok(Parsed::Final(Head {
+            parts,
+            framing,
+            keep_alive,
+        }))
+    }
+
+    /// The connection and what was read past the response head (a 101's
+    /// first bytes of the new protocol).
+    pub fn into_parts(self) -> (TcpStream, Bytes) {
+        (self.stream, self.buf.freeze())
+    }
+}
+
+/// How a request's body is framed on the way to the zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFraming {
+    /// No body: the head goes as it came (with a `Content-Length: 0` if
+    /// the client sent one).
+    AsItIs,
+    Length(u64),
+    Chunked,
+}
+
+/// The request head in HTTP/1.1 form: `method target HTTP/1.1`, then the
+/// headers as they are (hyper's server has checked every name and value:
+/// no CR, LF or NUL can be in them), the body's framing headers the edge's
+/// own.
+fn encode_head(
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    framing: BodyFraming,
+    out: &mut BytesMut,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if framing != BodyFraming::AsItIs && (name == CONTENT_LENGTH || name == TRANSFER_ENCODING) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        BodyFraming::AsItIs => {}
+        BodyFraming::Length(length) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The body's framing and whether the connection stays open, from the
+/// request's method and the response's status, version and headers
+/// (RFC 9112 §6.3, §9.3). A `Content-Length` beside `Transfer-Encoding` is
+/// dropped (the edge sends its own framing on); conflicting lengths are
+/// refused.
+fn framing(
+    method: &Method,
+    status: StatusCode,
+    version: Version,
+    headers: &mut HeaderMap,
+) -> Result<(Framing, bool), ReadError> {
+    let mut keep_alive = version == Version::HTTP_11
+        && !headers
+            .get_all(CONNECTION)
+            .iter()
+            .any(|value| has_token(value, "close"));
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Ok((Framing::Upgraded, false));
+    }
+    if method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, keep_alive));
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        headers.remove(CONTENT_LENGTH);
+        let last = headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .next_back()
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .map(str::trim);
+        if last.is_some_and(|coding| coding.eq_ignore_ascii_case("chunked")) {
+            return Ok((Framing::Chunked, keep_alive));
+        }
+        return Ok((Framing::UntilClose, false));
+    }
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let parsed = value
+            .to_str()
+            .ok()
+            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or_else(|| ReadError::Malformed("bad Content-Length".into()))?;
+        if length.is_some_and(|seen| seen != parsed) {
+            return Err(ReadError::Malformed("conflicting Content-Length".into()));
+        }
+        length = Some(parsed);
+    }
+    match length {
+        Some(length) => Ok((Framing::Length(length), keep_alive)),
+        None => {
+            keep_alive = false;
+            Ok((Framing::UntilClose, keep_alive))
+        }
+    }
+}
+
+fn has_token(value: &HeaderValue, token: &str) -> bool {
+    value.to_str().is_ok_and(|value| {
+        value
+            .split(',')
+            .any(|item| item.trim().eq_ignore_ascii_case(token))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framing_of(
+        method: Method,
+        status: u16,
+        raw: &[(&str, &str)],
+    ) -> Result<(Framing, bool), ReadError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in raw {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        framing(
+            &method,
+            StatusCode::from_u16(status).unwrap(),
+            Version::HTTP_11,
+            &mut headers,
+        )
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let get = || Method::GET;
+        assert_eq!(
+            framing_of(get(), 200, &[("content-length", "12")]).unwrap(),
+            (Framing::Length(12), true)
+        );
+        assert_eq!(
+            framing_of(Method::HEAD, 200, &[("content-length", "12")]).unwrap(),
+            (Framing::Empty, true)
+        );
+        assert_eq!(framing_of(get(), 204, &[]).unwrap(), (Framing::Empty, true));
+        assert_eq!(
+            framing_of(get(), 304, &[("content-length", "5")]).unwrap(),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            framing_of(
+                get(),
+                200,
+                &[("transfer-encoding", "chunked"), ("content-length", "3")]
+            )
+            .unwrap(),
+            (Framing::Chunked, true)
+        );
+        assert_eq!(
+            framing_of(get(), 200, &[("transfer-encoding", "gzip")]).unwrap(),
+            (Framing::UntilClose, false)
+        );
+        assert_eq!(
+            framing_of(get(), 200, &[]).unwrap(),
+            (Framing::UntilClose, false)
+        );
+        assert_eq!(
+            framing_of(
+                get(),
+                200,
+                &[("content-length", "3"), ("connection", "close")]
+            )
+            .unwrap(),
+            (Framing::Length(3), false)
+        );
+        assert_eq!(
+            framing_of(get(), 101, &[]).unwrap(),
+            (Framing::Upgraded, false)
+        );
+        assert_eq!(
+            framing_of(
+                get(),
+                200,
+                &[("content-length", "3"), ("content-length", "3")]
+            )
+            .unwrap(),
+            (Framing::Length(3), true)
+        );
+        for bad in [
+            &[("content-length", "3"), ("content-length", "4")][..],
+            &[("content-length", "-1")],
+            &[("content-length", "+3")],
+            &[("content-length", "")],
+        ] {
+            assert!(framing_of(get(), 200, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_request_head_is_written_in_origin_form() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("example.test"));
+        headers.insert("x-request-id", HeaderValue::from_static("abc"));
+        let mut out = BytesMut::new();
+        encode_head(
+            &Method::GET,
+            &"/shop?page=2".parse().unwrap(),
+            &headers,
+            BodyFraming::AsItIs,
+            &mut out,
+        );
+        assert_eq!(
+            &out[..],
+            b"GET /shop?page=2 HTTP/1.1\r\nhost: example.test\r\nx-request-id: abc\r\n\r\n"
+        );
+        // A body's framing is the edge's: the client's length goes.
+        headers.insert("content-length", HeaderValue::from_static("999"));
+        out.clear();
+        encode_head(
+            &Method::POST,
+            &"/auth/login".parse().unwrap(),
+            &headers,
+            BodyFraming::Chunked,
+            &mut out,
+        );
+        assert_eq!(&out[..], b"POST /auth/login HTTP/1.1\r\nhost: example.test\r\nx-request-id: abc\r\ntransfer-encoding: chunked\r\n\r\n");
+        out.clear();
+        encode_head(
+            &Method::POST,
+            &"/auth/login".parse().unwrap(),
+            &headers,
+            BodyFraming::Length(7),
+            &mut out,
+        );
+        assert!(out.ends_with(b"x-request-id: abc\r\ncontent-length: 7\r\n\r\n"));
+    }
+}
