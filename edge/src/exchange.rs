@@ -14,6 +14,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderValue, StatusCode, Uri, Version, header};
+use http_body::Body as _;
 use http_body_util::Limited;
 
 use crate::connections::ConnectionSlot;
@@ -93,7 +94,13 @@ pub async fn forward(
     let authority = group.get(index).authority.clone();
     // Origin form (`/path?query`): the connection is to the instance.
     parts.uri = origin_form(&parts.uri);
-    let attempt = http::Request::from_parts(parts, Body::new(Limited::new(body, limit)));
+    // A request without a body (most) needs neither the bound nor a box.
+    let body = if body.is_end_stream() {
+        Body::empty()
+    } else {
+        Body::new(Limited::new(body, limit))
+    };
+    let attempt = http::Request::from_parts(parts, body);
     let outcome =
         tokio::time::timeout(edge.options().response_timeout, connection.send(attempt)).await;
     match outcome {

@@ -14,6 +14,8 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use contracts::zone::{EDGE_HEALTH_PATH, EDGE_STATUS_PATH};
+use http_body::Body as _;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use tower::ServiceExt as _;
 
@@ -70,23 +72,32 @@ pub fn app(edge: Arc<Edge>) -> EdgeApp {
 
 impl EdgeApp {
     /// Answers one request from `peer` on the connection that holds `slot`.
+    /// A proxied response's body is the logged one itself, not boxed again.
     pub async fn call(
         self,
         peer: SocketAddr,
         slot: ConnectionSlot,
         request: http::Request<Incoming>,
-    ) -> Response {
-        let mut request = request.map(Body::new);
+    ) -> Response<Either<LoggedBody, Body>> {
+        let mut request = request.map(|body| {
+            if body.is_end_stream() {
+                Body::empty() // no allocation for the most common case
+            } else {
+                Body::new(body)
+            }
+        });
         if request.uri().path().starts_with(OWN_PREFIX) {
             request.extensions_mut().insert(ConnectInfo(peer));
             // A WebSocket tunnel keeps it (see `connections`).
             request.extensions_mut().insert(slot);
             return match self.own.oneshot(request).await {
-                Ok(response) => response,
+                Ok(response) => response.map(Either::Right),
                 Err(never) => match never {},
             };
         }
-        proxy_request(&self.edge, peer, Some(slot), request).await
+        proxy_request(&self.edge, peer, Some(slot), request)
+            .await
+            .map(Either::Left)
     }
 }
 
@@ -97,7 +108,9 @@ async fn proxy(
     mut request: Request,
 ) -> Response {
     let slot = request.extensions_mut().remove::<ConnectionSlot>();
-    proxy_request(&edge, peer, slot, request).await
+    proxy_request(&edge, peer, slot, request)
+        .await
+        .map(Body::new)
 }
 
 /// Checks, then the cache or the exchange with the zone; the response
@@ -107,7 +120,7 @@ pub async fn proxy_request(
     peer: SocketAddr,
     slot: Option<ConnectionSlot>,
     request: Request,
-) -> Response {
+) -> Response<LoggedBody> {
     let started = Instant::now();
     let method = request.method().clone();
     let uri = request.uri().clone();
@@ -161,14 +174,7 @@ pub async fn proxy_request(
         upstream,
         status: response.status().as_u16(),
     };
-    response.map(|body| {
-        Body::new(LoggedBody::new(
-            body,
-            entry,
-            started,
-            edge.options().idle_timeout,
-        ))
-    })
+    response.map(|body| LoggedBody::new(body, entry, started, edge.options().idle_timeout))
 }
 
 /// Under development, a page load from a zone whose last build failed

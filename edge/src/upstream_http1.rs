@@ -14,6 +14,7 @@
 //! is `upstream_body`'s.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use bytes::{Buf as _, Bytes, BytesMut};
@@ -202,13 +203,17 @@ impl Upstream {
 
     /// One head parsed from the front of `buf` and taken out of it.
     fn parse_head(&mut self, method: &Method) -> Result<Parsed, ReadError> {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut response = httparse::Response::new(&mut slots);
-        let length = match response.parse(&self.buf) {
-            Ok(httparse::Status::Complete(length)) => length,
-            Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
-            Err(err) => return Err(ReadError::Malformed(err.to_string())),
-        };
+        // Uninitialised slots: nothing to clear on every response.
+        let mut slots =
+            [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_RESPONSE_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let parser = httparse::ParserConfig::default();
+        let length =
+            match parser.parse_response_with_uninit_headers(&mut response, &self.buf, &mut slots) {
+                Ok(httparse::Status::Complete(length)) => length,
+                Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+                Err(err) => return Err(ReadError::Malformed(err.to_string())),
+            };
         let code = response.code.unwrap_or(0);
         let status = StatusCode::from_u16(code)
             .map_err(|_| ReadError::Malformed(format!("status {code}")))?;

@@ -11,7 +11,6 @@
 //! its end (`upstream_body`), and dropped once idle for [`IDLE_TIMEOUT`]
 //! or closed by the zone.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,12 +33,14 @@ thread_local! {
     static THIS_THREAD: Arc<UpstreamPool> = Arc::new(UpstreamPool::default());
 }
 
-/// The idle connections of one thread, per instance. (A mutex nobody
-/// else takes costs a few nanoseconds; it keeps the bodies that give
-/// connections back `Send`, as hyper's server wants.)
+/// The idle connections of one thread, per instance: a short list
+/// searched by address (a handful of instances; hashing the address cost
+/// more than comparing it). A mutex nobody else takes costs a few
+/// nanoseconds and keeps the bodies that give connections back `Send`, as
+/// hyper's server wants.
 #[derive(Default)]
 pub struct UpstreamPool {
-    idle: Mutex<HashMap<Authority, Vec<Idle>>>,
+    idle: Mutex<Vec<(Authority, Vec<Idle>)>>,
 }
 
 struct Idle {
@@ -129,7 +130,7 @@ impl UpstreamPool {
 
     fn take_idle(&self, authority: &Authority) -> Option<Upstream> {
         let mut idle = lock(&self.idle);
-        let stack = idle.get_mut(authority)?;
+        let stack = stack_of(&mut idle, authority)?;
         while let Some(entry) = stack.pop() {
             if entry.since.elapsed() < IDLE_TIMEOUT && !entry.upstream.is_stale() {
                 return Some(entry.upstream);
@@ -141,7 +142,14 @@ impl UpstreamPool {
     pub(crate) fn give_back(&self, authority: Authority, upstream: Upstream) {
         let now = Instant::now();
         let mut idle = lock(&self.idle);
-        let stack = idle.entry(authority).or_default();
+        let index = match idle.iter().position(|(known, _)| same(known, &authority)) {
+            Some(index) => index,
+            None => {
+                idle.push((authority, Vec::new()));
+                idle.len() - 1
+            }
+        };
+        let stack = &mut idle[index].1;
         if stack.len() >= MAX_IDLE_PER_INSTANCE {
             // Full: make room by dropping the expired (checking the rest
             // at checkout keeps the common path short).
@@ -157,7 +165,7 @@ impl UpstreamPool {
 
     /// Idle connections held, over every instance (for tests).
     pub fn idle_count(&self) -> usize {
-        lock(&self.idle).values().map(Vec::len).sum()
+        lock(&self.idle).iter().map(|(_, stack)| stack.len()).sum()
     }
 }
 
@@ -213,6 +221,21 @@ impl Connection {
         }
         Ok(self.upstream.read_head(&parts.method).await?)
     }
+}
+
+fn stack_of<'a>(
+    idle: &'a mut [(Authority, Vec<Idle>)],
+    authority: &Authority,
+) -> Option<&'a mut Vec<Idle>> {
+    idle.iter_mut()
+        .find(|(known, _)| same(known, authority))
+        .map(|(_, stack)| stack)
+}
+
+/// The same instance: addresses as the route table wrote them (compared
+/// as bytes; `Authority`'s own comparison ignores case, needlessly here).
+fn same(a: &Authority, b: &Authority) -> bool {
+    a.as_str() == b.as_str()
 }
 
 /// True when the exchange failed before any byte of a response.
