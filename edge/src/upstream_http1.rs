@@ -413,66 +413,68 @@ mod tests {
 
     #[test]
     fn framing_follows_rfc_9112() {
-        let get = || Method::GET;
-        assert_eq!(
-            framing_of(get(), 200, &[("content-length", "12")]).unwrap(),
-            (Framing::Length(12), true)
-        );
-        assert_eq!(
-            framing_of(Method::HEAD, 200, &[("content-length", "12")]).unwrap(),
-            (Framing::Empty, true)
-        );
-        assert_eq!(framing_of(get(), 204, &[]).unwrap(), (Framing::Empty, true));
-        assert_eq!(
-            framing_of(get(), 304, &[("content-length", "5")]).unwrap(),
-            (Framing::Empty, true)
-        );
-        assert_eq!(
-            framing_of(
-                get(),
+        type Case<'a> = (Method, u16, &'a [(&'a str, &'a str)], (Framing, bool));
+        let cases: [Case; 10] = [
+            (
+                Method::GET,
                 200,
-                &[("transfer-encoding", "chunked"), ("content-length", "3")]
-            )
-            .unwrap(),
-            (Framing::Chunked, true)
-        );
-        assert_eq!(
-            framing_of(get(), 200, &[("transfer-encoding", "gzip")]).unwrap(),
-            (Framing::UntilClose, false)
-        );
-        assert_eq!(
-            framing_of(get(), 200, &[]).unwrap(),
-            (Framing::UntilClose, false)
-        );
-        assert_eq!(
-            framing_of(
-                get(),
+                &[("content-length", "12")],
+                (Framing::Length(12), true),
+            ),
+            (
+                Method::HEAD,
                 200,
-                &[("content-length", "3"), ("connection", "close")]
-            )
-            .unwrap(),
-            (Framing::Length(3), false)
-        );
-        assert_eq!(
-            framing_of(get(), 101, &[]).unwrap(),
-            (Framing::Upgraded, false)
-        );
-        assert_eq!(
-            framing_of(
-                get(),
+                &[("content-length", "12")],
+                (Framing::Empty, true),
+            ),
+            (Method::GET, 204, &[], (Framing::Empty, true)),
+            (
+                Method::GET,
+                304,
+                &[("content-length", "5")],
+                (Framing::Empty, true),
+            ),
+            (
+                Method::GET,
                 200,
-                &[("content-length", "3"), ("content-length", "3")]
-            )
-            .unwrap(),
-            (Framing::Length(3), true)
-        );
+                &[("transfer-encoding", "chunked"), ("content-length", "3")],
+                (Framing::Chunked, true),
+            ),
+            (
+                Method::GET,
+                200,
+                &[("transfer-encoding", "gzip")],
+                (Framing::UntilClose, false),
+            ),
+            (Method::GET, 200, &[], (Framing::UntilClose, false)),
+            (
+                Method::GET,
+                200,
+                &[("content-length", "3"), ("connection", "close")],
+                (Framing::Length(3), false),
+            ),
+            (Method::GET, 101, &[], (Framing::Upgraded, false)),
+            (
+                Method::GET,
+                200,
+                &[("content-length", "3"), ("content-length", "3")],
+                (Framing::Length(3), true),
+            ),
+        ];
+        for (method, status, headers, expected) in cases {
+            assert_eq!(
+                framing_of(method.clone(), status, headers).unwrap(),
+                expected,
+                "{method} {status} {headers:?}"
+            );
+        }
         for bad in [
             &[("content-length", "3"), ("content-length", "4")][..],
             &[("content-length", "-1")],
             &[("content-length", "+3")],
             &[("content-length", "")],
         ] {
-            assert!(framing_of(get(), 200, bad).is_err(), "{bad:?}");
+            assert!(framing_of(Method::GET, 200, bad).is_err(), "{bad:?}");
         }
     }
 

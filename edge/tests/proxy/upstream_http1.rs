@@ -109,12 +109,18 @@ impl RawZone {
 
 async fn serve_raw(mut stream: TcpStream) {
     let mut buf = Vec::new();
+    let mut drop_next = false;
     loop {
         let Some(request) = read_request(&mut stream, &mut buf).await else {
             return;
         };
+        if drop_next {
+            // Closed under the request: read, never answered.
+            return;
+        }
         let head = String::from_utf8_lossy(&request);
         let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+        drop_next = path == "/then-drop";
         let (response, after) = answer(&path, &request);
         if stream.write_all(&response).await.is_err() || after == After::Close {
             return;
@@ -258,6 +264,30 @@ async fn kept_alive_connections_are_reused_and_replaced_once_the_zone_closes_the
         .unwrap();
     assert_eq!(post.status(), StatusCode::OK);
     assert_eq!(zone.connections(), 3);
+}
+
+#[tokio::test]
+async fn a_connection_closed_under_a_request_is_retried_only_when_that_is_safe() {
+    let zone = RawZone::start().await;
+    let edge = edge_before(&zone).await;
+    let client = reqwest::Client::new();
+    // The zone reads the next request on this connection and closes it
+    // unanswered: a GET goes again on a new connection.
+    assert_eq!(get(&client, edge, "/then-drop").await.0, StatusCode::OK);
+    assert_eq!(
+        get(&client, edge, "/again").await,
+        (StatusCode::OK, "/again".into())
+    );
+    assert_eq!(zone.connections(), 2);
+    // A POST is not sent twice, even without a body: the 502 page.
+    assert_eq!(get(&client, edge, "/then-drop").await.0, StatusCode::OK);
+    let post = client
+        .post(format!("http://{edge}/once"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(zone.connections(), 2, "no second connection for the POST");
 }
 
 #[tokio::test]
