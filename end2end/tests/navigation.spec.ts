@@ -45,23 +45,40 @@ class Wire {
 }
 
 async function watch(page: Page): Promise<{ cdp: CDPSession; wire: Wire }> {
+  await recordHydration(page);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   return { cdp, wire: new Wire(cdp) };
 }
 
+/** Records, in every page, the moment `<html data-hydrated>` appears
+ * (`window.__hydratedAt`, from `performance.now()`): polling from the
+ * test would add Playwright's own latency after a click to the figure. */
+async function recordHydration(page: Page) {
+  // Runs before the document exists: watch the document node itself.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __hydratedAt?: number };
+    new MutationObserver((_, observer) => {
+      if (document.documentElement.hasAttribute('data-hydrated')) {
+        w.__hydratedAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+  });
+}
+
 /** Milliseconds from the start of the navigation to `zone`'s page (its
- * activation, if it was prerendered) until that page is hydrated, read in
- * the page itself (checked every animation frame). */
+ * activation, if it was prerendered) until that page marked itself
+ * hydrated, as the page recorded it. */
 async function hydratedAfter(page: Page, zone: ZoneName): Promise<number> {
   const handle = await page.waitForFunction(
     (zone) => {
-      const root = document.documentElement;
-      if (document.body?.dataset.zone !== zone || !root.hasAttribute('data-hydrated')) return 0;
+      const at = (window as unknown as { __hydratedAt?: number }).__hydratedAt;
+      if (document.body?.dataset.zone !== zone || at === undefined) return 0;
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming & {
         activationStart?: number;
       };
-      return Math.max(1, performance.now() - (nav.activationStart ?? 0));
+      return Math.max(1, at - (nav.activationStart ?? 0));
     },
     zone,
     { timeout: 30_000 },

@@ -91,6 +91,15 @@ async fn a_page_fetches_the_bundle_only_through_the_island_check() {
         );
     }
     assert!(page.body.contains("querySelector('leptos-island')"));
+    // The loader starts Leptos' script without waiting for the browser to
+    // be idle: the text it switches off is there (a Leptos upgrade that
+    // changes it fails here rather than slowing every navigation).
+    let script = &page.body[template..end];
+    assert!(
+        script.contains(shared_ui::document::IDLE_TEST),
+        "Leptos' island script no longer tests {}",
+        shared_ui::document::IDLE_TEST
+    );
 }
 
 #[tokio::test]
