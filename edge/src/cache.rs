@@ -52,6 +52,22 @@ pub struct Entry {
     refreshing: AtomicBool,
 }
 
+/// `headers` with every value in a buffer of its own.
+fn compact(headers: HeaderMap) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        copy.append(name.clone(), compact_value(value));
+    }
+    copy
+}
+
+fn compact_value(value: &HeaderValue) -> HeaderValue {
+    let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+        .unwrap_or_else(|_| value.clone());
+    copy.set_sensitive(value.is_sensitive());
+    copy
+}
+
 /// How an entry may be used now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Use {
@@ -66,12 +82,17 @@ pub enum Use {
 impl Entry {
     pub fn new(
         status: StatusCode,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Bytes,
         request: &HeaderMap,
         vary_names: Vec<HeaderName>,
         freshness: Freshness,
     ) -> Self {
+        // Own copies: the zone's header values and a body read in one piece
+        // are slices of a connection's read buffer (16 KiB or more), which
+        // a small entry would otherwise keep alive past its counted size.
+        let body = Bytes::copy_from_slice(&body);
+        let mut headers = compact(headers);
         let age_at_store = headers
             .get(http::header::AGE)
             .and_then(|v| v.to_str().ok()?.parse().ok())
@@ -90,7 +111,7 @@ impl Entry {
         let vary: Vec<(HeaderName, Option<HeaderValue>)> = vary_names
             .into_iter()
             .map(|name| {
-                let value = request.get(&name).cloned();
+                let value = request.get(&name).map(compact_value);
                 (name, value)
             })
             .collect();

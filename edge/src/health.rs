@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use http::Request;
 use http::uri::Authority;
-use http_body_util::BodyExt as _;
+use http_body_util::{BodyExt as _, Limited};
 
 use crate::state::Edge;
 
@@ -33,6 +33,9 @@ pub async fn probe_forever(edge: Arc<Edge>, interval: Duration) {
     }
 }
 
+/// The most of a health answer's body that is read.
+const MAX_PROBE_BODY: usize = 64 * 1024;
+
 async fn probe(
     edge: &Edge,
     authority: &Authority,
@@ -43,17 +46,20 @@ async fn probe(
         .header(http::header::HOST, authority.as_str())
         .body(Body::empty())
         .map_err(|e| e.to_string())?;
-    match tokio::time::timeout(timeout, edge.send(authority, request)).await {
+    // The answer's body is read within the same time and up to a bound:
+    // an instance that stalls or streams on cannot hold up the probes.
+    let exchange = async {
+        let response = edge.send(authority, request).await?;
+        let status = response.status();
+        let _ = Limited::new(response.into_body(), MAX_PROBE_BODY)
+            .collect()
+            .await;
+        Ok::<_, crate::upstream_pool::SendError>(status)
+    };
+    match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Err("health check timed out".into()),
         Ok(Err(err)) => Err(format!("health check failed: {err}")),
-        Ok(Ok(response)) => {
-            let status = response.status();
-            let _ = response.into_body().collect().await;
-            if status.is_success() {
-                Ok(())
-            } else {
-                Err(format!("health check answered {status}"))
-            }
-        }
+        Ok(Ok(status)) if status.is_success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("health check answered {status}")),
     }
 }

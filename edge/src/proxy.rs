@@ -138,9 +138,12 @@ pub async fn proxy_request(
                 None => match failed_build(edge, route.target, &request) {
                     Some(page) => (page, Some(route.target), None),
                     None => {
-                        let cache = edge
-                            .cache()
-                            .filter(|_| request_may_use_cache(&method, request.headers()));
+                        // A request with a body (a GET may have one) is not
+                        // what its key describes: straight to the zone.
+                        let cache = edge.cache().filter(|_| {
+                            request.body().is_end_stream()
+                                && request_may_use_cache(&method, request.headers())
+                        });
                         let (response, upstream) = match cache {
                             Some(cache) => {
                                 cached::serve(edge, cache, route, peer, id.clone(), request).await

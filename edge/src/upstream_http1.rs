@@ -124,7 +124,11 @@ impl Upstream {
         mut body: axum::body::Body,
     ) -> Result<(), SendError> {
         let framing = if body.is_end_stream() {
-            BodyFraming::AsItIs
+            if parts.headers.contains_key(CONTENT_LENGTH) {
+                BodyFraming::Length(0)
+            } else {
+                BodyFraming::None
+            }
         } else {
             match body.size_hint().exact() {
                 Some(length) => BodyFraming::Length(length),
@@ -134,10 +138,17 @@ impl Upstream {
         let out = &mut self.out;
         out.clear();
         encode_head(&parts.method, &parts.uri, &parts.headers, framing, out);
-        if framing == BodyFraming::AsItIs {
+        if body.is_end_stream() {
             return self.stream.write_all(out).await.map_err(SendError::Write);
         }
         let chunked = framing == BodyFraming::Chunked;
+        let declared = match framing {
+            BodyFraming::Length(length) => Some(length),
+            BodyFraming::None | BodyFraming::Chunked => None,
+        };
+        // What was sent must be what the head declared, or the zone would
+        // read the difference as another request.
+        let mut sent: u64 = 0;
         // Small bodies go out in the same write as the head.
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(SendError::from_body_error)?;
@@ -152,6 +163,10 @@ impl Upstream {
                 out.extend_from_slice(&data);
                 out.extend_from_slice(b"\r\n");
             } else {
+                sent += data.len() as u64;
+                if declared.is_some_and(|declared| sent > declared) {
+                    return Err(SendError::BodyLength);
+                }
                 out.extend_from_slice(&data);
             }
             if out.len() >= READ_SIZE {
@@ -161,6 +176,8 @@ impl Upstream {
         }
         if chunked {
             out.extend_from_slice(b"0\r\n\r\n");
+        } else if declared.is_some_and(|declared| sent != declared) {
+            return Err(SendError::BodyLength);
         }
         let written = self.stream.write_all(out).await.map_err(SendError::Write);
         if out.capacity() > 4 * READ_SIZE {
@@ -190,7 +207,13 @@ impl Upstream {
                 )));
             }
             self.buf.reserve(READ_SIZE);
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
+            let read = match self.stream.read_buf(&mut self.buf).await {
+                Ok(read) => read,
+                // Reset before a byte of response: as good as closed early.
+                Err(err) if !read_any && err.kind() == io::ErrorKind::ConnectionReset => 0,
+                Err(err) => return Err(err.into()),
+            };
+            if read == 0 {
                 return Err(if read_any {
                     ReadError::Malformed("connection closed inside the response head".into())
                 } else {
@@ -272,12 +295,13 @@ impl Upstream {
     }
 }
 
-/// How a request's body is framed on the way to the zone.
+/// How a request's body is framed on the way to the zone: always the
+/// edge's own framing headers, never the client's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyFraming {
-    /// No body: the head goes as it came (with a `Content-Length: 0` if
-    /// the client sent one).
-    AsItIs,
+    /// No body and no length (a GET as browsers send it).
+    None,
+    /// `Content-Length` bytes (0 for an empty body the client declared).
     Length(u64),
     Chunked,
 }
@@ -295,10 +319,17 @@ fn encode_head(
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.extend_from_slice(b" ");
-    out.extend_from_slice(uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes());
+    // `path()` rather than the path-and-query text: an absolute-form
+    // `http://host?q` (or an HTTP/2 `:path` of `?q`) has an empty path,
+    // which `path()` reads as `/`, as routing did.
+    out.extend_from_slice(uri.path().as_bytes());
+    if let Some(query) = uri.query() {
+        out.extend_from_slice(b"?");
+        out.extend_from_slice(query.as_bytes());
+    }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in headers {
-        if framing != BodyFraming::AsItIs && (name == CONTENT_LENGTH || name == TRANSFER_ENCODING) {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -307,7 +338,7 @@ fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     match framing {
-        BodyFraming::AsItIs => {}
+        BodyFraming::None => {}
         BodyFraming::Length(length) => {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
@@ -478,6 +509,51 @@ mod tests {
         }
     }
 
+    /// A body that claims `claimed` bytes and yields `sent`.
+    struct Lying {
+        claimed: u64,
+        sent: Option<Bytes>,
+    }
+
+    impl http_body::Body for Lying {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            std::task::Poll::Ready(
+                self.sent
+                    .take()
+                    .map(|data| Ok(http_body::Frame::data(data))),
+            )
+        }
+
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(self.claimed)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_longer_or_shorter_than_its_length_is_not_sent_whole() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        for (claimed, sent) in [(3, "12345"), (5, "123")] {
+            let mut upstream = Upstream::open(&addr, Duration::from_secs(1)).await.unwrap();
+            let (parts, ()) = http::Request::post("/form").body(()).unwrap().into_parts();
+            let body = axum::body::Body::new(Lying {
+                claimed,
+                sent: Some(Bytes::from_static(sent.as_bytes())),
+            });
+            let outcome = upstream.write_request(&parts, body).await;
+            assert!(
+                matches!(outcome, Err(SendError::BodyLength)),
+                "{claimed} vs {sent}"
+            );
+        }
+    }
+
     #[test]
     fn the_request_head_is_written_in_origin_form() {
         let mut headers = HeaderMap::new();
@@ -488,13 +564,25 @@ mod tests {
             &Method::GET,
             &"/shop?page=2".parse().unwrap(),
             &headers,
-            BodyFraming::AsItIs,
+            BodyFraming::None,
             &mut out,
         );
         assert_eq!(
             &out[..],
             b"GET /shop?page=2 HTTP/1.1\r\nhost: example.test\r\nx-request-id: abc\r\n\r\n"
         );
+        // An absolute-form target with an empty path goes as `/?query`.
+        for target in ["http://example.test?q=1", "http://example.test/?q=1"] {
+            out.clear();
+            encode_head(
+                &Method::GET,
+                &target.parse().unwrap(),
+                &HeaderMap::new(),
+                BodyFraming::None,
+                &mut out,
+            );
+            assert_eq!(&out[..], b"GET /?q=1 HTTP/1.1\r\n\r\n", "{target}");
+        }
         // A body's framing is the edge's: the client's length goes.
         headers.insert("content-length", HeaderValue::from_static("999"));
         out.clear();

@@ -62,6 +62,10 @@ pub enum SendError {
     /// (`http_body_util::Limited`).
     #[error("request body over the route's limit")]
     BodyTooLarge,
+    /// The client's body did not match the length the edge declared for
+    /// it (the rest is not sent: the zone would read it as a request).
+    #[error("request body not of its declared length")]
+    BodyLength,
     /// Reading the client's body failed (it went away, or sent a broken
     /// body).
     #[error("reading the request body failed: {0}")]
@@ -175,15 +179,15 @@ impl Connection {
     ///
     /// A kept-alive connection can have been closed by the zone just as
     /// the request went out; then, when the zone sent nothing back and the
-    /// request had no body and a method that may be repeated (RFC 9110
-    /// §9.2.2, as nginx's `proxy_next_upstream` does), it is sent once more
-    /// on a new connection.
+    /// request had no body and a method that only reads (GET, HEAD,
+    /// OPTIONS; nginx's `proxy_next_upstream` also repeats PUT and DELETE),
+    /// it is sent once more on a new connection.
     pub async fn send(
         mut self,
         request: Request<Body>,
     ) -> Result<Response<UpstreamBody>, SendError> {
         let (parts, body) = request.into_parts();
-        let may_repeat = self.reused && body.is_end_stream() && is_idempotent(&parts.method);
+        let may_repeat = self.reused && body.is_end_stream() && is_safe(&parts.method);
         let head = match self.exchange(&parts, body).await {
             Err(err) if may_repeat && nothing_came_back(&err) => {
                 tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
@@ -211,11 +215,14 @@ impl Connection {
             // The zone may have answered (say, 413) and closed before the
             // whole body was written: its answer is still worth reading.
             Err(SendError::Write(err)) if has_body => {
-                return self
+                let mut head = self
                     .upstream
                     .read_head(&parts.method)
                     .await
-                    .map_err(|_| SendError::Write(err));
+                    .map_err(|_| SendError::Write(err))?;
+                // Part of the body may still be unsent: never reused.
+                head.keep_alive = false;
+                return Ok(head);
             }
             Err(err) => return Err(err),
         }
@@ -238,19 +245,19 @@ fn same(a: &Authority, b: &Authority) -> bool {
     a.as_str() == b.as_str()
 }
 
-/// True when the exchange failed before any byte of a response.
+/// True when the exchange failed before any byte of a response (closed or
+/// reset before one; see `Upstream::read_head`).
 fn nothing_came_back(err: &SendError) -> bool {
     matches!(
         err,
         SendError::Write(_) | SendError::Read(ReadError::ClosedEarly)
-    ) || matches!(err, SendError::Read(ReadError::Io(io)) if io.kind() == std::io::ErrorKind::ConnectionReset)
+    )
 }
 
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
+/// Methods that only read (RFC 9110 §9.2.1), so sending one twice is
+/// harmless even if the zone did see the first.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// Opens a connection to `authority`.

@@ -448,6 +448,16 @@ async fn odd_hosts_and_edge_errors_do_not_touch_the_cache() {
     assert!(response.headers().get("x-cache").is_none());
     let (_, headers, body) = stack.get("/shop", None).await;
     assert_eq!((body.as_str(), x_cache(&headers)), ("copy 1", "HIT"));
+    // A GET with a body is not what its key describes: past the cache.
+    let with_body = stack
+        .client
+        .get(format!("http://{}/shop", stack.edge))
+        .body("which=other")
+        .send()
+        .await
+        .unwrap();
+    assert!(with_body.headers().get("x-cache").is_none());
+    assert_eq!(with_body.text().await.unwrap(), "copy 2");
     // The edge's own 413 (anyone can provoke one) does not mark a page to
     // be passed through: misses of it still collapse afterwards.
     let mut raw = tokio::net::TcpStream::connect(stack.edge).await.unwrap();

@@ -291,6 +291,24 @@ async fn a_connection_closed_under_a_request_is_retried_only_when_that_is_safe()
 }
 
 #[tokio::test]
+async fn an_absolute_form_target_with_no_path_reaches_the_zone_as_slash() {
+    let zone = RawZone::start().await;
+    let edge = edge_before(&zone).await;
+    let mut raw = TcpStream::connect(edge).await.unwrap();
+    raw.write_all(
+        b"GET http://localhost?q=1 HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    raw.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    // The zone answers with the target it was sent.
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n/?q=1"), "{answer}");
+}
+
+#[tokio::test]
 async fn answers_that_are_not_http_get_the_502_page() {
     let zone = RawZone::start().await;
     let edge = edge_before(&zone).await;
