@@ -47,6 +47,11 @@ impl Auth {
         &self.store
     }
 
+    /// Token mode's trust in session tokens, when on.
+    pub(crate) fn token_trust(&self) -> Option<&TokenTrust> {
+        self.tokens.as_deref()
+    }
+
     pub fn config(&self) -> &AuthConfig {
         &self.config
     }

@@ -199,6 +199,16 @@ impl Refreshes {
         }
     }
 
+    /// Drops the answer kept for `session_token`'s session (it ended): the
+    /// next request with that cookie asks again.
+    pub fn forget(&self, session_token: &str) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .by_session
+            .remove(&hash(session_token));
+    }
+
     /// A fresh token for the session of cookie token `session_token`; the
     /// requests asking for one session at the same time share one call.
     pub async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {

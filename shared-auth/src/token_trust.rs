@@ -146,6 +146,18 @@ impl TokenTrust {
         }
     }
 
+    /// Forgets a session that just ended in this process: the refresh
+    /// answer kept for its cookie and its verified token. (Other processes
+    /// learn it from the revocation log.)
+    pub fn forget(&self, session_token: Option<&str>, jwt: Option<&str>) {
+        if let Some(session_token) = session_token {
+            self.refreshes.forget(session_token);
+        }
+        if let Some(jwt) = jwt {
+            self.verified.remove(jwt);
+        }
+    }
+
     /// The claims of `jwt` when it may be trusted without the store. A
     /// refusal is logged at debug level, without the token.
     pub async fn check(&self, jwt: &str) -> Option<Claims> {

@@ -369,6 +369,21 @@ async fn signing_out_ends_the_cookies_session_even_when_identity_cannot_answer()
 }
 
 #[tokio::test]
+async fn a_refresh_made_just_before_sign_out_does_not_outlive_it() {
+    // The revocation log is not followed: what is checked is this
+    // process's own memory of the session.
+    let zone = token_mode(false, Via::Local).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let cookie = format!("auth.session-token={cookie_token}");
+    // A refresh, kept for the page's other requests.
+    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice");
+    let (status, _, _) = zone.with_cookies("/sign-out", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    // At once, well within the reuse window: the cookie is nobody's.
+    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "anonymous");
+}
+
+#[tokio::test]
 async fn an_identity_that_is_down_signs_nobody_out() {
     let zone = token_mode(true, Via::Down).await;
     let (_, cookie_token) = zone.app.signed_in("alice").await;
