@@ -54,7 +54,7 @@ async fn probe(
         let _ = Limited::new(response.into_body(), MAX_PROBE_BODY)
             .collect()
             .await;
-        Ok::<_, crate::upstream_pool::SendError>(status)
+        Ok::<_, crate::upstream_http1::SendError>(status)
     };
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Err("health check timed out".into()),

@@ -70,6 +70,7 @@ pub mod trusted;
 pub mod upgrade;
 pub mod upstream;
 pub mod upstream_body;
+pub mod upstream_connection;
 pub mod upstream_http1;
 pub mod upstream_pool;
 pub mod zone_upstreams;

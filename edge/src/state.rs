@@ -19,7 +19,9 @@ use crate::options::EdgeOptions;
 use crate::rate_limit::{RateLimiter, retry_after_secs};
 use crate::routes::RouteTable;
 use crate::upstream_body::UpstreamBody;
-use crate::upstream_pool::{Connection, SendError, UpstreamPool};
+use crate::upstream_connection::Connection;
+use crate::upstream_http1::SendError;
+use crate::upstream_pool::UpstreamPool;
 
 /// Shared state: the route table, the rate limiter, the cache and the
 /// options.
@@ -59,9 +61,12 @@ impl Edge {
     /// request (nothing is sent yet, so a failure here may be retried
     /// elsewhere).
     pub async fn connect(&self, authority: &Authority) -> Result<Connection, SendError> {
-        UpstreamPool::this_thread()
-            .connect(authority, self.options.connect_timeout)
-            .await
+        Connection::get(
+            &UpstreamPool::this_thread(),
+            authority,
+            self.options.connect_timeout,
+        )
+        .await
     }
 
     /// Sends `request` to `authority` over a pooled connection.

@@ -25,8 +25,6 @@ use http_body_util::BodyExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::upstream_pool::SendError;
-
 /// The largest response head accepted from a zone.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// Response header lines accepted at most.
@@ -84,6 +82,55 @@ pub enum ReadError {
     Malformed(String),
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+/// Why a request did not get a response.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No connection could be opened (refused, unreachable, timed out):
+    /// nothing was sent, so another instance may be tried.
+    #[error("connect failed: {0}")]
+    Connect(std::io::Error),
+    /// Writing the request to the zone failed.
+    #[error("writing the request failed: {0}")]
+    Write(std::io::Error),
+    /// The client's body passed the route's limit
+    /// (`http_body_util::Limited`).
+    #[error("request body over the route's limit")]
+    BodyTooLarge,
+    /// The client's body did not match the length the edge declared for
+    /// it (the rest is not sent: the zone would read it as a request).
+    #[error("request body not of its declared length")]
+    BodyLength,
+    /// Reading the client's body failed (it went away, or sent a broken
+    /// body).
+    #[error("reading the request body failed: {0}")]
+    ClientBody(axum::Error),
+    /// The zone's response could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+impl SendError {
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Connect(_))
+    }
+
+    pub fn body_too_large(&self) -> bool {
+        matches!(self, Self::BodyTooLarge)
+    }
+
+    /// The error of reading the client's body, sorted.
+    pub fn from_body_error(err: axum::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        while let Some(cause) = source {
+            if cause.is::<http_body_util::LengthLimitError>() {
+                return Self::BodyTooLarge;
+            }
+            source = cause.source();
+        }
+        Self::ClientBody(err)
+    }
 }
 
 impl Upstream {

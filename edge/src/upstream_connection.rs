@@ -1,0 +1,124 @@
+//! One request's use of a connection to an instance: taken from this
+//! thread's pool (or opened), the request written and the response head
+//! read (`upstream_http1`), the body handed back to whoever polls it
+//! (`upstream_body`), which gives the connection back to the pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::uri::Authority;
+use http::{Method, Request, Response};
+use http_body::Body as _;
+
+use crate::upstream_body::UpstreamBody;
+use crate::upstream_http1::{Head, ReadError, SendError, Upstream};
+use crate::upstream_pool::UpstreamPool;
+
+/// A connection to one instance, taken from this thread's pool or new.
+pub struct Connection {
+    pool: Arc<UpstreamPool>,
+    authority: Authority,
+    upstream: Upstream,
+    reused: bool,
+    connect_timeout: Duration,
+}
+
+impl Connection {
+    /// A connection to `authority`: an idle one from `pool` when there is
+    /// one, else a new one (within `connect_timeout`).
+    pub async fn get(
+        pool: &Arc<UpstreamPool>,
+        authority: &Authority,
+        connect_timeout: Duration,
+    ) -> Result<Self, SendError> {
+        let (upstream, reused) = match pool.take_idle(authority) {
+            Some(upstream) => (upstream, true),
+            None => (open(authority, connect_timeout).await?, false),
+        };
+        Ok(Self {
+            pool: pool.clone(),
+            authority: authority.clone(),
+            upstream,
+            reused,
+            connect_timeout,
+        })
+    }
+
+    /// Sends `request` and reads the response head; the body is read by
+    /// whoever polls it and gives the connection back when it ends.
+    ///
+    /// A kept-alive connection can have been closed by the zone just as
+    /// the request went out; then, when the zone sent nothing back and the
+    /// request had no body and a method that only reads (GET, HEAD,
+    /// OPTIONS; nginx's `proxy_next_upstream` also repeats PUT and DELETE),
+    /// it is sent once more on a new connection.
+    pub async fn send(
+        mut self,
+        request: Request<Body>,
+    ) -> Result<Response<UpstreamBody>, SendError> {
+        let (parts, body) = request.into_parts();
+        let may_repeat = self.reused && body.is_end_stream() && is_safe(&parts.method);
+        let head = match self.exchange(&parts, body).await {
+            Err(err) if may_repeat && nothing_came_back(&err) => {
+                tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
+                self.upstream = open(&self.authority, self.connect_timeout).await?;
+                self.reused = false;
+                self.exchange(&parts, Body::empty()).await?
+            }
+            outcome => outcome?,
+        };
+        let give_back = head
+            .keep_alive
+            .then(|| (self.pool.clone(), self.authority.clone()));
+        let body = UpstreamBody::new(self.upstream, head.framing, give_back);
+        Ok(Response::from_parts(head.parts, body))
+    }
+
+    async fn exchange(
+        &mut self,
+        parts: &http::request::Parts,
+        body: Body,
+    ) -> Result<Head, SendError> {
+        let has_body = !body.is_end_stream();
+        match self.upstream.write_request(parts, body).await {
+            Ok(()) => {}
+            // The zone may have answered (say, 413) and closed before the
+            // whole body was written: its answer is still worth reading.
+            Err(SendError::Write(err)) if has_body => {
+                let mut head = self
+                    .upstream
+                    .read_head(&parts.method)
+                    .await
+                    .map_err(|_| SendError::Write(err))?;
+                // Part of the body may still be unsent: never reused.
+                head.keep_alive = false;
+                return Ok(head);
+            }
+            Err(err) => return Err(err),
+        }
+        Ok(self.upstream.read_head(&parts.method).await?)
+    }
+}
+
+/// True when the exchange failed before any byte of a response (closed or
+/// reset before one; see `Upstream::read_head`).
+fn nothing_came_back(err: &SendError) -> bool {
+    matches!(
+        err,
+        SendError::Write(_) | SendError::Read(ReadError::ClosedEarly)
+    )
+}
+
+/// Methods that only read (RFC 9110 §9.2.1), so sending one twice is
+/// harmless even if the zone did see the first.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Opens a connection to `authority`.
+async fn open(authority: &Authority, connect_timeout: Duration) -> Result<Upstream, SendError> {
+    Upstream::open(authority.as_str(), connect_timeout)
+        .await
+        .map_err(SendError::Connect)
+}
