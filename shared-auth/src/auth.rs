@@ -47,11 +47,6 @@ impl Auth {
         &self.store
     }
 
-    /// Token mode's trust in session tokens, when on.
-    pub(crate) fn token_trust(&self) -> Option<&TokenTrust> {
-        self.tokens.as_deref()
-    }
-
     pub fn config(&self) -> &AuthConfig {
         &self.config
     }
@@ -153,8 +148,21 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
     if let Some(trust) = &auth.tokens {
         let resolved = trust.resolve(request.headers()).await;
         let signed_in = resolved.current.user().is_some();
+        // The cookies' values, for after the handler (should it end the
+        // session); two short copies, only when there are cookies.
+        let ending = (
+            cookies.session_token(request.headers()).map(str::to_owned),
+            cookies
+                .session_jwt_value(request.headers())
+                .map(str::to_owned),
+        );
         request.extensions_mut().insert(resolved.current);
         let mut response = next.run(request).await;
+        // The handler ended the session (it clears the cookie): this process
+        // forgets it at once, not at its next read of the revocation log.
+        if (ending.0.is_some() || ending.1.is_some()) && clears_session(&response, cookies) {
+            trust.forget(ending.0.as_deref(), ending.1.as_deref());
+        }
         finish(&mut response, cookies, signed_in, resolved.set_cookies);
         return response;
     }
@@ -196,6 +204,17 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         set_cookie.into_iter().collect(),
     );
     response
+}
+
+/// Whether `response` clears the session cookie (a sign-out, or the end
+/// of a session another way).
+fn clears_session(response: &Response, cookies: Cookies) -> bool {
+    let cleared = cookies.clear_session();
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|value| *value == cleared)
 }
 
 /// Marks a signed-in response private (and drops any `CDN-Cache-Control`)

@@ -76,17 +76,6 @@ impl Auth {
         if let Some(token) = self.cookies().session_token(headers) {
             self.store().delete_session_by_token(token).await?;
         }
-        // In token mode, this process forgets what it knew of the session
-        // at once: a refresh made in the last moments (reused for a page's
-        // parallel requests) and the token it verified. Without this, the
-        // cookie alone still read as signed in for up to half a second, and
-        // the token until the revocation log was next read.
-        if let Some(trust) = self.token_trust() {
-            trust.forget(
-                self.cookies().session_token(headers),
-                self.cookies().session_jwt_value(headers),
-            );
-        }
         let cookies = self.cookies();
         Ok(SessionChange {
             set_cookies: vec![cookies.clear_session(), cookies.clear_session_jwt()],
