@@ -5,7 +5,9 @@
 pub mod cache;
 pub mod cart_badge;
 pub mod document;
+pub mod dom;
 pub mod footer;
+pub mod form;
 pub mod format;
 pub mod header;
 #[cfg(feature = "hydrate")]

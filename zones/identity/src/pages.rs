@@ -4,5 +4,6 @@ pub mod error;
 pub mod logout;
 pub mod overview;
 pub mod profile;
+mod session_editor;
 pub mod sessions;
 pub mod signed_out;

@@ -183,6 +183,35 @@ async fn a_plain_form_revokes_and_comes_back() {
     let zone = identity().await;
     let laptop = zone.sign_in_with_agent("alice", CHROME).await;
     let phone = zone.sign_in_with_agent("alice", FIREFOX).await;
+    // The list is server-rendered markup its island only trims
+    // (`pages::session_editor`): every session carries its id.
+    let before = zone.get("/auth/sessions", Some(&laptop)).await.body;
+    assert_eq!(before.matches(r#"<li data-id="#).count(), 2, "{before}");
+    assert!(before.contains(
+        r#"<form method="post" action="/auth/api/sessions/revoke-others" class="sessions__revoke-others">"#
+    ));
+
+    // A refused plain post comes back to the page, which says why.
+    let refused = zone
+        .submit(
+            "/auth/api/sessions/revoke",
+            "id=nope",
+            Some(&laptop),
+            "/auth/sessions",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FOUND);
+    let back = refused.location().unwrap().to_owned();
+    assert!(back.starts_with("/auth/sessions?__path="), "{back}");
+    let page = zone.get(&back, Some(&laptop)).await.body;
+    let message = AccountError::UnknownSession.to_string();
+    assert!(
+        page.contains(&format!(
+            r#"<p role="alert" class="form-error">{message}</p>"#
+        )),
+        "{page}"
+    );
+
     let reply = zone
         .submit(
             "/auth/api/sessions/revoke-others",
@@ -195,6 +224,14 @@ async fn a_plain_form_revokes_and_comes_back() {
     // leptos redirects back to the Referer; the Location guard keeps it a path.
     assert_eq!(reply.location(), Some("/auth/sessions"));
     assert!(!signed_in(&zone, &phone).await);
+    let after = zone.get("/auth/sessions", Some(&laptop)).await.body;
+    assert_eq!(after.matches(r#"<li data-id="#).count(), 1, "{after}");
+    assert!(
+        after.contains(
+            r#"action="/auth/api/sessions/revoke-others" hidden class="sessions__revoke-others">"#
+        ),
+        "{after}"
+    );
     assert_eq!(
         zone.get("/auth/nowhere", Some(&laptop)).await.status,
         StatusCode::NOT_FOUND

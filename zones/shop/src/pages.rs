@@ -1,6 +1,7 @@
 //! One module per route, plus the bits several pages share.
 
 pub mod cart;
+mod cart_editor;
 pub mod catalogue;
 pub mod order;
 pub mod orders;

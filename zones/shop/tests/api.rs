@@ -421,6 +421,73 @@ async fn plain_forms_work_without_javascript() {
     assert!(order.body.contains("Oak coasters"));
 }
 
+/// The cart page is server-rendered markup that its island only updates
+/// (`pages::cart_editor`): every line, total and notice it writes to is
+/// there, and a refused plain post shows its message above the cart.
+#[tokio::test]
+async fn the_cart_page_carries_what_its_island_updates() {
+    let shop = shop().await;
+    let alice = shop.sign_in("alice").await;
+    let alice = Some(alice.as_str());
+
+    let empty = shop.get("/shop/cart", alice).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(
+        empty.body.contains(r#"<div hidden class="cart-full">"#),
+        "{}",
+        empty.body
+    );
+    assert!(empty.body.contains(r#"<section class="card cart-empty">"#));
+
+    for (slug, quantity) in [("oak-coasters", 2), ("brass-pen", 1)] {
+        let added = shop
+            .call(
+                "/shop/api/cart/add",
+                &format!("slug={slug}&quantity={quantity}"),
+                alice,
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    }
+    let cart = shop.get("/shop/cart", alice).await;
+    let body = &cart.body;
+    for hook in [
+        r#"<div class="cart-editor""#,
+        r#"<tr data-slug="oak-coasters" class="cart-line">"#,
+        r#"<tr data-slug="brass-pen" class="cart-line">"#,
+        r#"class="num cart-line__total""#,
+        r#"class="cart__count">3 items<"#,
+        r#"class="num cart__total""#,
+        r#"<div class="cart-full">"#,
+        r#"<section hidden class="card cart-empty">"#,
+        r#"<form method="post" action="/shop/api/cart/update" class="cart-line__quantity">"#,
+        r#"<form method="post" action="/shop/api/cart/remove">"#,
+        r#"<form method="post" action="/shop/api/cart/checkout" class="checkout">"#,
+    ] {
+        assert!(body.contains(hook), "the cart page lacks {hook}: {body}");
+    }
+
+    let refused = shop
+        .submit(
+            "/shop/api/cart/update",
+            "slug=oak-coasters&quantity=500",
+            alice,
+            "/shop/cart",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FOUND);
+    let back = refused.location().unwrap().to_owned();
+    assert!(back.starts_with("/shop/cart?__path="), "{back}");
+    let page = shop.get(&back, alice).await;
+    assert!(
+        page.body.contains(
+            r#"<p role="alert" class="form-error">Please choose a quantity from 1 to 99.</p>"#
+        ),
+        "{}",
+        page.body
+    );
+}
+
 #[tokio::test]
 async fn a_foreign_referer_never_becomes_a_redirect() {
     let shop = shop().await;

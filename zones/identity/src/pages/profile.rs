@@ -3,9 +3,11 @@
 
 use contracts::user::DISPLAY_NAME_MAX_CHARS;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
+use shared_ui::form::{enhance, plain_post_error};
 
 use crate::api::SetDisplayName;
 
@@ -39,10 +41,11 @@ pub fn ProfilePage() -> impl IntoView {
 /// place; without JavaScript it posts and the page reloads with the name.
 #[island]
 fn DisplayNameForm(current: String) -> impl IntoView {
-    let action = ServerAction::<SetDisplayName>::new();
-    let value = action.value();
+    let value = RwSignal::new(plain_post_error::<SetDisplayName>());
+    let pending = RwSignal::new(false);
+    let submit = enhance::<SetDisplayName>(pending, move |answer| value.set(Some(answer)));
     view! {
-        <ActionForm action attr:class="profile__form">
+        <form method="post" action=SetDisplayName::PATH class="profile__form" on:submit=submit>
             <label class="field">
                 <span class="field__label">"Display name"</span>
                 <input
@@ -55,8 +58,8 @@ fn DisplayNameForm(current: String) -> impl IntoView {
                     autocomplete="nickname"
                 />
             </label>
-            <button type="submit" class="button" disabled=move || action.pending().get()>"Save"</button>
-        </ActionForm>
+            <button type="submit" class="button">"Save"</button>
+        </form>
         <p class="form-status" role="status">
             {move || match value.get() {
                 Some(Ok(name)) => format!("Saved. Every page you open now greets you as {name}."),

@@ -3,13 +3,15 @@
 //! the shared store, so every zone sees it at once.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
+use shared_ui::form::plain_post_error;
 use shared_ui::format::format_time;
 
+use super::session_editor::{FORM_ERROR, REVOKE_OTHERS, SESSION, SessionEditor};
 use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo, list_sessions};
-use crate::error::AccountError;
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
@@ -27,7 +29,12 @@ pub fn SessionsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading your sessions…"</p> }>
             {move || Suspend::new(async move {
                 match sessions.await {
-                    Ok(sessions) => view! { <SessionList sessions /> }.into_any(),
+                    Ok(sessions) => view! {
+                        <SessionEditor>
+                            <SessionItems sessions />
+                        </SessionEditor>
+                    }
+                    .into_any(),
                     Err(err) => {
                         #[cfg(feature = "ssr")]
                         shared_auth::leptos::set_page_error_status(&err);
@@ -40,59 +47,56 @@ pub fn SessionsPage() -> impl IntoView {
     .into_any()
 }
 
-/// The sessions with their sign-out forms; hydrated, the list updates in
-/// place, otherwise each form posts and the page reloads.
-#[island]
-fn SessionList(sessions: Vec<SessionInfo>) -> impl IntoView {
-    let sessions = RwSignal::new(sessions);
-    let revoke = ServerAction::<RevokeSession>::new();
-    let revoke_others = ServerAction::<RevokeOtherSessions>::new();
-    for value in [revoke.value(), revoke_others.value()] {
-        Effect::new(move |_| {
-            if let Some(Ok(list)) = value.get() {
-                sessions.set(list);
+/// The sessions with their sign-out forms, rendered on the server only:
+/// plain forms that reload the page without JavaScript, posted with
+/// `fetch` by [`SessionEditor`] once hydrated.
+#[component]
+fn SessionItems(sessions: Vec<SessionInfo>) -> impl IntoView {
+    let error = [
+        plain_post_error::<RevokeSession>(),
+        plain_post_error::<RevokeOtherSessions>(),
+    ]
+    .into_iter()
+    .find_map(|answer| match answer {
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    });
+    let others = sessions.iter().filter(|s| !s.current).count();
+    let items = sessions
+        .into_iter()
+        .map(|session| {
+            let device = describe_user_agent(session.user_agent.as_deref());
+            let id = session.id.clone();
+            view! {
+                <li
+                    class=SESSION
+                    class:session--current=session.current
+                    data-id=id
+                    data-current=session.current.to_string()
+                >
+                    <div class="session__device">
+                        <strong title=session.user_agent.clone().unwrap_or_default()>{device}</strong>
+                        {session.current.then(|| view! { <span class="tag">"This device"</span> })}
+                    </div>
+                    <div class="session__times">
+                        {format!("Signed in {} · last seen {}", format_time(session.created_at), format_time(session.last_seen_at))}
+                    </div>
+                    {(!session.current).then(|| view! {
+                        <form method="post" action=RevokeSession::PATH class="session__revoke">
+                            <input type="hidden" name="id" value=session.id />
+                            <button type="submit" class="button button--small button--ghost">"Sign out this session"</button>
+                        </form>
+                    })}
+                </li>
             }
-        });
-    }
-    let error = move || {
-        [revoke.value().get(), revoke_others.value().get()]
-            .into_iter()
-            .find_map(|v| match v {
-                Some(Err(err)) => Some(err),
-                _ => None,
-            })
-            .map(|err: AccountError| err.to_string())
-    };
-    let others = move || sessions.with(|list| list.iter().filter(|s| !s.current).count());
+        })
+        .collect_view();
     view! {
-        <p class="form-error" role="alert">{error}</p>
-        <ul class="sessions">
-            {move || sessions.get().into_iter().map(|session| {
-                let device = describe_user_agent(session.user_agent.as_deref());
-                view! {
-                    <li class="session" class:session--current=session.current data-current=session.current.to_string()>
-                        <div class="session__device">
-                            <strong title=session.user_agent.clone().unwrap_or_default()>{device}</strong>
-                            {session.current.then(|| view! { <span class="tag">"This device"</span> })}
-                        </div>
-                        <div class="session__times">
-                            {format!("Signed in {} · last seen {}", format_time(session.created_at), format_time(session.last_seen_at))}
-                        </div>
-                        {(!session.current).then(|| view! {
-                            <ActionForm action=revoke attr:class="session__revoke">
-                                <input type="hidden" name="id" value=session.id.clone() />
-                                <button type="submit" class="button button--small button--ghost">"Sign out this session"</button>
-                            </ActionForm>
-                        })}
-                    </li>
-                }
-            }).collect_view()}
-        </ul>
-        <Show when=move || { others() > 0 }>
-            <ActionForm action=revoke_others attr:class="sessions__revoke-others">
-                <button type="submit" class="button">"Sign out everywhere else"</button>
-            </ActionForm>
-        </Show>
+        <p class=FORM_ERROR role="alert">{error}</p>
+        <ul class="sessions">{items}</ul>
+        <form method="post" action=RevokeOtherSessions::PATH class=REVOKE_OTHERS hidden=others == 0>
+            <button type="submit" class="button">"Sign out everywhere else"</button>
+        </form>
     }
 }
 

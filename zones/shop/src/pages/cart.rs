@@ -1,17 +1,20 @@
 //! `/shop/cart`: the signed-in user's cart, editable, and checkout.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
-use shared_ui::cart_badge::announce_cart_changed;
 use shared_ui::document::page_title;
+use shared_ui::form::plain_post_error;
 
-use super::{LoadError, error_text, go_to};
+use super::cart_editor::{
+    CART_EMPTY, CART_FULL, CART_LINE, CART_TOTAL, CartEditor, FORM_ERROR, ITEM_COUNT, LINE_TOTAL,
+    items_text,
+};
+use super::{LoadError, error_text};
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem, get_cart};
-use crate::error::ShopError;
 use crate::model::{Cart, MAX_QUANTITY, format_price};
-use crate::{order_path, product_path};
-use shared_auth::leptos::AuthError;
+use crate::product_path;
 
 #[component]
 pub fn CartPage() -> impl IntoView {
@@ -28,7 +31,12 @@ pub fn CartPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading your cart…"</p> }>
             {move || Suspend::new(async move {
                 match cart.await {
-                    Ok(cart) => view! { <CartEditor cart checkout_key=checkout_key() /> }.into_any(),
+                    Ok(cart) => view! {
+                        <CartEditor>
+                            <CartContents cart checkout_key=checkout_key() />
+                        </CartEditor>
+                    }
+                    .into_any(),
                     Err(error) => view! { <LoadError error /> }.into_any(),
                 }
             })}
@@ -51,95 +59,70 @@ fn checkout_key() -> String {
 }
 
 /// The cart's lines with quantity and remove forms, the total and the
-/// checkout button. Hydrated, each form updates the cart in place (and the
-/// header badge); without JavaScript, each is a plain form that reloads
-/// the page.
-#[island]
-fn CartEditor(cart: Cart, checkout_key: String) -> impl IntoView {
-    let cart = RwSignal::new(cart);
-    let checkout_key = StoredValue::new(checkout_key);
-    let update = ServerAction::<UpdateCartItem>::new();
-    let remove = ServerAction::<RemoveFromCart>::new();
-    let checkout = ServerAction::<Checkout>::new();
-    for value in [update.value(), remove.value()] {
-        Effect::new(move |_| match value.get() {
-            Some(Ok(new_cart)) => {
-                cart.set(new_cart);
-                announce_cart_changed();
+/// checkout button, rendered on the server only: plain forms that reload
+/// the page without JavaScript, and that [`CartEditor`] posts with `fetch`
+/// and updates in place once hydrated. The empty-cart notice is rendered
+/// too (hidden while there are lines) for the editor to show.
+#[component]
+fn CartContents(cart: Cart, checkout_key: String) -> impl IntoView {
+    // The message a plain post came back with.
+    let error = [
+        plain_post_error::<UpdateCartItem>().map(|answer| answer.map(drop)),
+        plain_post_error::<RemoveFromCart>().map(|answer| answer.map(drop)),
+        plain_post_error::<Checkout>().map(|answer| answer.map(drop)),
+    ]
+    .into_iter()
+    .find_map(error_text);
+    let empty = cart.lines.is_empty();
+    let item_count = cart.item_count();
+    let total = format_price(cart.total_cents());
+    let lines = cart
+        .lines
+        .into_iter()
+        .map(|line| {
+            let total = format_price(line.total_cents());
+            let href = product_path(&line.slug);
+            let input_id = format!("qty-{}", line.slug);
+            let label = format!("Quantity of {}", line.name);
+            let (slug_row, slug_update, slug_remove) =
+                (line.slug.clone(), line.slug.clone(), line.slug);
+            view! {
+                <tr class=CART_LINE data-slug=slug_row>
+                    <th scope="row"><a href=href>{line.name}</a></th>
+                    <td class="num">{format_price(line.price_cents)}</td>
+                    <td>
+                        <form method="post" action=UpdateCartItem::PATH class="cart-line__quantity">
+                            <input type="hidden" name="slug" value=slug_update />
+                            <label class="visually-hidden" for=input_id.clone()>{label}</label>
+                            <input
+                                id=input_id
+                                class="field__input field__input--narrow"
+                                type="number"
+                                name="quantity"
+                                value=line.quantity.to_string()
+                                min="1"
+                                max=MAX_QUANTITY.to_string()
+                                required
+                            />
+                            <button type="submit" class="button button--small button--ghost">"Update"</button>
+                        </form>
+                    </td>
+                    <td class=format!("num {LINE_TOTAL}")>{total}</td>
+                    <td>
+                        <form method="post" action=RemoveFromCart::PATH>
+                            <input type="hidden" name="slug" value=slug_remove />
+                            <button type="submit" class="button button--small button--ghost">
+                                "Remove"
+                            </button>
+                        </form>
+                    </td>
+                </tr>
             }
-            Some(Err(ShopError::Auth(AuthError::Unauthenticated { login_url }))) => {
-                go_to(&login_url)
-            }
-            _ => {}
-        });
-    }
-    Effect::new(move |_| match checkout.value().get() {
-        Some(Ok(id)) => go_to(&order_path(&id)),
-        Some(Err(ShopError::Auth(AuthError::Unauthenticated { login_url }))) => go_to(&login_url),
-        _ => {}
-    });
-    let error = move || {
-        error_text(update.value().get())
-            .or_else(|| error_text(remove.value().get()))
-            .or_else(|| error_text(checkout.value().get()))
-    };
-    let lines = move || {
-        cart.get()
-            .lines
-            .into_iter()
-            .map(|line| {
-                let total = format_price(line.total_cents());
-                let href = product_path(&line.slug);
-                let input_id = format!("qty-{}", line.slug);
-                let label = format!("Quantity of {}", line.name);
-                let (slug_row, slug_update, slug_remove) =
-                    (line.slug.clone(), line.slug.clone(), line.slug.clone());
-                view! {
-                    <tr class="cart-line" data-slug=slug_row>
-                        <th scope="row"><a href=href>{line.name}</a></th>
-                        <td class="num">{format_price(line.price_cents)}</td>
-                        <td>
-                            <ActionForm action=update attr:class="cart-line__quantity">
-                                <input type="hidden" name="slug" value=slug_update />
-                                <label class="visually-hidden" for=input_id.clone()>{label}</label>
-                                <input
-                                    id=input_id
-                                    class="field__input field__input--narrow"
-                                    type="number"
-                                    name="quantity"
-                                    value=line.quantity.to_string()
-                                    min="1"
-                                    max=MAX_QUANTITY.to_string()
-                                    required
-                                />
-                                <button type="submit" class="button button--small button--ghost">"Update"</button>
-                            </ActionForm>
-                        </td>
-                        <td class="num cart-line__total">{total}</td>
-                        <td>
-                            <ActionForm action=remove>
-                                <input type="hidden" name="slug" value=slug_remove />
-                                <button type="submit" class="button button--small button--ghost">
-                                    "Remove"
-                                </button>
-                            </ActionForm>
-                        </td>
-                    </tr>
-                }
-            })
-            .collect_view()
-    };
+        })
+        .collect_view();
     view! {
-        <p class="form-error" role="alert">{error}</p>
-        <Show
-            when=move || cart.with(|c| !c.lines.is_empty())
-            fallback=|| view! {
-                <section class="card cart-empty">
-                    <h2>"Your cart is empty"</h2>
-                    <p><a href=crate::ZONE.home()>"Browse the catalogue"</a></p>
-                </section>
-            }
-        >
+        <p class=FORM_ERROR role="alert">{error}</p>
+        <div class=CART_FULL hidden=empty>
             <table class="cart">
                 <thead>
                     <tr>
@@ -153,20 +136,20 @@ fn CartEditor(cart: Cart, checkout_key: String) -> impl IntoView {
                 <tbody>{lines}</tbody>
                 <tfoot>
                     <tr>
-                        <th scope="row" colspan="3">
-                            {move || format!("{} items", cart.with(Cart::item_count))}
-                        </th>
-                        <td class="num cart__total">{move || format_price(cart.with(Cart::total_cents))}</td>
+                        <th scope="row" colspan="3" class=ITEM_COUNT>{items_text(item_count)}</th>
+                        <td class=format!("num {CART_TOTAL}")>{total}</td>
                         <td></td>
                     </tr>
                 </tfoot>
             </table>
-            <ActionForm action=checkout attr:class="checkout">
-                <input type="hidden" name="checkout_key" value=checkout_key.get_value() />
-                <button type="submit" class="button" disabled=move || checkout.pending().get()>
-                    "Place order"
-                </button>
-            </ActionForm>
-        </Show>
+            <form method="post" action=Checkout::PATH class="checkout">
+                <input type="hidden" name="checkout_key" value=checkout_key />
+                <button type="submit" class="button">"Place order"</button>
+            </form>
+        </div>
+        <section class=format!("card {CART_EMPTY}") hidden=!empty>
+            <h2>"Your cart is empty"</h2>
+            <p><a href=crate::ZONE.home()>"Browse the catalogue"</a></p>
+        </section>
     }
 }

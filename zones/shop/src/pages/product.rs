@@ -2,11 +2,13 @@
 //! get the 404 page.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use shared_ui::NotFound;
 use shared_ui::cart_badge::announce_cart_changed;
 use shared_ui::document::page_title;
+use shared_ui::form::{enhance, plain_post_error};
 
 use super::{LoadError, error_text, go_to};
 use crate::api::{AddToCart, get_product};
@@ -65,12 +67,15 @@ pub fn ProductPage() -> impl IntoView {
 /// a plain form to the same server function.
 #[island]
 fn AddToCartForm(slug: String) -> impl IntoView {
-    let action = ServerAction::<AddToCart>::new();
-    let value = action.value();
-    Effect::new(move |_| match value.get() {
-        Some(Ok(AddedToCart::Added { .. })) => announce_cart_changed(),
-        Some(Ok(AddedToCart::SignInFirst { login_url })) => go_to(&login_url),
-        _ => {}
+    let value = RwSignal::new(plain_post_error::<AddToCart>());
+    let pending = RwSignal::new(false);
+    let submit = enhance::<AddToCart>(pending, move |answer| {
+        match &answer {
+            Ok(AddedToCart::Added { .. }) => announce_cart_changed(),
+            Ok(AddedToCart::SignInFirst { login_url }) => go_to(login_url),
+            Err(_) => {}
+        }
+        value.set(Some(answer));
     });
     let status = move || match value.get() {
         Some(Ok(AddedToCart::Added { items })) => {
@@ -80,7 +85,7 @@ fn AddToCartForm(slug: String) -> impl IntoView {
         _ => None,
     };
     view! {
-        <ActionForm action attr:class="add-to-cart">
+        <form method="post" action=AddToCart::PATH class="add-to-cart" on:submit=submit>
             <input type="hidden" name="slug" value=slug />
             <label class="field field--inline">
                 <span class="field__label">"Quantity"</span>
@@ -94,10 +99,8 @@ fn AddToCartForm(slug: String) -> impl IntoView {
                     required
                 />
             </label>
-            <button type="submit" class="button" disabled=move || action.pending().get()>
-                "Add to cart"
-            </button>
-        </ActionForm>
+            <button type="submit" class="button">"Add to cart"</button>
+        </form>
         <p class="form-status" role="status">{status}</p>
         <p class="form-error" role="alert">{move || error_text(value.get())}</p>
     }
