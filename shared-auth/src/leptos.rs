@@ -45,6 +45,13 @@ impl FromServerFnError for AuthError {
     }
 }
 
+/// A zone's error type as [`zone_error!`] makes it: the zone's own refusals
+/// plus an `Auth(AuthError)` variant.
+pub trait ZoneError: From<AuthError> + std::fmt::Display {
+    /// The shared-auth refusal inside, if this is one.
+    fn auth(&self) -> Option<&AuthError>;
+}
+
 /// The signed-in user of the current request, during SSR or in a server
 /// function. `None` when anonymous (or in the browser).
 pub fn session_user() -> Option<User> {
@@ -291,6 +298,16 @@ macro_rules! zone_error {
             #[cfg(feature = "ssr")]
             fn ser(&self) -> ::leptos::server_fn::Bytes {
                 $crate::leptos::encode_error(self)
+            }
+        }
+
+        impl $crate::leptos::ZoneError for $error {
+            #[allow(unreachable_patterns)]
+            fn auth(&self) -> Option<&$crate::leptos::AuthError> {
+                match self {
+                    Self::Auth(err) => Some(err),
+                    _ => None,
+                }
             }
         }
 

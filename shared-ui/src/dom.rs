@@ -45,3 +45,9 @@ pub fn retain(root: &Element, class: &str, keep: impl Fn(&Element) -> bool) -> u
 pub fn reload() {
     let _ = leptos::prelude::window().location().reload();
 }
+
+/// Sends the browser to `url` (a full page load): sign-in, or a page a
+/// post created.
+pub fn go_to(url: &str) {
+    let _ = leptos::prelude::window().location().assign(url);
+}

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::server_fn::error::FromServerFnError;
 use serde::de::DeserializeOwned;
-use shared_auth::leptos::AuthError;
+use shared_auth::leptos::{AuthError, ZoneError};
 
 /// A server function's answer, as an island's form gets it.
 pub type Answer<S> = Result<<S as ServerFn>::Output, <S as ServerFn>::Error>;
@@ -28,8 +28,10 @@ pub type Answer<S> = Result<<S as ServerFn>::Output, <S as ServerFn>::Error>;
 /// Submits of any other form pass through untouched, so the handler can sit
 /// on an element around server-rendered forms (submit events bubble) and
 /// several can share one element. While a post is under way `pending` is
-/// true and the button that submitted is disabled; a submit meanwhile is
-/// ignored (a double click posts once). On the server it does nothing.
+/// true and the button that submitted is disabled (a double click posts
+/// once); another form submitted meanwhile is posted plainly, with a page
+/// load. A post that has no answer within [`TIMEOUT_MS`] fails as a
+/// network failure. On the server it does nothing.
 pub fn enhance<S>(
     pending: RwSignal<bool>,
     done: impl Fn(Answer<S>) + Clone + 'static,
@@ -50,10 +52,12 @@ where
             else {
                 return;
             };
-            event.prevent_default();
             if pending.get_untracked() {
+                // Another of the island's posts is under way: this one goes
+                // as the plain post it is (a page load), never dropped.
                 return;
             }
+            event.prevent_default();
             pending.set(true);
             let submitter = event.submitter();
             if let Some(button) = &submitter {
@@ -76,27 +80,41 @@ where
     }
 }
 
-/// The error a plain form post of `S` came back with (leptos sends the
-/// browser back to the form's page with it in the query), for the island's
-/// first render on the server: the page shows it without JavaScript.
-pub fn plain_post_error<S>() -> Option<Answer<S>>
+/// The message of the error a plain form post of `S` came back with
+/// (leptos sends the browser back to the form's page with it in the query),
+/// for the page's server render: it shows without JavaScript. An island
+/// gets it as a prop, so its first state agrees with the server's HTML.
+///
+/// The query is anyone's to write: a link can carry any error. Only the
+/// zone's own messages are shown; free text (a transport error, or what
+/// does not decode) becomes one fixed sentence.
+pub fn plain_post_error<S>() -> Option<String>
 where
     S: ServerFn,
-    S::Error: FromServerFnError,
+    S::Error: FromServerFnError + ZoneError,
 {
     #[cfg(feature = "ssr")]
     {
         use leptos::server::ServerActionError;
         use leptos::server_fn::error::ServerFnUrlError;
         let error = use_context::<ServerActionError>()?;
-        (error.path() == S::PATH)
-            .then(|| Err(ServerFnUrlError::<S::Error>::decode_err(error.err())))
+        if error.path() != S::PATH {
+            return None;
+        }
+        let error = ServerFnUrlError::<S::Error>::decode_err(error.err());
+        Some(match error.auth() {
+            Some(AuthError::Transport(_)) => PLAIN_POST_FAILED.to_owned(),
+            _ => error.to_string(),
+        })
     }
     #[cfg(not(feature = "ssr"))]
     {
         None
     }
 }
+
+/// What a failed plain post whose error is not the zone's own says.
+pub const PLAIN_POST_FAILED: &str = "That did not work. Please try again.";
 
 /// Posts `form` and decodes the answer. Only the decoding is generic: the
 /// request itself is one function for every form (wasm size).
@@ -107,17 +125,23 @@ where
     E: DeserializeOwned + From<AuthError>,
 {
     match send(form).await {
-        Ok((true, body)) => serde_json::from_str(&body).map_err(|_| unreadable()),
-        Ok((false, body)) => Err(serde_json::from_str(&body).unwrap_or_else(|_| unreadable())),
+        Ok((200..=299, body)) => serde_json::from_str(&body).map_err(|_| unreadable()),
+        // Not the server function's own answer: the edge's or a proxy's.
+        Ok((status, body)) => Err(
+            serde_json::from_str(&body).unwrap_or_else(|_| match status {
+                502..=504 => AuthError::Unavailable.into(),
+                _ => unreadable(),
+            }),
+        ),
         Err(failure) => Err(failure.into()),
     }
 }
 
-/// The form's fields url-encoded to its action; whether the answer was a
-/// success (2xx) and its body.
+/// The form's fields url-encoded to its action; the answer's status and
+/// body.
 #[cfg(feature = "hydrate")]
-async fn send(form: &leptos::web_sys::HtmlFormElement) -> Result<(bool, String), AuthError> {
-    use leptos::web_sys::{FormData, UrlSearchParams};
+async fn send(form: &leptos::web_sys::HtmlFormElement) -> Result<(u16, String), AuthError> {
+    use leptos::web_sys::{AbortSignal, FormData, UrlSearchParams};
 
     let transport = |what: &str| AuthError::Transport(what.to_owned());
     let fields = FormData::new_with_form(form)
@@ -125,6 +149,7 @@ async fn send(form: &leptos::web_sys::HtmlFormElement) -> Result<(bool, String),
         .map_err(|_| transport("This form could not be read. Please reload the page."))?;
     let response = gloo_net::http::Request::post(&form.action())
         .header("Accept", "application/json")
+        .abort_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)))
         .body(fields)
         .map_err(|_| transport("This form could not be sent. Please reload the page."))?
         .send()
@@ -134,8 +159,11 @@ async fn send(form: &leptos::web_sys::HtmlFormElement) -> Result<(bool, String),
         .text()
         .await
         .map_err(|_| transport(NETWORK_FAILED))?;
-    Ok((response.ok(), body))
+    Ok((response.status(), body))
 }
+
+/// How long a post may take before it counts as a network failure.
+pub const TIMEOUT_MS: u32 = 30_000;
 
 #[cfg(feature = "hydrate")]
 const NETWORK_FAILED: &str = "The network failed. Please try again.";

@@ -23,22 +23,3 @@ pub fn LoadError(error: ShopError) -> impl IntoView {
         </section>
     }
 }
-
-/// The message of the last failed action, for a form's status line.
-pub fn error_text<T>(result: Option<Result<T, ShopError>>) -> Option<String> {
-    match result {
-        Some(Err(err)) => Some(err.to_string()),
-        _ => None,
-    }
-}
-
-/// Sends the browser to `url` (a full page load). Only ever called from
-/// islands' effects, which run in the browser.
-pub fn go_to(url: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().location().assign(url);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = url;
-}

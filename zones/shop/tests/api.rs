@@ -488,6 +488,40 @@ async fn the_cart_page_carries_what_its_island_updates() {
     );
 }
 
+/// The error a plain post came back with travels in the query, which
+/// anyone can write into a link: the zone's own messages show, free text
+/// never does.
+#[tokio::test]
+async fn a_crafted_error_link_shows_no_free_text() {
+    let shop = shop().await;
+    // base64url of {"Transport":"Call +1 555 0100 to unlock your account"}
+    let free_text =
+        "eyJUcmFuc3BvcnQiOiJDYWxsICsxIDU1NSAwMTAwIHRvIHVubG9jayB5b3VyIGFjY291bnQifQ%3D%3D";
+    // base64url of "InvalidQuantity"
+    let own = "IkludmFsaWRRdWFudGl0eSI%3D";
+    let page = |err: &str| format!("/shop/p/oak-coasters?__path=/shop/api/cart/add&__err={err}");
+
+    let crafted = shop.get(&page(free_text), None).await;
+    assert_eq!(crafted.status, StatusCode::OK);
+    assert!(!crafted.body.contains("Call +1"), "{}", crafted.body);
+    assert!(
+        crafted.body.contains(
+            r#"<p role="alert" class="form-error">That did not work. Please try again.</p>"#
+        ),
+        "{}",
+        crafted.body
+    );
+
+    let refused = shop.get(&page(own), None).await;
+    assert!(
+        refused.body.contains(
+            r#"<p role="alert" class="form-error">Please choose a quantity from 1 to 99.</p>"#
+        ),
+        "{}",
+        refused.body
+    );
+}
+
 #[tokio::test]
 async fn a_foreign_referer_never_becomes_a_redirect() {
     let shop = shop().await;

@@ -30,7 +30,10 @@ pub fn ProfilePage() -> impl IntoView {
                 <dt>"Account id"</dt>
                 <dd><code>{user.id.clone()}</code></dd>
             </dl>
-            <DisplayNameForm current=user.display_name.clone() />
+            <DisplayNameForm
+                current=user.display_name.clone()
+                error={plain_post_error::<SetDisplayName>()}
+            />
         </section>
         <p><a href=crate::ZONE.path("/sessions")>"Manage your sessions"</a></p>
     }
@@ -39,11 +42,24 @@ pub fn ProfilePage() -> impl IntoView {
 
 /// The display-name form. Hydrated, it saves with `fetch` and confirms in
 /// place; without JavaScript it posts and the page reloads with the name.
+/// `error`: what a plain post came back with.
 #[island]
-fn DisplayNameForm(current: String) -> impl IntoView {
-    let value = RwSignal::new(plain_post_error::<SetDisplayName>());
+fn DisplayNameForm(current: String, error: Option<String>) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let error = RwSignal::new(error.unwrap_or_default());
     let pending = RwSignal::new(false);
-    let submit = enhance::<SetDisplayName>(pending, move |answer| value.set(Some(answer)));
+    let submit = enhance::<SetDisplayName>(pending, move |answer| match answer {
+        Ok(name) => {
+            status.set(format!(
+                "Saved. Every page you open now greets you as {name}."
+            ));
+            error.set(String::new());
+        }
+        Err(err) => {
+            status.set(String::new());
+            error.set(err.to_string());
+        }
+    });
     view! {
         <form method="post" action=SetDisplayName::PATH class="profile__form" on:submit=submit>
             <label class="field">
@@ -60,17 +76,7 @@ fn DisplayNameForm(current: String) -> impl IntoView {
             </label>
             <button type="submit" class="button">"Save"</button>
         </form>
-        <p class="form-status" role="status">
-            {move || match value.get() {
-                Some(Ok(name)) => format!("Saved. Every page you open now greets you as {name}."),
-                _ => String::new(),
-            }}
-        </p>
-        <p class="form-error" role="alert">
-            {move || match value.get() {
-                Some(Err(err)) => err.to_string(),
-                _ => String::new(),
-            }}
-        </p>
+        <p class="form-status" role="status">{move || status.get()}</p>
+        <p class="form-error" role="alert">{move || error.get()}</p>
     }
 }

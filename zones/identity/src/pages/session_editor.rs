@@ -6,7 +6,8 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::web_sys::Element;
-use shared_ui::dom::{self, set_text};
+use shared_auth::leptos::AuthError;
+use shared_ui::dom::{self, go_to, set_text};
 use shared_ui::form::enhance;
 
 use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo};
@@ -18,7 +19,8 @@ pub const REVOKE_OTHERS: &str = "sessions__revoke-others";
 pub const FORM_ERROR: &str = "form-error";
 
 /// Posts the sessions' sign-out forms with `fetch` once hydrated and
-/// shows the list the server answers with; a refusal shows its message.
+/// shows the list the server answers with; a signed-out user goes to sign
+/// in; a refusal shows its message.
 #[island]
 pub fn SessionEditor(children: Children) -> impl IntoView {
     let root = NodeRef::<Div>::new();
@@ -29,6 +31,7 @@ pub fn SessionEditor(children: Children) -> impl IntoView {
         };
         match answer {
             Ok(sessions) => show_sessions(&root, &sessions),
+            Err(AccountError::Auth(AuthError::Unauthenticated { login_url })) => go_to(&login_url),
             Err(err) => set_text(&root, FORM_ERROR, &err.to_string()),
         }
     };

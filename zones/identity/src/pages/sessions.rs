@@ -52,15 +52,8 @@ pub fn SessionsPage() -> impl IntoView {
 /// `fetch` by [`SessionEditor`] once hydrated.
 #[component]
 fn SessionItems(sessions: Vec<SessionInfo>) -> impl IntoView {
-    let error = [
-        plain_post_error::<RevokeSession>(),
-        plain_post_error::<RevokeOtherSessions>(),
-    ]
-    .into_iter()
-    .find_map(|answer| match answer {
-        Some(Err(err)) => Some(err.to_string()),
-        _ => None,
-    });
+    let error =
+        plain_post_error::<RevokeSession>().or_else(plain_post_error::<RevokeOtherSessions>);
     let others = sessions.iter().filter(|s| !s.current).count();
     let items = sessions
         .into_iter()

@@ -7,11 +7,11 @@ use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
 use shared_ui::form::plain_post_error;
 
+use super::LoadError;
 use super::cart_editor::{
     CART_EMPTY, CART_FULL, CART_LINE, CART_TOTAL, CartEditor, FORM_ERROR, ITEM_COUNT, LINE_TOTAL,
     items_text,
 };
-use super::{LoadError, error_text};
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem, get_cart};
 use crate::model::{Cart, MAX_QUANTITY, format_price};
 use crate::product_path;
@@ -66,13 +66,9 @@ fn checkout_key() -> String {
 #[component]
 fn CartContents(cart: Cart, checkout_key: String) -> impl IntoView {
     // The message a plain post came back with.
-    let error = [
-        plain_post_error::<UpdateCartItem>().map(|answer| answer.map(drop)),
-        plain_post_error::<RemoveFromCart>().map(|answer| answer.map(drop)),
-        plain_post_error::<Checkout>().map(|answer| answer.map(drop)),
-    ]
-    .into_iter()
-    .find_map(error_text);
+    let error = plain_post_error::<UpdateCartItem>()
+        .or_else(plain_post_error::<RemoveFromCart>)
+        .or_else(plain_post_error::<Checkout>);
     let empty = cart.lines.is_empty();
     let item_count = cart.item_count();
     let total = format_price(cart.total_cents());

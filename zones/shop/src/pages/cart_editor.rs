@@ -7,10 +7,9 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::web_sys::Element;
 use shared_ui::cart_badge::announce_cart_changed;
-use shared_ui::dom::{self, set_text};
+use shared_ui::dom::{self, go_to, set_text};
 use shared_ui::form::enhance;
 
-use super::go_to;
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem};
 use crate::error::ShopError;
 use crate::model::{Cart, format_price};

@@ -8,9 +8,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use shared_ui::NotFound;
 use shared_ui::cart_badge::announce_cart_changed;
 use shared_ui::document::page_title;
+use shared_ui::dom::go_to;
 use shared_ui::form::{enhance, plain_post_error};
 
-use super::{LoadError, error_text, go_to};
+use super::LoadError;
 use crate::api::{AddToCart, get_product};
 use crate::model::{AddedToCart, MAX_QUANTITY, format_price};
 
@@ -50,7 +51,10 @@ pub fn ProductPage() -> impl IntoView {
                                     <a href=crate::cart_path()>"View your cart"</a>
                                 </p>
                             })}
-                            <AddToCartForm slug=product.slug.clone() />
+                            <AddToCartForm
+                                slug=product.slug.clone()
+                                error={plain_post_error::<AddToCart>()}
+                            />
                         </article>
                     }
                     .into_any(),
@@ -64,26 +68,28 @@ pub fn ProductPage() -> impl IntoView {
 
 /// Quantity and "Add to cart". Hydrated: posts with `fetch`, updates the
 /// header badge, and sends an anonymous visitor to sign in. Not hydrated:
-/// a plain form to the same server function.
+/// a plain form to the same server function. `error`: what a plain post
+/// came back with.
 #[island]
-fn AddToCartForm(slug: String) -> impl IntoView {
-    let value = RwSignal::new(plain_post_error::<AddToCart>());
+fn AddToCartForm(slug: String, error: Option<String>) -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let error = RwSignal::new(error);
     let pending = RwSignal::new(false);
     let submit = enhance::<AddToCart>(pending, move |answer| {
-        match &answer {
-            Ok(AddedToCart::Added { .. }) => announce_cart_changed(),
-            Ok(AddedToCart::SignInFirst { login_url }) => go_to(login_url),
-            Err(_) => {}
-        }
-        value.set(Some(answer));
+        let (said, failed) = match answer {
+            Ok(AddedToCart::Added { items }) => {
+                announce_cart_changed();
+                (Some(format!("Added. Your cart holds {items} items.")), None)
+            }
+            Ok(AddedToCart::SignInFirst { login_url }) => {
+                go_to(&login_url);
+                (Some("Taking you to sign in…".to_owned()), None)
+            }
+            Err(err) => (None, Some(err.to_string())),
+        };
+        status.set(said);
+        error.set(failed);
     });
-    let status = move || match value.get() {
-        Some(Ok(AddedToCart::Added { items })) => {
-            Some(format!("Added. Your cart holds {items} items."))
-        }
-        Some(Ok(AddedToCart::SignInFirst { .. })) => Some("Taking you to sign in…".to_owned()),
-        _ => None,
-    };
     view! {
         <form method="post" action=AddToCart::PATH class="add-to-cart" on:submit=submit>
             <input type="hidden" name="slug" value=slug />
@@ -102,6 +108,6 @@ fn AddToCartForm(slug: String) -> impl IntoView {
             <button type="submit" class="button">"Add to cart"</button>
         </form>
         <p class="form-status" role="status">{status}</p>
-        <p class="form-error" role="alert">{move || error_text(value.get())}</p>
+        <p class="form-error" role="alert">{move || error.get()}</p>
     }
 }
