@@ -324,7 +324,7 @@ fn measure_stack(
     results.payload = payload::run(project, &edge, &cookie)?;
 
     step("7. Navigation in Chromium, with and without speculation rules");
-    results.navigation = Some(navigation::run(project, &edge, out)?);
+    results.navigation = Some(navigation::run(project, &edge, out, settings.repeats)?);
 
     step("4. Login throughput through the mock IdP");
     results.login = Some(login::run(&runtime, &edge, &settings)?);
