@@ -19,6 +19,10 @@ use leptos::server_fn::error::FromServerFnError;
 use serde::de::DeserializeOwned;
 use shared_auth::leptos::{AuthError, ZoneError};
 
+/// The class of a form's error line (`role="alert"`), which an island
+/// that enhances server-rendered forms writes a refusal into.
+pub const FORM_ERROR: &str = "form-error";
+
 /// A server function's answer, as an island's form gets it.
 pub type Answer<S> = Result<<S as ServerFn>::Output, <S as ServerFn>::Error>;
 

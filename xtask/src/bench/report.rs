@@ -172,22 +172,21 @@ impl Results {
                     met: step.ms <= NAVIGATION_BUDGET_MS && step.ms * 3.0 <= plain.ms,
                 });
             }
-            for (what, probe) in [
-                ("public → shop", &nav.prerender.public_to_shop),
-                ("public → identity", &nav.prerender.public_to_identity),
-            ] {
-                budgets.push(Budget {
-                    what: format!("{what}, prerendered (no debugger): click → hydrated"),
-                    limit: format!("≤ {NAVIGATION_BUDGET_MS:.0} ms and ≤ ⅓ of without rules"),
-                    measured: format!(
-                        "{:.0} ms ({}/{} activated) vs {:.0} ms without",
-                        probe.prerendered_ms, probe.prerendered_runs, probe.runs, probe.plain_ms
-                    ),
-                    met: probe.prerendered_runs == probe.runs
-                        && probe.prerendered_ms <= NAVIGATION_BUDGET_MS
-                        && probe.prerendered_ms * 3.0 <= probe.plain_ms,
-                });
-            }
+            // The primary navigation is what the zones prerender on hover;
+            // identity's links are prefetched only (its probe is shown, not
+            // budgeted).
+            let probe = &nav.prerender.public_to_shop;
+            budgets.push(Budget {
+                what: "public → shop, prerendered (no debugger): click → hydrated".to_owned(),
+                limit: format!("≤ {NAVIGATION_BUDGET_MS:.0} ms and ≤ ⅓ of without rules"),
+                measured: format!(
+                    "{:.0} ms ({}/{} activated) vs {:.0} ms without",
+                    probe.prerendered_ms, probe.prerendered_runs, probe.runs, probe.plain_ms
+                ),
+                met: probe.prerendered_runs == probe.runs
+                    && probe.prerendered_ms <= NAVIGATION_BUDGET_MS
+                    && probe.prerendered_ms * 3.0 <= probe.plain_ms,
+            });
         }
         self.budgets = budgets;
     }
@@ -510,8 +509,11 @@ impl Results {
              | click | prerendered | activated | without rules |\n|---|---:|---:|---:|"
         );
         for (what, probe) in [
-            ("public → shop", &nav.prerender.public_to_shop),
-            ("public → identity", &nav.prerender.public_to_identity),
+            ("public → shop (primary nav)", &nav.prerender.public_to_shop),
+            (
+                "public → identity (were it prerendered; its links are prefetched)",
+                &nav.prerender.public_to_identity,
+            ),
         ] {
             let _ = writeln!(
                 md,

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::web_sys::Element;
 use shared_auth::leptos::AuthError;
 use shared_ui::dom::{self, go_to, set_text};
-use shared_ui::form::enhance;
+use shared_ui::form::{FORM_ERROR, enhance};
 
 use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo};
 use crate::error::AccountError;
@@ -16,7 +16,6 @@ use crate::error::AccountError;
 /// The classes the server renders and the island updates.
 pub const SESSION: &str = "session";
 pub const REVOKE_OTHERS: &str = "sessions__revoke-others";
-pub const FORM_ERROR: &str = "form-error";
 
 /// Posts the sessions' sign-out forms with `fetch` once hydrated and
 /// shows the list the server answers with; a signed-out user goes to sign

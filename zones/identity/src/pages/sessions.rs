@@ -7,10 +7,10 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
-use shared_ui::form::plain_post_error;
+use shared_ui::form::{FORM_ERROR, plain_post_error};
 use shared_ui::format::format_time;
 
-use super::session_editor::{FORM_ERROR, REVOKE_OTHERS, SESSION, SessionEditor};
+use super::session_editor::{REVOKE_OTHERS, SESSION, SessionEditor};
 use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo, list_sessions};
 
 #[component]

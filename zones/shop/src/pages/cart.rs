@@ -5,12 +5,11 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
-use shared_ui::form::plain_post_error;
+use shared_ui::form::{FORM_ERROR, plain_post_error};
 
 use super::LoadError;
 use super::cart_editor::{
-    CART_EMPTY, CART_FULL, CART_LINE, CART_TOTAL, CartEditor, FORM_ERROR, ITEM_COUNT, LINE_TOTAL,
-    items_text,
+    CART_EMPTY, CART_FULL, CART_LINE, CART_TOTAL, CartEditor, ITEM_COUNT, LINE_TOTAL, items_text,
 };
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem, get_cart};
 use crate::model::{Cart, MAX_QUANTITY, format_price};

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::web_sys::Element;
 use shared_ui::cart_badge::announce_cart_changed;
 use shared_ui::dom::{self, go_to, set_text};
-use shared_ui::form::enhance;
+use shared_ui::form::{FORM_ERROR, enhance};
 
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem};
 use crate::error::ShopError;
@@ -23,7 +23,6 @@ pub const ITEM_COUNT: &str = "cart__count";
 pub const CART_TOTAL: &str = "cart__total";
 pub const CART_FULL: &str = "cart-full";
 pub const CART_EMPTY: &str = "cart-empty";
-pub const FORM_ERROR: &str = "form-error";
 
 /// "3 items" under the cart's lines.
 pub fn items_text(count: i64) -> String {
