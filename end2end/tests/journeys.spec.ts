@@ -151,9 +151,19 @@ test('hydrated forms post in place: refusals, the cart emptied, the profile', as
   await expect(page.locator('.form-error')).toHaveText('Please choose a quantity from 1 to 99.');
   await expect(page.locator('.cart__total')).toHaveText('€32.00');
 
+  // The same form submitted twice in one go posts once, in place.
+  const updates: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/shop/api/cart/update')) updates.push(r.url());
+  });
   await quantity.fill('2');
-  await page.getByRole('button', { name: 'Update' }).click();
+  await page.locator('form.cart-line__quantity').evaluate((form: HTMLFormElement) => {
+    form.requestSubmit();
+    form.requestSubmit();
+  });
   await expect(page.locator('.cart__total')).toHaveText('€64.00');
+  await expect(page.locator('form[aria-busy]')).toHaveCount(0);
+  expect(updates).toHaveLength(1);
   await expect(page.locator('.cart__count')).toHaveText('2 items');
   await expect(page.locator('.form-error')).toHaveText('');
   await expect(badge(page)).toHaveText('2');

@@ -32,10 +32,13 @@ pub type Answer<S> = Result<<S as ServerFn>::Output, <S as ServerFn>::Error>;
 /// Submits of any other form pass through untouched, so the handler can sit
 /// on an element around server-rendered forms (submit events bubble) and
 /// several can share one element. While a post is under way `pending` is
-/// true and the button that submitted is disabled (a double click posts
-/// once); another form submitted meanwhile is posted plainly, with a page
-/// load. A post that has no answer within [`TIMEOUT_MS`] fails as a
-/// network failure. On the server it does nothing.
+/// true and its form is `aria-busy`: the same form submitted again (a
+/// double click, Enter twice) is not posted twice, and another form
+/// submitted meanwhile is posted plainly, with a page load, never dropped.
+/// The button keeps its focus (it is not disabled, which would drop a
+/// keyboard user's place). A post that has no answer within
+/// [`TIMEOUT_MS`] fails as a network failure. On the server it does
+/// nothing.
 pub fn enhance<S>(
     pending: RwSignal<bool>,
     done: impl Fn(Answer<S>) + Clone + 'static,
@@ -56,6 +59,11 @@ where
             else {
                 return;
             };
+            if form.has_attribute(BUSY) {
+                // This very post is under way: a repeat, not a new one.
+                event.prevent_default();
+                return;
+            }
             if pending.get_untracked() {
                 // Another of the island's posts is under way: this one goes
                 // as the plain post it is (a page load), never dropped.
@@ -63,16 +71,11 @@ where
             }
             event.prevent_default();
             pending.set(true);
-            let submitter = event.submitter();
-            if let Some(button) = &submitter {
-                let _ = button.set_attribute("disabled", "");
-            }
+            let _ = form.set_attribute(BUSY, "true");
             let done = done.clone();
             leptos::task::spawn_local(async move {
                 let answer = post::<S::Output, S::Error>(&form).await;
-                if let Some(button) = submitter {
-                    let _ = button.remove_attribute("disabled");
-                }
+                let _ = form.remove_attribute(BUSY);
                 pending.set(false);
                 done(answer);
             });
@@ -165,6 +168,10 @@ async fn send(form: &leptos::web_sys::HtmlFormElement) -> Result<(u16, String), 
         .map_err(|_| transport(NETWORK_FAILED))?;
     Ok((response.status(), body))
 }
+
+/// Set on a form while its post is under way.
+#[cfg(feature = "hydrate")]
+const BUSY: &str = "aria-busy";
 
 /// How long a post may take before it counts as a network failure.
 pub const TIMEOUT_MS: u32 = 30_000;
