@@ -132,6 +132,12 @@ test('hydrated forms post in place: refusals, the cart emptied, the profile', as
   errors,
 }) => {
   const user = uniqueUser('inplace');
+  // A page shown with a plain post's error ("InvalidQuantity") keeps the
+  // message but, once hydrated, drops it from the address.
+  await page.goto(at.shop('/p/field-bottle?x=1&__path=/shop/api/cart/add&__err=IkludmFsaWRRdWFudGl0eSI%3D'));
+  await expect(page.locator('.form-error')).toHaveText('Please choose a quantity from 1 to 99.');
+  await hydrated(page);
+  await expect(page).toHaveURL(urlEndingWith(at.shop('/p/field-bottle?x=1')));
   await signIn(page, user, at.shop('/p/field-bottle'));
   await hydrated(page);
   await page.getByRole('button', { name: 'Add to cart' }).click();
@@ -165,6 +171,7 @@ test('hydrated forms post in place: refusals, the cart emptied, the profile', as
   await expect(page.locator('form[aria-busy]')).toHaveCount(0);
   expect(updates).toHaveLength(1);
   await expect(page.locator('.cart__count')).toHaveText('2 items');
+  await expect(page.locator('.form-status')).toHaveText('Cart updated: 2 items, €64.00.');
   await expect(page.locator('.form-error')).toHaveText('');
   await expect(badge(page)).toHaveText('2');
 

@@ -23,6 +23,11 @@ use shared_auth::leptos::{AuthError, ZoneError};
 /// that enhances server-rendered forms writes a refusal into.
 pub const FORM_ERROR: &str = "form-error";
 
+/// The class of a form's status line (`role="status"`, visually hidden
+/// where the page shows the change itself), which an island that enhances
+/// server-rendered forms writes what changed into, for screen readers.
+pub const FORM_STATUS: &str = "form-status";
+
 /// A server function's answer, as an island's form gets it.
 pub type Answer<S> = Result<<S as ServerFn>::Output, <S as ServerFn>::Error>;
 

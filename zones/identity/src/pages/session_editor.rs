@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::web_sys::Element;
 use shared_auth::leptos::AuthError;
 use shared_ui::dom::{self, go_to, set_text};
-use shared_ui::form::{FORM_ERROR, enhance};
+use shared_ui::form::{FORM_ERROR, FORM_STATUS, enhance};
 
 use crate::api::{RevokeOtherSessions, RevokeSession, SessionInfo};
 use crate::error::AccountError;
@@ -63,6 +63,12 @@ fn show_sessions(root: &Element, sessions: &[SessionInfo]) {
         dom::reload();
         return;
     }
-    let others = sessions.iter().any(|session| !session.current);
-    dom::set_hidden(root, REVOKE_OTHERS, !others);
+    let others = sessions.iter().filter(|session| !session.current).count();
+    dom::set_hidden(root, REVOKE_OTHERS, others == 0);
+    let left = match others {
+        0 => "Signed out. This is your only session now.".to_owned(),
+        1 => "Signed out. One other session is left.".to_owned(),
+        n => format!("Signed out. {n} other sessions are left."),
+    };
+    set_text(root, FORM_STATUS, &left);
 }

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
-use shared_ui::form::{FORM_ERROR, plain_post_error};
+use shared_ui::form::{FORM_ERROR, FORM_STATUS, plain_post_error};
 use shared_ui::format::format_time;
 
 use super::session_editor::{REVOKE_OTHERS, SESSION, SessionEditor};
@@ -86,6 +86,7 @@ fn SessionItems(sessions: Vec<SessionInfo>) -> impl IntoView {
         .collect_view();
     view! {
         <p class=FORM_ERROR role="alert">{error}</p>
+        <p class=format!("visually-hidden {FORM_STATUS}") role="status"></p>
         <ul class="sessions">{items}</ul>
         <form method="post" action=RevokeOtherSessions::PATH class=REVOKE_OTHERS hidden=others == 0>
             <button type="submit" class="button">"Sign out everywhere else"</button>

@@ -5,7 +5,7 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use shared_auth::leptos::require_user_page;
 use shared_ui::document::page_title;
-use shared_ui::form::{FORM_ERROR, plain_post_error};
+use shared_ui::form::{FORM_ERROR, FORM_STATUS, plain_post_error};
 
 use super::LoadError;
 use super::cart_editor::{
@@ -117,6 +117,7 @@ fn CartContents(cart: Cart, checkout_key: String) -> impl IntoView {
         .collect_view();
     view! {
         <p class=FORM_ERROR role="alert">{error}</p>
+        <p class=format!("visually-hidden {FORM_STATUS}") role="status"></p>
         <div class=CART_FULL hidden=empty>
             <table class="cart">
                 <thead>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::web_sys::Element;
 use shared_ui::cart_badge::announce_cart_changed;
 use shared_ui::dom::{self, go_to, set_text};
-use shared_ui::form::{FORM_ERROR, enhance};
+use shared_ui::form::{FORM_ERROR, FORM_STATUS, enhance};
 
 use crate::api::{Checkout, RemoveFromCart, UpdateCartItem};
 use crate::error::ShopError;
@@ -108,8 +108,17 @@ fn show_cart(root: &Element, cart: &Cart) {
         dom::reload();
         return;
     }
-    set_text(root, ITEM_COUNT, &items_text(cart.item_count()));
-    set_text(root, CART_TOTAL, &format_price(cart.total_cents()));
+    let (items, total) = (
+        items_text(cart.item_count()),
+        format_price(cart.total_cents()),
+    );
+    set_text(
+        root,
+        FORM_STATUS,
+        &format!("Cart updated: {items}, {total}."),
+    );
+    set_text(root, ITEM_COUNT, &items);
+    set_text(root, CART_TOTAL, &total);
     let empty = cart.lines.is_empty();
     dom::set_hidden(root, CART_FULL, empty);
     dom::set_hidden(root, CART_EMPTY, !empty);
