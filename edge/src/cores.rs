@@ -73,8 +73,11 @@ pub fn run(
         let thread = std::thread::Builder::new()
             .name(format!("edge-{index}"))
             .spawn(move || -> anyhow::Result<()> {
+                // Sockets and timers only: the signal and child-process
+                // drivers would be polled on every turn of the loop.
                 let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
+                    .enable_io()
+                    .enable_time()
                     .build()
                     .context("cannot start a runtime")?;
                 runtime.block_on(async move {

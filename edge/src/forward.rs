@@ -21,6 +21,12 @@ pub static HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// Room for the headers the edge adds to a message on its way (forwarding
+/// headers and the request id toward a zone; the request id, the cache's
+/// and the security headers toward a client), reserved when a parsed head's
+/// map is made so that adding them never grows it.
+pub const ADDED_HEADERS: usize = 8;
+
 /// `X-Forwarded-For`: the client address as the edge saw it.
 pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// `X-Forwarded-Proto`: the scheme the client used to reach the edge.

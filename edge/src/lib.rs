@@ -29,7 +29,9 @@
 //! * [`status`]: the `/_edge/status` JSON (loopback and trusted proxies only).
 //! * [`error_page`]: the branded pages the edge answers with itself.
 //! * [`serve`]: the accept loop (h1 + h2c, header and HTTP/2 limits,
-//!   graceful drain); [`cores`]: one single-threaded runtime per core,
+//!   graceful drain); [`client_http1`]: the edge's own HTTP/1.1 for
+//!   plain requests (`GET`/`HEAD` without a body), everything else handed
+//!   to hyper with [`rewind`]; [`cores`]: one single-threaded runtime per core,
 //!   each with its own `SO_REUSEPORT` listener.
 //! * [`prefix`]: path prefixes as routes and limits name them.
 //! * [`connections`]: the connection caps, in all and per client, that
@@ -44,6 +46,7 @@ pub mod cache;
 pub mod cache_policy;
 pub mod cached;
 pub mod chunked;
+pub mod client_http1;
 pub mod client_ip;
 pub mod config;
 pub mod connections;
@@ -61,6 +64,7 @@ pub mod prefix;
 pub mod proxy;
 pub mod purge;
 pub mod rate_limit;
+pub mod rewind;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -79,18 +79,31 @@ impl EdgeApp {
         slot: ConnectionSlot,
         request: http::Request<Incoming>,
     ) -> Response<Either<LoggedBody, Body>> {
-        let mut request = request.map(|body| {
+        let request = request.map(|body| {
             if body.is_end_stream() {
                 Body::empty() // no allocation for the most common case
             } else {
                 Body::new(body)
             }
         });
+        self.answer(peer, slot, request).await
+    }
+
+    /// [`EdgeApp::call`] for a request whose body is already a [`Body`]
+    /// (`client_http1`'s, which have none).
+    pub async fn answer(
+        self,
+        peer: SocketAddr,
+        slot: ConnectionSlot,
+        mut request: Request,
+    ) -> Response<Either<LoggedBody, Body>> {
         if request.uri().path().starts_with(OWN_PREFIX) {
             request.extensions_mut().insert(ConnectInfo(peer));
             // A WebSocket tunnel keeps it (see `connections`).
             request.extensions_mut().insert(slot);
-            return match self.own.oneshot(request).await {
+            // Boxed, so that the proxied requests' futures do not carry
+            // the router's.
+            return match Box::pin(self.own.oneshot(request)).await {
                 Ok(response) => response.map(Either::Right),
                 Err(never) => match never {},
             };
@@ -145,8 +158,18 @@ pub async fn proxy_request(
                                 && request_may_use_cache(&method, request.headers())
                         });
                         let (response, upstream) = match cache {
+                            // Boxed: its state is larger than the exchange's,
+                            // and every request's future would carry it.
                             Some(cache) => {
-                                cached::serve(edge, cache, route, peer, id.clone(), request).await
+                                Box::pin(cached::serve(
+                                    edge,
+                                    cache,
+                                    route,
+                                    peer,
+                                    id.clone(),
+                                    request,
+                                ))
+                                .await
                             }
                             None => forward(edge, route, peer, id.clone(), request, slot).await,
                         };

@@ -21,9 +21,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::client_http1::{self, Ended};
 use crate::connections::ConnectionLimits;
 use crate::proxy::EdgeApp;
+use crate::rewind::Rewound;
 use crate::trusted::TrustedProxies;
 
 /// Streams one HTTP/2 connection may have open at once.
@@ -108,7 +111,15 @@ pub async fn serve_with_limits(
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
         .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+    let builder = Arc::new(builder);
+    let client_limits = client_http1::Limits {
+        max_head: options.max_header_bytes.max(8192),
+        head_timeout: HEADER_READ_TIMEOUT,
+    };
+    // hyper's connections drain through `graceful`; the edge's own
+    // (`client_http1`) each hold a receiver of `stop`, dropped when they end.
     let graceful = GracefulShutdown::new();
+    let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // At the cap, wait for a connection to close before accepting more.
@@ -137,17 +148,25 @@ pub async fn serve_with_limits(
                 };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let request_slot = slot.clone();
-                let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-                    // A WebSocket tunnel keeps its clone of the slot (see `connections`).
-                    let answer = app.clone().call(peer, request_slot.clone(), request);
-                    async move { Ok::<_, Infallible>(answer.await) }
-                });
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let stopping = stopping.clone();
                 tokio::spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!(%peer, "connection ended: {err}");
+                    let plain = client_http1::serve(stream, stopping, client_limits, |request| {
+                        app.clone().answer(peer, slot.clone(), request)
+                    });
+                    if let Ended::HandedOff(stream, read) = plain.await {
+                        let request_slot = slot.clone();
+                        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                            // A WebSocket tunnel keeps its clone of the slot (see `connections`).
+                            let answer = app.clone().call(peer, request_slot.clone(), request);
+                            async move { Ok::<_, Infallible>(answer.await) }
+                        });
+                        let io = TokioIo::new(Rewound::new(read, stream));
+                        let connection = builder.serve_connection_with_upgrades(io, service);
+                        if let Err(err) = watcher.watch(connection.into_owned()).await {
+                            tracing::debug!(%peer, "connection ended: {err}");
+                        }
                     }
                     drop(slot);
                 });
@@ -157,8 +176,13 @@ pub async fn serve_with_limits(
     }
     drop(listener);
     tracing::info!("draining connections (up to {:?})", options.shutdown_grace);
+    let _ = stop.send(true);
+    drop(stopping);
+    let all_closed = async {
+        tokio::join!(graceful.shutdown(), stop.closed());
+    };
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = all_closed => tracing::info!("all connections closed"),
         () = tokio::time::sleep(options.shutdown_grace) => {
             tracing::warn!("grace period over; dropping the remaining connections");
         }

@@ -25,6 +25,8 @@ use http_body_util::BodyExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+use crate::forward::ADDED_HEADERS;
+
 /// The largest response head accepted from a zone.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// Response header lines accepted at most.
@@ -312,7 +314,7 @@ impl Upstream {
             );
         }
         let head = self.buf.split_to(length).freeze();
-        let mut headers = HeaderMap::with_capacity(count);
+        let mut headers = HeaderMap::with_capacity(count + ADDED_HEADERS);
         for &(name_start, name_end, value_start, value_end) in &spans[..count] {
             let name = HeaderName::from_bytes(&head[name_start..name_end]).map_err(|_| {
                 ReadError::Malformed(format!(

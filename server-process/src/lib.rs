@@ -79,7 +79,16 @@ pub fn info_line(message: &str) {
         }
         line.clear();
         line.push_str(prefix);
-        let _ = write!(line, "{:06}Z  INFO {message}", now.subsec_micros());
+        // Six digits of microseconds, without `fmt` (a line per request).
+        let mut micros = now.subsec_micros();
+        let mut digits = [b'0'; 6];
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        line.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+        line.push_str("Z  INFO ");
+        line.push_str(message);
         line.push('\n');
         let _ = writer.line().write_all(line.as_bytes());
     });

@@ -4,11 +4,14 @@
 //! proxies and the status check; `upgrades` WebSockets only where declared;
 //! `connections` the connection caps (in all, per client, tunnels) and
 //! HTTP/2 limits; `cache` the cache of anonymous public pages;
-//! `upstream_http1` the edge's HTTP/1.1 to zones against a hand-written one.
+//! `upstream_http1` the edge's HTTP/1.1 to zones against a hand-written one;
+//! `client_http1` its HTTP/1.1 to clients from a raw socket, and what it
+//! hands to hyper.
 
 #![allow(clippy::unwrap_used)] // test set-up failing is a test failure
 
 mod cache;
+mod client_http1;
 mod connections;
 mod hardening;
 mod support;

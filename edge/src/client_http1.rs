@@ -1,0 +1,686 @@
+//! The edge's side of HTTP/1.1 to clients, for the request nearly every
+//! client sends: a `GET` or `HEAD` without a body. Written here because it
+//! is the hot path: once the upstream side was the edge's own
+//! (`upstream_http1`), hyper's server (its dispatcher, and the service
+//! future it moves for every request) was the largest share of what the
+//! edge itself spent on a proxied request (docs/performance.md).
+//!
+//! Everything else stays hyper's. The moment a head is anything but plain,
+//! the connection goes to hyper's server for the rest of its life, with
+//! the bytes read and not taken read again first (`rewind`). Plain means:
+//! HTTP/1.1; `GET` or `HEAD`; an origin-form target; one `Host`; no
+//! `Content-Length`, `Transfer-Encoding`, `Expect` or `Upgrade`; a
+//! `Connection` of `keep-alive` or `close` only. So HTTP/1.0, bodies,
+//! WebSockets, h2c and HTTP/2's preface are hyper's, and so is every head
+//! that does not parse, has too many lines or outgrows the size bound:
+//! hyper answers those (400, 431). This parser never frames a request body
+//! and never answers an error of its own.
+//!
+//! A response goes out with its framing from the body's size
+//! (`Content-Length` when known, else chunked), a `Date` when it has none,
+//! and `Connection: close` when the client asked for it or the edge is
+//! stopping. A small body goes out in the same write as its head.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::future::{Future, poll_fn};
+use std::mem::MaybeUninit;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body::Body;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::forward::ADDED_HEADERS;
+
+/// Header lines of a head this path takes, at most (hyper takes more).
+const MAX_HEADERS: usize = 64;
+/// What one read from a client asks for at least.
+const READ_SIZE: usize = 8 * 1024;
+/// Body data up to this size is copied after the head into one write;
+/// larger data is written on its own.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// The bounds on what a client sends.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request head; a longer one is left to hyper, which
+    /// answers 431 with the same bound.
+    pub max_head: usize,
+    /// How long a client has to send a whole head, counted from when the
+    /// edge starts waiting for it (so also between kept-alive requests).
+    pub head_timeout: Duration,
+}
+
+/// How a connection left this path.
+pub enum Ended {
+    /// Closed: by the client, on an error, after `Connection: close`, on
+    /// the head timeout or because the edge is stopping.
+    Closed,
+    /// For hyper: the connection and what was read from it and not taken.
+    HandedOff(TcpStream, Bytes),
+}
+
+/// Serves plain requests on `stream` with `answer` until the connection
+/// closes or carries something else. `stop` turns true when the edge
+/// stops: an idle connection then closes, a busy one after its response.
+pub async fn serve<A, F, B>(
+    mut stream: TcpStream,
+    stop: watch::Receiver<bool>,
+    limits: Limits,
+    mut answer: A,
+) -> Ended
+where
+    A: FnMut(Request<axum::body::Body>) -> F,
+    F: Future<Output = Response<B>>,
+    B: Body<Data = Bytes>,
+{
+    let mut stopping = stop.clone();
+    let mut stopped = pin!(stopping.wait_for(|stop| *stop));
+    // One timer for the connection, moved to each head's deadline: a
+    // new one per request would be registered and removed every time.
+    let mut head_timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+    let mut buf = BytesMut::with_capacity(READ_SIZE);
+    let mut out = BytesMut::with_capacity(1024);
+    loop {
+        // The head's deadline is set when its first read would wait.
+        let mut timed = false;
+        let (request, close) = loop {
+            if !buf.is_empty() {
+                match parse(&mut buf, limits.max_head) {
+                    Parsed::Plain(request, close) => break (request, close),
+                    Parsed::Partial if buf.len() < limits.max_head => {}
+                    Parsed::Partial | Parsed::Other => {
+                        return Ended::HandedOff(stream, buf.freeze());
+                    }
+                }
+            }
+            buf.reserve(READ_SIZE);
+            // Most heads are already there: no timer for them.
+            let read = match stream.try_read_buf(&mut buf) {
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !timed {
+                        let deadline = Instant::now() + limits.head_timeout;
+                        head_timer.as_mut().reset(deadline.into());
+                        timed = true;
+                    }
+                    tokio::select! {
+                        biased;
+                        read = stream.read_buf(&mut buf) => match read {
+                            Ok(read) => read,
+                            Err(_) => return Ended::Closed,
+                        },
+                        () = &mut head_timer => return Ended::Closed,
+                        _ = &mut stopped => return Ended::Closed,
+                    }
+                }
+                Ok(read) => read,
+                Err(_) => return Ended::Closed,
+            };
+            if read == 0 {
+                return Ended::Closed;
+            }
+        };
+        let head_request = request.method() == Method::HEAD;
+        let response = answer(request).await;
+        let close = close || *stop.borrow();
+        let reusable = respond(&mut stream, &mut out, response, head_request, close).await;
+        if close || !reusable {
+            let _ = stream.shutdown().await;
+            return Ended::Closed;
+        }
+        if out.capacity() > 4 * COPY_LIMIT {
+            // A large response's buffer is not kept for the next one.
+            out = BytesMut::with_capacity(1024);
+        }
+    }
+}
+
+/// What one parse of the buffer found.
+#[allow(clippy::large_enum_variant)] // moved once, not kept: a box would cost an allocation per request
+enum Parsed {
+    /// A plain request (taken out of the buffer), and whether the client
+    /// asked to close after it.
+    Plain(Request<axum::body::Body>, bool),
+    Partial,
+    /// Anything else; the buffer is as it was.
+    Other,
+}
+
+/// Parses a head off the front of `buf`; one longer than `max_head` is
+/// not taken (hyper answers it 431).
+fn parse(buf: &mut BytesMut, max_head: usize) -> Parsed {
+    // Uninitialised slots: nothing to clear on every request.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut []);
+    let length = match httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut parsed,
+        buf,
+        &mut slots,
+    ) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Other,
+    };
+    if length > max_head || parsed.version != Some(1) {
+        return Parsed::Other;
+    }
+    let method = match parsed.method {
+        Some("GET") => Method::GET,
+        Some("HEAD") => Method::HEAD,
+        _ => return Parsed::Other,
+    };
+    let Some(target) = parsed.path.filter(|path| path.starts_with('/')) else {
+        return Parsed::Other;
+    };
+    // Where the target and each name and value lie in the buffer: they
+    // become slices of the head's bytes rather than copies.
+    let base = buf.as_ptr() as usize;
+    let span = |text: &[u8]| {
+        let start = text.as_ptr() as usize - base;
+        (start, start + text.len())
+    };
+    let target = span(target.as_bytes());
+    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let mut hosts = 0;
+    let mut close = false;
+    for (slot, header) in spans.iter_mut().zip(parsed.headers.iter()) {
+        let name = header.name;
+        if ["content-length", "transfer-encoding", "expect", "upgrade"]
+            .iter()
+            .any(|framing| name.eq_ignore_ascii_case(framing))
+        {
+            return Parsed::Other;
+        }
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("connection") {
+            for option in header.value.split(|&b| b == b',') {
+                let option = option.trim_ascii();
+                if option.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if !option.is_empty() && !option.eq_ignore_ascii_case(b"keep-alive") {
+                    return Parsed::Other;
+                }
+            }
+        }
+        let (name_start, name_end) = span(name.as_bytes());
+        let (value_start, value_end) = span(header.value);
+        *slot = (name_start, name_end, value_start, value_end);
+    }
+    if hosts != 1 {
+        return Parsed::Other;
+    }
+    let count = parsed.headers.len();
+    let head = buf.split_to(length).freeze();
+    match request(&head, target, &spans[..count], method) {
+        Some(request) => Parsed::Plain(request, close),
+        None => {
+            // What `http` refuses is hyper's to refuse: put the head back.
+            let mut restored = BytesMut::with_capacity(head.len() + buf.len());
+            restored.extend_from_slice(&head);
+            restored.extend_from_slice(buf);
+            *buf = restored;
+            Parsed::Other
+        }
+    }
+}
+
+/// The request a parsed head describes, if `http` accepts its parts.
+fn request(
+    head: &Bytes,
+    (target_start, target_end): (usize, usize),
+    spans: &[(usize, usize, usize, usize)],
+    method: Method,
+) -> Option<Request<axum::body::Body>> {
+    let uri = Uri::from_maybe_shared(head.slice(target_start..target_end)).ok()?;
+    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
+    for &(name_start, name_end, value_start, value_end) in spans {
+        let name = HeaderName::from_bytes(&head[name_start..name_end]).ok()?;
+        let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end)).ok()?;
+        headers.append(name, value);
+    }
+    let mut request = Request::new(axum::body::Body::empty());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Some(request)
+}
+
+/// Writes `response`; true when the connection may carry another request
+/// (the whole response went out).
+async fn respond<B>(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    response: Response<B>,
+    head_request: bool,
+    close: bool,
+) -> bool
+where
+    B: Body<Data = Bytes>,
+{
+    let (parts, body) = response.into_parts();
+    let mut body = pin!(body);
+    let status = parts.status;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return false; // only hyper's connections switch
+    }
+    let bodiless = head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let length = body.size_hint().exact();
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        // The framing is the edge's own; a bodiless response keeps the
+        // length of the body it would have had (RFC 9110 §8.6).
+        if name == TRANSFER_ENCODING || name == CONNECTION || (name == CONTENT_LENGTH && !bodiless)
+        {
+            continue;
+        }
+        push_header(out, name.as_str(), value.as_bytes());
+    }
+    let chunked = !bodiless && length.is_none();
+    if let Some(length) = length.filter(|&length| {
+        !bodiless || (head_request && length > 0 && !parts.headers.contains_key(CONTENT_LENGTH))
+    }) {
+        push_header(
+            out,
+            "content-length",
+            itoa::Buffer::new().format(length).as_bytes(),
+        );
+    }
+    if chunked {
+        push_header(out, "transfer-encoding", b"chunked");
+    }
+    if !parts.headers.contains_key(DATE) {
+        push_date(out);
+    }
+    if close {
+        push_header(out, "connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+    if bodiless {
+        // An empty body is read to its end (the access log calls it
+        // complete); any other is not sent.
+        if body.is_end_stream() {
+            let _ = body
+                .as_mut()
+                .poll_frame(&mut Context::from_waker(Waker::noop()));
+        }
+        return stream.write_all(out).await.is_ok();
+    }
+    let mut sent: u64 = 0;
+    loop {
+        // What is ready now joins the head; only a wait flushes first.
+        let frame = match poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                if !out.is_empty() {
+                    if stream.write_all(out).await.is_err() {
+                        return false;
+                    }
+                    out.clear();
+                }
+                poll_fn(|cx| body.as_mut().poll_frame(cx)).await
+            }
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(_)) => {
+                // Cut short: what was sent goes out, then the connection
+                // closes, so the client sees the response incomplete.
+                let _ = stream.write_all(out).await;
+                return false;
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                _ => continue, // trailers are not forwarded
+            },
+        };
+        sent += data.len() as u64;
+        if length.is_some_and(|length| sent > length) {
+            return false; // more than the head declared: never sent
+        }
+        if chunked {
+            let _ = write!(out, "{:x}\r\n", data.len());
+        }
+        if data.len() <= COPY_LIMIT {
+            out.extend_from_slice(&data);
+        } else {
+            if stream.write_all(out).await.is_err() || stream.write_all(&data).await.is_err() {
+                return false;
+            }
+            out.clear();
+        }
+        if chunked {
+            out.extend_from_slice(b"\r\n");
+        }
+        if out.len() >= COPY_LIMIT {
+            if stream.write_all(out).await.is_err() {
+                return false;
+            }
+            out.clear();
+        }
+        // A body of known length is not polled past its end.
+        if body.is_end_stream() {
+            break;
+        }
+    }
+    if chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    } else if length.is_some_and(|length| sent != length) {
+        let _ = stream.write_all(out).await;
+        return false;
+    }
+    stream.write_all(out).await.is_ok()
+}
+
+fn push_header(out: &mut BytesMut, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+thread_local! {
+    /// The `Date` value of the current second, made once per second.
+    static NOW: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+}
+
+/// A `Date` header for a response that has none (the edge's own answers;
+/// the zones send theirs).
+fn push_date(out: &mut BytesMut) {
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    NOW.with_borrow_mut(|(made_for, text)| {
+        if *made_for != second || text.is_empty() {
+            *made_for = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        push_header(out, "date", text.as_bytes());
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn parsed(head: &[u8]) -> (Parsed, BytesMut) {
+        let mut buf = BytesMut::from(head);
+        (parse(&mut buf, 128 * 1024), buf)
+    }
+
+    #[test]
+    fn a_plain_head_is_taken_and_the_rest_left() {
+        let (parsed, rest) = parsed(
+            b"GET /shop?q=1 HTTP/1.1\r\nHost: example.test\r\nCookie: a=b\r\nConnection: keep-alive\r\n\r\nGET /next",
+        );
+        let Parsed::Plain(request, close) = parsed else {
+            panic!("not taken");
+        };
+        assert!(!close);
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.uri(), "/shop?q=1");
+        assert_eq!(request.headers()["host"], "example.test");
+        assert_eq!(request.headers()["cookie"], "a=b");
+        assert_eq!(&rest[..], b"GET /next");
+    }
+
+    #[test]
+    fn close_is_read_among_the_connection_options() {
+        let (parsed, _) =
+            parsed(b"HEAD / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n");
+        assert!(matches!(parsed, Parsed::Plain(request, true) if request.method() == Method::HEAD));
+    }
+
+    #[test]
+    fn anything_but_plain_is_left_whole() {
+        let heads: [&[u8]; 13] = [
+            b"POST / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.0\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-secret\r\n\r\n",
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+            b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\r\n\x01\r\n\r\n",
+        ];
+        for head in heads {
+            let (parsed, rest) = parsed(head);
+            assert!(
+                matches!(parsed, Parsed::Other),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+            assert_eq!(&rest[..], head, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn a_head_that_http_refuses_is_put_back() {
+        // httparse takes a target of any length; `http` none over 64 KiB:
+        // the head goes back to the buffer, byte for byte.
+        let mut head = b"GET /".to_vec();
+        head.extend(std::iter::repeat_n(b'a', 70_000));
+        head.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\nGET /next");
+        let (parsed, rest) = parsed(&head);
+        assert!(matches!(parsed, Parsed::Other));
+        assert_eq!(&rest[..], &head[..]);
+    }
+
+    #[test]
+    fn a_head_over_the_bound_is_left_to_hyper() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: aaaaaaaaaa\r\n\r\n";
+        let mut buf = BytesMut::from(&head[..]);
+        assert!(matches!(parse(&mut buf, head.len() - 1), Parsed::Other));
+        assert_eq!(&buf[..], head);
+        assert!(matches!(parse(&mut buf, head.len()), Parsed::Plain(..)));
+    }
+
+    #[test]
+    fn a_partial_head_waits_for_more() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n";
+        let (parsed, rest) = parsed(head);
+        assert!(matches!(parsed, Parsed::Partial));
+        assert_eq!(&rest[..], head);
+    }
+
+    /// A connection pair: the client's end and the server's.
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    fn limits(head_timeout: Duration) -> Limits {
+        Limits {
+            max_head: 8192,
+            head_timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_sent_too_slowly_is_cut_off() {
+        let (mut client, server) = pair().await;
+        let (_stop, stop) = watch::channel(false);
+        let answered = Arc::new(AtomicUsize::new(0));
+        let counter = answered.clone();
+        let serving = tokio::spawn(serve(
+            server,
+            stop,
+            limits(Duration::from_millis(300)),
+            move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { Response::new(http_body_util::Empty::<Bytes>::new()) }
+            },
+        ));
+        // A byte at a time, each well within the timeout: the deadline is
+        // the whole head's, so the trickle does not keep it open.
+        let started = Instant::now();
+        for byte in b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaa" {
+            if client.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if serving.is_finished() {
+                break;
+            }
+        }
+        let ended = tokio::time::timeout(Duration::from_secs(2), serving)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(ended, Ended::Closed));
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        assert_eq!(answered.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unplain_request_is_handed_off_with_its_bytes() {
+        let (mut client, server) = pair().await;
+        let (_stop, stop) = watch::channel(false);
+        let serving = tokio::spawn(serve(
+            server,
+            stop,
+            limits(Duration::from_secs(5)),
+            |_| async { Response::new(http_body_util::Full::new(Bytes::from_static(b"plain"))) },
+        ));
+        client
+            .write_all(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+            .await
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(2), serving)
+            .await
+            .unwrap()
+            .unwrap();
+        let Ended::HandedOff(_, read) = ended else {
+            panic!("not handed off");
+        };
+        assert_eq!(
+            &read[..],
+            b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+        );
+        let mut answer = vec![0u8; 256];
+        let n = client.read(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("content-length: 5\r\n"), "{answer}");
+        assert!(answer.contains("date: "), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nplain"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_body_of_unknown_length_is_chunked() {
+        let (mut client, server) = pair().await;
+        let (_stop, stop) = watch::channel(false);
+        tokio::spawn(serve(
+            server,
+            stop,
+            limits(Duration::from_secs(5)),
+            |_| async {
+                let chunks = futures_util::stream::iter([
+                    Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::from_static(b"one"))),
+                    Ok(http_body::Frame::data(Bytes::from_static(b"three"))),
+                ]);
+                Response::new(http_body_util::StreamBody::new(chunks))
+            },
+        ));
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.contains("transfer-encoding: chunked\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("connection: close\r\n"), "{answer}");
+        assert!(!answer.contains("content-length"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\n3\r\none\r\n5\r\nthree\r\n0\r\n\r\n"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_closes_an_idle_connection() {
+        let (mut client, server) = pair().await;
+        let (stop, stopping) = watch::channel(false);
+        let serving = tokio::spawn(serve(
+            server,
+            stopping,
+            limits(Duration::from_secs(5)),
+            |_| async { Response::new(http_body_util::Empty::<Bytes>::new()) },
+        ));
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = vec![0u8; 256];
+        let n = client.read(&mut answer).await.unwrap();
+        assert!(!String::from_utf8_lossy(&answer[..n]).contains("connection: close"));
+        stop.send(true).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(2), serving)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(ended, Ended::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_a_request_lets_it_finish_and_closes_after() {
+        let (mut client, server) = pair().await;
+        let (stop, stopping) = watch::channel(false);
+        let serving = tokio::spawn(serve(
+            server,
+            stopping,
+            limits(Duration::from_secs(5)),
+            |_| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Response::new(http_body_util::Full::new(Bytes::from_static(b"done")))
+            },
+        ));
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.send(true).unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), client.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.contains("connection: close\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\ndone"), "{answer}");
+        assert!(matches!(serving.await.unwrap(), Ended::Closed));
+    }
+}
