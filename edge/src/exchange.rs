@@ -101,8 +101,13 @@ pub async fn forward(
         Body::new(Limited::new(body, limit))
     };
     let attempt = http::Request::from_parts(parts, body);
-    let outcome =
-        tokio::time::timeout(edge.options().response_timeout, connection.send(attempt)).await;
+    // Boxed: the exchange's state is most of a request's, and unboxed it
+    // would be copied into every future that awaits this one.
+    let outcome = tokio::time::timeout(
+        edge.options().response_timeout,
+        Box::pin(connection.send(attempt)),
+    )
+    .await;
     match outcome {
         Ok(Ok(mut response)) => {
             group.mark_ok(index);
