@@ -60,12 +60,27 @@ pub struct Limits {
 
 /// How a connection left this path.
 pub enum Ended {
-    /// Closed: by the client, on an error, after `Connection: close`, on
-    /// the head timeout or because the edge is stopping.
+    /// Closed: by the client (also while its request was being answered),
+    /// on an error, after `Connection: close`, on the head timeout or
+    /// because the edge is stopping.
     Closed,
     /// For hyper: the connection and what was read from it and not taken.
-    HandedOff(TcpStream, Bytes),
+    HandedOff(Handoff),
 }
+
+/// A connection handed to hyper.
+pub struct Handoff {
+    pub stream: TcpStream,
+    /// Read and not taken: hyper reads it first.
+    pub read: Bytes,
+    /// Whether it may be HTTP/2 with prior knowledge: nothing was served
+    /// on it and it opens with HTTP/2's preface. Otherwise hyper must
+    /// speak HTTP/1 only, so that no connection switches protocol midway.
+    pub may_be_http2: bool,
+}
+
+/// The start of HTTP/2's connection preface (RFC 9113 §3.4).
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 /// Serves plain requests on `stream` with `answer` until the connection
 /// closes or carries something else. `stop` turns true when the edge
@@ -88,17 +103,35 @@ where
     let mut head_timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
     let mut buf = BytesMut::with_capacity(READ_SIZE);
     let mut out = BytesMut::with_capacity(1024);
+    let mut served = false;
+    let hand_off = |stream: TcpStream, buf: BytesMut, served: bool| {
+        let read = buf.freeze();
+        let may_be_http2 = !served && read.starts_with(HTTP2_PREFACE);
+        Ended::HandedOff(Handoff {
+            stream,
+            read,
+            may_be_http2,
+        })
+    };
     loop {
         // The head's deadline is set when its first read would wait.
         let mut timed = false;
+        // How much of this head the last parse saw: a partial head is
+        // parsed again only once a line has ended in what came since, so
+        // a head trickled in a byte at a time is not parsed once per byte.
+        let mut seen = 0;
         let (request, close) = loop {
-            if !buf.is_empty() {
-                match parse(&mut buf, limits.max_head) {
-                    Parsed::Plain(request, close) => break (request, close),
-                    Parsed::Partial if buf.len() < limits.max_head => {}
-                    Parsed::Partial | Parsed::Other => {
-                        return Ended::HandedOff(stream, buf.freeze());
+            if buf.len() > seen {
+                if seen == 0 || buf[seen..].contains(&b'\n') {
+                    match parse(&mut buf, limits.max_head) {
+                        Parsed::Plain(request, close) => break (request, close),
+                        Parsed::Partial => {}
+                        Parsed::Other => return hand_off(stream, buf, served),
                     }
+                }
+                seen = buf.len();
+                if buf.len() >= limits.max_head {
+                    return hand_off(stream, buf, served); // hyper answers 431
                 }
             }
             buf.reserve(READ_SIZE);
@@ -128,9 +161,22 @@ where
             }
         };
         let head_request = request.method() == Method::HEAD;
-        let response = answer(request).await;
+        // A client that goes away cancels its request, as with hyper: the
+        // exchange with the zone is dropped, its connection closed.
+        let response = tokio::select! {
+            biased;
+            response = answer(request) => response,
+            () = client_gone(&stream, &mut buf, limits.max_head) => return Ended::Closed,
+        };
         let close = close || *stop.borrow();
-        let reusable = respond(&mut stream, &mut out, response, head_request, close).await;
+        let mut client = Client {
+            stream: &mut stream,
+            out: &mut out,
+            pending: &mut buf,
+            max_head: limits.max_head,
+        };
+        let reusable = client.respond(response, head_request, close).await;
+        served = true;
         if close || !reusable {
             let _ = stream.shutdown().await;
             return Ended::Closed;
@@ -138,6 +184,28 @@ where
         if out.capacity() > 4 * COPY_LIMIT {
             // A large response's buffer is not kept for the next one.
             out = BytesMut::with_capacity(1024);
+        }
+    }
+}
+
+/// Resolves when the client has closed the connection (or it failed)
+/// while a response is under way. What the client sends meanwhile (its
+/// next requests) is kept in `pending`, up to `max_head`; past that it is
+/// left unread, and the client's going away is noticed by the next write.
+async fn client_gone(stream: &TcpStream, pending: &mut BytesMut, max_head: usize) {
+    loop {
+        if pending.len() >= max_head {
+            std::future::pending::<()>().await;
+        }
+        if poll_fn(|cx| stream.poll_read_ready(cx)).await.is_err() {
+            return;
+        }
+        pending.reserve(READ_SIZE);
+        match stream.try_read_buf(pending) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
         }
     }
 }
@@ -253,138 +321,163 @@ fn request(
     Some(request)
 }
 
-/// Writes `response`; true when the connection may carry another request
-/// (the whole response went out).
-async fn respond<B>(
-    stream: &mut TcpStream,
-    out: &mut BytesMut,
-    response: Response<B>,
-    head_request: bool,
-    close: bool,
-) -> bool
-where
-    B: Body<Data = Bytes>,
-{
-    let (parts, body) = response.into_parts();
-    let mut body = pin!(body);
-    let status = parts.status;
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        return false; // only hyper's connections switch
-    }
-    let bodiless = head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    let length = body.size_hint().exact();
-    out.clear();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.extend_from_slice(b" ");
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in &parts.headers {
-        // The framing is the edge's own; a bodiless response keeps the
-        // length of the body it would have had (RFC 9110 §8.6).
-        if name == TRANSFER_ENCODING || name == CONNECTION || (name == CONTENT_LENGTH && !bodiless)
-        {
-            continue;
+/// The client's side of a connection while a response is written.
+struct Client<'a> {
+    stream: &'a mut TcpStream,
+    /// What is being written.
+    out: &'a mut BytesMut,
+    /// What the client sent meanwhile (see [`client_gone`]).
+    pending: &'a mut BytesMut,
+    max_head: usize,
+}
+
+impl Client<'_> {
+    /// Writes `response`; true when the connection may carry another request
+    /// (the whole response went out).
+    async fn respond<B>(&mut self, response: Response<B>, head_request: bool, close: bool) -> bool
+    where
+        B: Body<Data = Bytes>,
+    {
+        let stream = &mut *self.stream;
+        let out = &mut *self.out;
+        let pending = &mut *self.pending;
+        let max_head = self.max_head;
+        let (parts, body) = response.into_parts();
+        let mut body = pin!(body);
+        let status = parts.status;
+        if status.is_informational() {
+            // Interim answers are the exchange's to drop, and only hyper's
+            // connections switch protocols: never a final response here.
+            return false;
         }
-        push_header(out, name.as_str(), value.as_bytes());
-    }
-    let chunked = !bodiless && length.is_none();
-    if let Some(length) = length.filter(|&length| {
-        !bodiless || (head_request && length > 0 && !parts.headers.contains_key(CONTENT_LENGTH))
-    }) {
-        push_header(
-            out,
-            "content-length",
-            itoa::Buffer::new().format(length).as_bytes(),
-        );
-    }
-    if chunked {
-        push_header(out, "transfer-encoding", b"chunked");
-    }
-    if !parts.headers.contains_key(DATE) {
-        push_date(out);
-    }
-    if close {
-        push_header(out, "connection", b"close");
-    }
-    out.extend_from_slice(b"\r\n");
-    if bodiless {
-        // An empty body is read to its end (the access log calls it
-        // complete); any other is not sent.
-        if body.is_end_stream() {
-            let _ = body
-                .as_mut()
-                .poll_frame(&mut Context::from_waker(Waker::noop()));
-        }
-        return stream.write_all(out).await.is_ok();
-    }
-    let mut sent: u64 = 0;
-    loop {
-        // What is ready now joins the head; only a wait flushes first.
-        let frame = match poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => {
-                if !out.is_empty() {
-                    if stream.write_all(out).await.is_err() {
-                        return false;
-                    }
-                    out.clear();
+        let bodiless =
+            head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+        // A bodiless response may say the length its body would have had
+        // (RFC 9110 §8.6): the zone's first valid one, never on a 204.
+        let mut stated_length = status != StatusCode::NO_CONTENT && bodiless;
+        let length = body.size_hint().exact();
+        out.clear();
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let mut zone_length = false;
+        for (name, value) in &parts.headers {
+            // The framing is the edge's own.
+            if name == TRANSFER_ENCODING || name == CONNECTION {
+                continue;
+            }
+            if name == CONTENT_LENGTH {
+                let valid = value.to_str().is_ok_and(|text| text.parse::<u64>().is_ok());
+                if !(stated_length && valid) {
+                    continue;
                 }
-                poll_fn(|cx| body.as_mut().poll_frame(cx)).await
+                stated_length = false;
+                zone_length = true;
             }
-        };
-        let data = match frame {
-            None => break,
-            Some(Err(_)) => {
-                // Cut short: what was sent goes out, then the connection
-                // closes, so the client sees the response incomplete.
-                let _ = stream.write_all(out).await;
-                return false;
-            }
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) if !data.is_empty() => data,
-                _ => continue, // trailers are not forwarded
-            },
-        };
-        sent += data.len() as u64;
-        if length.is_some_and(|length| sent > length) {
-            return false; // more than the head declared: never sent
+            push_header(out, name.as_str(), value.as_bytes());
+        }
+        let chunked = !bodiless && length.is_none();
+        // A HEAD answered by the edge itself states its page's length.
+        if let Some(length) =
+            length.filter(|&length| !bodiless || (head_request && length > 0 && !zone_length))
+        {
+            push_header(
+                out,
+                "content-length",
+                itoa::Buffer::new().format(length).as_bytes(),
+            );
         }
         if chunked {
-            let _ = write!(out, "{:x}\r\n", data.len());
+            push_header(out, "transfer-encoding", b"chunked");
         }
-        if data.len() <= COPY_LIMIT {
-            out.extend_from_slice(&data);
-        } else {
-            if stream.write_all(out).await.is_err() || stream.write_all(&data).await.is_err() {
-                return false;
+        if !parts.headers.contains_key(DATE) {
+            push_date(out);
+        }
+        if close {
+            push_header(out, "connection", b"close");
+        }
+        out.extend_from_slice(b"\r\n");
+        if bodiless {
+            // An empty body is read to its end (the access log calls it
+            // complete); any other is not sent.
+            if body.is_end_stream() {
+                let _ = body
+                    .as_mut()
+                    .poll_frame(&mut Context::from_waker(Waker::noop()));
             }
-            out.clear();
+            return stream.write_all(out).await.is_ok();
+        }
+        let mut sent: u64 = 0;
+        loop {
+            // What is ready now joins the head; only a wait flushes first.
+            let frame = match poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    if !out.is_empty() {
+                        if stream.write_all(out).await.is_err() {
+                            return false;
+                        }
+                        out.clear();
+                    }
+                    tokio::select! {
+                        biased;
+                        frame = poll_fn(|cx| body.as_mut().poll_frame(cx)) => frame,
+                        () = client_gone(stream, pending, max_head) => return false,
+                    }
+                }
+            };
+            let data = match frame {
+                None => break,
+                Some(Err(_)) => {
+                    // Cut short: what was sent goes out, then the connection
+                    // closes, so the client sees the response incomplete.
+                    let _ = stream.write_all(out).await;
+                    return false;
+                }
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) if !data.is_empty() => data,
+                    _ => continue, // trailers are not forwarded
+                },
+            };
+            sent += data.len() as u64;
+            if length.is_some_and(|length| sent > length) {
+                return false; // more than the head declared: never sent
+            }
+            if chunked {
+                let _ = write!(out, "{:x}\r\n", data.len());
+            }
+            if data.len() <= COPY_LIMIT {
+                out.extend_from_slice(&data);
+            } else {
+                if stream.write_all(out).await.is_err() || stream.write_all(&data).await.is_err() {
+                    return false;
+                }
+                out.clear();
+            }
+            if chunked {
+                out.extend_from_slice(b"\r\n");
+            }
+            if out.len() >= COPY_LIMIT {
+                if stream.write_all(out).await.is_err() {
+                    return false;
+                }
+                out.clear();
+            }
+            // A body of known length is not polled past its end.
+            if body.is_end_stream() {
+                break;
+            }
         }
         if chunked {
-            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(b"0\r\n\r\n");
+        } else if length.is_some_and(|length| sent != length) {
+            let _ = stream.write_all(out).await;
+            return false;
         }
-        if out.len() >= COPY_LIMIT {
-            if stream.write_all(out).await.is_err() {
-                return false;
-            }
-            out.clear();
-        }
-        // A body of known length is not polled past its end.
-        if body.is_end_stream() {
-            break;
-        }
+        stream.write_all(out).await.is_ok()
     }
-    if chunked {
-        out.extend_from_slice(b"0\r\n\r\n");
-    } else if length.is_some_and(|length| sent != length) {
-        let _ = stream.write_all(out).await;
-        return false;
-    }
-    stream.write_all(out).await.is_ok()
 }
 
 fn push_header(out: &mut BytesMut, name: &str, value: &[u8]) {
@@ -578,9 +671,13 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        let Ended::HandedOff(_, read) = ended else {
+        let Ended::HandedOff(Handoff {
+            read, may_be_http2, ..
+        }) = ended
+        else {
             panic!("not handed off");
         };
+        assert!(!may_be_http2);
         assert_eq!(
             &read[..],
             b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
@@ -682,5 +779,128 @@ mod tests {
         assert!(answer.contains("connection: close\r\n"), "{answer}");
         assert!(answer.ends_with("\r\n\r\ndone"), "{answer}");
         assert!(matches!(serving.await.unwrap(), Ended::Closed));
+    }
+
+    /// Sets its flag when dropped: whether a future was cancelled.
+    struct Dropped(Arc<AtomicUsize>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_goes_away_cancels_its_request() {
+        let (mut client, server) = pair().await;
+        let (_stop, stop) = watch::channel(false);
+        let cancelled = Arc::new(AtomicUsize::new(0));
+        let flag = cancelled.clone();
+        let serving = tokio::spawn(serve(
+            server,
+            stop,
+            limits(Duration::from_secs(5)),
+            move |_| {
+                let guard = Dropped(flag.clone());
+                async move {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    drop(guard);
+                    Response::new(http_body_util::Empty::<Bytes>::new())
+                }
+            },
+        ));
+        client
+            .write_all(b"GET /long-poll HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(client);
+        let ended = tokio::time::timeout(Duration::from_secs(2), serving)
+            .await
+            .expect("the request was not cancelled")
+            .unwrap();
+        assert!(matches!(ended, Ended::Closed));
+        assert_eq!(cancelled.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_during_a_response_is_kept_for_after_it() {
+        let (mut client, server) = pair().await;
+        let (_stop, stop) = watch::channel(false);
+        tokio::spawn(serve(
+            server,
+            stop,
+            limits(Duration::from_secs(5)),
+            |request: Request<axum::body::Body>| {
+                let path = request.uri().path().to_owned();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Response::new(http_body_util::Full::new(Bytes::from(path)))
+                }
+            },
+        ));
+        client
+            .write_all(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        client
+            .write_all(b"GET /second HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), client.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        let first = answer.find("/first").expect("first answered");
+        let second = answer.find("/second").expect("second answered");
+        assert!(first < second, "{answer}");
+    }
+
+    #[tokio::test]
+    async fn bodiless_answers_state_lengths_only_where_they_may() {
+        for (method, status, expected) in [
+            ("GET", 204, None),
+            ("GET", 304, Some("content-length: 7\r\n")),
+            ("HEAD", 200, Some("content-length: 7\r\n")),
+        ] {
+            let (mut client, server) = pair().await;
+            let (_stop, stop) = watch::channel(false);
+            tokio::spawn(serve(
+                server,
+                stop,
+                limits(Duration::from_secs(5)),
+                move |_| async move {
+                    let mut response = Response::new(http_body_util::Empty::<Bytes>::new());
+                    *response.status_mut() = StatusCode::from_u16(status).unwrap();
+                    let headers = response.headers_mut();
+                    headers.append(CONTENT_LENGTH, HeaderValue::from_static("x7"));
+                    headers.append(CONTENT_LENGTH, HeaderValue::from_static("7"));
+                    headers.append(CONTENT_LENGTH, HeaderValue::from_static("9"));
+                    response
+                },
+            ));
+            client
+                .write_all(
+                    format!("{method} / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .await
+                .unwrap();
+            let mut answer = Vec::new();
+            client.read_to_end(&mut answer).await.unwrap();
+            let answer = String::from_utf8_lossy(&answer);
+            assert_eq!(
+                answer.matches("content-length").count(),
+                usize::from(expected.is_some()),
+                "{method} {status}: {answer}"
+            );
+            if let Some(expected) = expected {
+                assert!(answer.contains(expected), "{method} {status}: {answer}");
+            }
+            assert!(answer.ends_with("\r\n\r\n"), "{method} {status}: {answer}");
+        }
     }
 }

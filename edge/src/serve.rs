@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -97,10 +98,21 @@ pub async fn serve_with_limits(
     limits: Arc<ConnectionLimits>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let max_head = options.max_header_bytes.max(8192);
+    // HTTP/1 connections handed over by `client_http1`: HTTP/1 only, so
+    // that no connection switches protocol midway.
+    let mut http1 = http1::Builder::new();
+    http1
+        .max_buf_size(max_head)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let http1 = Arc::new(http1);
+    // Connections that open with HTTP/2's preface (h2c with prior
+    // knowledge).
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .max_buf_size(options.max_header_bytes.max(8192))
+        .max_buf_size(max_head)
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder
@@ -113,11 +125,11 @@ pub async fn serve_with_limits(
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
     let builder = Arc::new(builder);
     let client_limits = client_http1::Limits {
-        max_head: options.max_header_bytes.max(8192),
+        max_head,
         head_timeout: HEADER_READ_TIMEOUT,
     };
-    // hyper's connections drain through `graceful`; the edge's own
-    // (`client_http1`) each hold a receiver of `stop`, dropped when they end.
+    // HTTP/2 connections drain through `graceful`; the others each hold a
+    // receiver of `stop` until they end.
     let graceful = GracefulShutdown::new();
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -148,24 +160,43 @@ pub async fn serve_with_limits(
                 };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let builder = builder.clone();
+                let (builder, http1) = (builder.clone(), http1.clone());
                 let watcher = graceful.watcher();
                 let stopping = stopping.clone();
                 tokio::spawn(async move {
-                    let plain = client_http1::serve(stream, stopping, client_limits, |request| {
+                    let plain = client_http1::serve(stream, stopping.clone(), client_limits, |request| {
                         app.clone().answer(peer, slot.clone(), request)
                     });
-                    if let Ended::HandedOff(stream, read) = plain.await {
+                    if let Ended::HandedOff(handoff) = plain.await {
                         let request_slot = slot.clone();
                         let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
                             // A WebSocket tunnel keeps its clone of the slot (see `connections`).
                             let answer = app.clone().call(peer, request_slot.clone(), request);
                             async move { Ok::<_, Infallible>(answer.await) }
                         });
-                        let io = TokioIo::new(Rewound::new(read, stream));
-                        let connection = builder.serve_connection_with_upgrades(io, service);
-                        if let Err(err) = watcher.watch(connection.into_owned()).await {
-                            tracing::debug!(%peer, "connection ended: {err}");
+                        let io = TokioIo::new(Rewound::new(handoff.read, handoff.stream));
+                        if handoff.may_be_http2 {
+                            let connection = builder.serve_connection_with_upgrades(io, service);
+                            if let Err(err) = watcher.watch(connection.into_owned()).await {
+                                tracing::debug!(%peer, "connection ended: {err}");
+                            }
+                        } else {
+                            // Once the edge stops, the request under way (the
+                            // one handed over, say) is answered, then the
+                            // connection closes.
+                            let mut stopping = stopping;
+                            let connection = http1.serve_connection(io, service).with_upgrades();
+                            let mut connection = std::pin::pin!(connection);
+                            let ended = tokio::select! {
+                                ended = connection.as_mut() => ended,
+                                () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                                    connection.as_mut().graceful_shutdown();
+                                    connection.await
+                                }
+                            };
+                            if let Err(err) = ended {
+                                tracing::debug!(%peer, "connection ended: {err}");
+                            }
                         }
                     }
                     drop(slot);

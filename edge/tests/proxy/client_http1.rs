@@ -213,3 +213,50 @@ async fn an_idle_kept_alive_connection_does_not_hold_up_a_stop() {
         "the idle connection was closed"
     );
 }
+
+#[tokio::test]
+async fn http2_cannot_start_in_the_middle_of_an_http1_connection() {
+    let stack = Stack::start().await;
+    let mut stream = connect(&stack).await;
+    stream
+        .write_all(
+            b"GET /shop/x HTTP/1.1\r\nHost: localhost\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (head, _) = read_response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    // Refused or closed as HTTP/1 (hyper-util's auto server would have
+    // answered with an HTTP/2 SETTINGS frame).
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.is_empty() || rest.starts_with("HTTP/1.1 400"),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_handed_to_hyper_as_the_edge_stops_is_still_answered() {
+    let mut stack = Stack::start().await;
+    let mut stream = connect(&stack).await;
+    // The head and part of the body: the edge has handed the connection
+    // to hyper, which is reading the body, when the stop comes.
+    stream
+        .write_all(b"POST /shop/upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhel")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stack.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream.write_all(b"lo").await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut all))
+        .await
+        .expect("the connection closes after its answer")
+        .unwrap();
+    let all = String::from_utf8_lossy(&all);
+    assert!(all.starts_with("HTTP/1.1 200"), "{all}");
+    assert!(all.ends_with("5 bytes"), "{all}");
+}
