@@ -12,8 +12,12 @@ use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// How long a line may wait before it is written.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(25);
+/// How long a line may wait before it is written. Short, so that each
+/// write is short: the flusher's wake-up preempts a serving thread for as
+/// long as it writes, and at 25 ms (a quarter megabyte of access log per
+/// write under load) that showed in the edge's p99 (1.85 ms against
+/// 1.33 ms at 5 ms, 16 interleaved runs against `/api/health`).
+pub const FLUSH_EVERY: Duration = Duration::from_millis(5);
 /// Pending bytes beyond which the logging thread writes them out itself.
 pub const MAX_PENDING: usize = 1 << 20;
 

@@ -25,7 +25,7 @@ pub struct LogGuard {
 /// (`tracing_subscriber::EnvFilter` syntax; an invalid filter falls back to
 /// `info` with a warning).
 ///
-/// Lines go to stdout in batches, at most 25 ms late (see
+/// Lines go to stdout in batches, at most 5 ms late (see
 /// `batched_stdout`): the edge logs one per request, and one `write` per
 /// line was a measurable share of its CPU. Nothing is dropped.
 pub fn init_tracing(filter: &str) -> LogGuard {
