@@ -610,6 +610,27 @@ mod tests {
         (client, server)
     }
 
+    /// `serve` with `answer` on one end of a new connection: the other
+    /// end, the stop's sender and the serving task.
+    async fn start<A, F, B>(
+        limits: Limits,
+        answer: A,
+    ) -> (
+        TcpStream,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Ended>,
+    )
+    where
+        A: FnMut(Request<axum::body::Body>) -> F + Send + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: Body<Data = Bytes, Error: Send> + Send + 'static,
+    {
+        let (client, server) = pair().await;
+        let (stop, stopping) = watch::channel(false);
+        let serving = tokio::spawn(serve(server, stopping, limits, answer));
+        (client, stop, serving)
+    }
+
     fn limits(head_timeout: Duration) -> Limits {
         Limits {
             max_head: 8192,
@@ -619,19 +640,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_head_sent_too_slowly_is_cut_off() {
-        let (mut client, server) = pair().await;
-        let (_stop, stop) = watch::channel(false);
         let answered = Arc::new(AtomicUsize::new(0));
         let counter = answered.clone();
-        let serving = tokio::spawn(serve(
-            server,
-            stop,
-            limits(Duration::from_millis(300)),
-            move |_| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { Response::new(http_body_util::Empty::<Bytes>::new()) }
-            },
-        ));
+        let (mut client, _stop, serving) = start(limits(Duration::from_millis(300)), move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Response::new(http_body_util::Empty::<Bytes>::new()) }
+        })
+        .await;
         // A byte at a time, each well within the timeout: the deadline is
         // the whole head's, so the trickle does not keep it open.
         let started = Instant::now();
@@ -655,14 +670,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_unplain_request_is_handed_off_with_its_bytes() {
-        let (mut client, server) = pair().await;
-        let (_stop, stop) = watch::channel(false);
-        let serving = tokio::spawn(serve(
-            server,
-            stop,
-            limits(Duration::from_secs(5)),
-            |_| async { Response::new(http_body_util::Full::new(Bytes::from_static(b"plain"))) },
-        ));
+        let (mut client, _stop, serving) = start(limits(Duration::from_secs(5)), |_| async {
+            Response::new(http_body_util::Full::new(Bytes::from_static(b"plain")))
+        })
+        .await;
         client
             .write_all(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
             .await
@@ -693,20 +704,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_of_unknown_length_is_chunked() {
-        let (mut client, server) = pair().await;
-        let (_stop, stop) = watch::channel(false);
-        tokio::spawn(serve(
-            server,
-            stop,
-            limits(Duration::from_secs(5)),
-            |_| async {
-                let chunks = futures_util::stream::iter([
-                    Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::from_static(b"one"))),
-                    Ok(http_body::Frame::data(Bytes::from_static(b"three"))),
-                ]);
-                Response::new(http_body_util::StreamBody::new(chunks))
-            },
-        ));
+        let (mut client, _stop, _) = start(limits(Duration::from_secs(5)), |_| async {
+            let chunks = futures_util::stream::iter([
+                Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::from_static(b"one"))),
+                Ok(http_body::Frame::data(Bytes::from_static(b"three"))),
+            ]);
+            Response::new(http_body_util::StreamBody::new(chunks))
+        })
+        .await;
         client
             .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
             .await
@@ -728,14 +733,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_stop_closes_an_idle_connection() {
-        let (mut client, server) = pair().await;
-        let (stop, stopping) = watch::channel(false);
-        let serving = tokio::spawn(serve(
-            server,
-            stopping,
-            limits(Duration::from_secs(5)),
-            |_| async { Response::new(http_body_util::Empty::<Bytes>::new()) },
-        ));
+        let (mut client, stop, serving) = start(limits(Duration::from_secs(5)), |_| async {
+            Response::new(http_body_util::Empty::<Bytes>::new())
+        })
+        .await;
         client
             .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -753,17 +754,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_stop_during_a_request_lets_it_finish_and_closes_after() {
-        let (mut client, server) = pair().await;
-        let (stop, stopping) = watch::channel(false);
-        let serving = tokio::spawn(serve(
-            server,
-            stopping,
-            limits(Duration::from_secs(5)),
-            |_| async {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                Response::new(http_body_util::Full::new(Bytes::from_static(b"done")))
-            },
-        ));
+        let (mut client, stop, serving) = start(limits(Duration::from_secs(5)), |_| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Response::new(http_body_util::Full::new(Bytes::from_static(b"done")))
+        })
+        .await;
         client
             .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -792,23 +787,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_goes_away_cancels_its_request() {
-        let (mut client, server) = pair().await;
-        let (_stop, stop) = watch::channel(false);
         let cancelled = Arc::new(AtomicUsize::new(0));
         let flag = cancelled.clone();
-        let serving = tokio::spawn(serve(
-            server,
-            stop,
-            limits(Duration::from_secs(5)),
-            move |_| {
-                let guard = Dropped(flag.clone());
-                async move {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                    drop(guard);
-                    Response::new(http_body_util::Empty::<Bytes>::new())
-                }
-            },
-        ));
+        let (mut client, _stop, serving) = start(limits(Duration::from_secs(5)), move |_| {
+            let guard = Dropped(flag.clone());
+            async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(guard);
+                Response::new(http_body_util::Empty::<Bytes>::new())
+            }
+        })
+        .await;
         client
             .write_all(b"GET /long-poll HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -825,11 +814,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_sent_during_a_response_is_kept_for_after_it() {
-        let (mut client, server) = pair().await;
-        let (_stop, stop) = watch::channel(false);
-        tokio::spawn(serve(
-            server,
-            stop,
+        let (mut client, _stop, _) = start(
             limits(Duration::from_secs(5)),
             |request: Request<axum::body::Body>| {
                 let path = request.uri().path().to_owned();
@@ -838,7 +823,8 @@ mod tests {
                     Response::new(http_body_util::Full::new(Bytes::from(path)))
                 }
             },
-        ));
+        )
+        .await;
         client
             .write_all(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -866,13 +852,8 @@ mod tests {
             ("GET", 304, Some("content-length: 7\r\n")),
             ("HEAD", 200, Some("content-length: 7\r\n")),
         ] {
-            let (mut client, server) = pair().await;
-            let (_stop, stop) = watch::channel(false);
-            tokio::spawn(serve(
-                server,
-                stop,
-                limits(Duration::from_secs(5)),
-                move |_| async move {
+            let (mut client, _stop, _) =
+                start(limits(Duration::from_secs(5)), move |_| async move {
                     let mut response = Response::new(http_body_util::Empty::<Bytes>::new());
                     *response.status_mut() = StatusCode::from_u16(status).unwrap();
                     let headers = response.headers_mut();
@@ -880,8 +861,8 @@ mod tests {
                     headers.append(CONTENT_LENGTH, HeaderValue::from_static("7"));
                     headers.append(CONTENT_LENGTH, HeaderValue::from_static("9"));
                     response
-                },
-            ));
+                })
+                .await;
             client
                 .write_all(
                     format!("{method} / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
