@@ -24,6 +24,10 @@ pub const MAX_PENDING: usize = 1 << 20;
 #[derive(Default)]
 struct Shared {
     pending: Mutex<Vec<u8>>,
+    /// The last batch's buffer, emptied, to take `pending`'s place: the
+    /// lines then go into memory that is already there, instead of a new
+    /// buffer growing (and being copied) from nothing in every batch.
+    spare: Mutex<Vec<u8>>,
     stopping: Mutex<bool>,
     wake: Condvar,
 }
@@ -32,12 +36,16 @@ impl Shared {
     /// Writes whatever is pending. The batch is taken while stdout is
     /// locked, so batches leave in the order they were taken.
     fn flush_to(&self, out: &mut impl Write) -> io::Result<()> {
-        let batch = mem::take(&mut *lock(&self.pending));
+        let mut batch = mem::take(&mut *lock(&self.spare));
+        mem::swap(&mut batch, &mut *lock(&self.pending));
         if batch.is_empty() {
+            *lock(&self.spare) = batch;
             return Ok(());
         }
-        out.write_all(&batch)?;
-        out.flush()
+        let written = out.write_all(&batch).and_then(|()| out.flush());
+        batch.clear();
+        *lock(&self.spare) = batch;
+        written
     }
 
     fn flush(&self) -> io::Result<()> {
@@ -168,6 +176,29 @@ mod tests {
         let mut again = Vec::new();
         shared.flush_to(&mut again).unwrap_or_default();
         assert!(again.is_empty(), "nothing is written twice");
+    }
+
+    #[test]
+    fn a_batch_buffer_is_reused_by_the_next_batch() {
+        let shared = Shared::default();
+        Line { shared: &shared }
+            .write_all(&[b'x'; 4096])
+            .unwrap_or_default();
+        shared.flush_to(&mut io::sink()).unwrap_or_default();
+        let capacity = lock(&shared.spare).capacity();
+        assert!(capacity >= 4096, "the written batch is kept as the spare");
+        shared.flush_to(&mut io::sink()).unwrap_or_default();
+        assert_eq!(
+            lock(&shared.pending).capacity(),
+            capacity,
+            "and becomes the next batch"
+        );
+        let mut out = Vec::new();
+        Line { shared: &shared }
+            .write_all(b"next\n")
+            .unwrap_or_default();
+        shared.flush_to(&mut out).unwrap_or_default();
+        assert_eq!(out, b"next\n", "nothing of the old batch is left in it");
     }
 
     #[test]

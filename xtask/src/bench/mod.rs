@@ -21,7 +21,8 @@
 //! Load comes from `wrk` (Debian's) and, for the login flows, from the
 //! load generator in `crate::load`. Every load figure is the median of
 //! `--repeats` runs with their range, the runs of compared targets
-//! interleaved.
+//! interleaved; section 1 runs `--proxy-rounds` rounds and judges the
+//! edge against nginx by the median of its per-round ratios.
 
 mod budget;
 mod cache;
@@ -63,6 +64,10 @@ pub struct BenchArgs {
     /// Runs of every load measurement (median and range are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
     repeats: u64,
+    /// Rounds of section 1 (direct / edge / nginx / Node, each once per
+    /// round): the edge-vs-nginx verdicts are medians of per-round ratios.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=20))]
+    proxy_rounds: u64,
     /// Skip the dev-loop section (debug rebuilds of a zone, and
     /// `cargo xtask dev` in Chromium; needs ports 8080 and 3001–3009 free).
     #[arg(long, conflicts_with = "dev_loop_only")]
@@ -77,6 +82,8 @@ pub struct BenchArgs {
 pub struct Settings {
     pub seconds: u64,
     pub repeats: usize,
+    /// Rounds of section 1's comparison (see `proxy`).
+    pub proxy_rounds: usize,
     /// Paths of the public zone compared direct / edge / nginx.
     pub paths: Vec<String>,
     /// Connection counts of the edge-vs-nginx runs.
@@ -95,6 +102,7 @@ impl Default for Settings {
         Self {
             seconds: 3,
             repeats: 3,
+            proxy_rounds: 5,
             paths: vec![Zone::Public.home().to_owned(), Zone::Public.health_path()],
             concurrency: vec![1, 16, 64],
             ssr_concurrency: 16,
@@ -127,6 +135,7 @@ pub fn run(project: &Project, args: &BenchArgs) -> anyhow::Result<()> {
     let settings = Settings {
         seconds: args.seconds,
         repeats: usize::try_from(args.repeats)?,
+        proxy_rounds: usize::try_from(args.proxy_rounds)?,
         ..Settings::default()
     };
     let out = project.root.join("target").join("bench");
@@ -158,6 +167,7 @@ pub fn smoke(project: &Project) -> anyhow::Result<()> {
     let settings = Settings {
         seconds: 1,
         repeats: 1,
+        proxy_rounds: 1,
         micro_seconds: 1,
         ..Settings::default()
     };

@@ -1,15 +1,21 @@
 //! Edge overhead: the same zone URL fetched directly from the zone,
 //! through the edge, through nginx and through a Node `http-proxy`, at a
-//! few concurrency levels, with the runs of all of them interleaved so
-//! that a noisy moment hits each; and the CPU time each process (nginx:
-//! its master and workers) spent per request.
+//! few concurrency levels, and the CPU time each process (nginx: its
+//! master and workers) spent per request.
+//!
+//! The runs go in rounds: each round runs every target once, the order
+//! rotated from round to round so that no target always follows the
+//! same one. A target is compared with nginx round by round (its figure
+//! ÷ nginx's in the same round), and the verdict is the median of those
+//! ratios: a noisy minute of the shared machine then moves both sides of
+//! one ratio rather than one side of the comparison.
 
 use std::collections::BTreeMap;
 
 use nix::unistd::Pid;
 use serde::Serialize;
 
-use super::stats::Spread;
+use super::stats::{Spread, ratio};
 use super::{Settings, cpu, wrk};
 
 /// One way to reach the zone: its name, base URL and the process whose
@@ -30,7 +36,20 @@ pub struct Row {
     pub load: wrk::Summary,
     /// CPU time of the target's process per request, µs.
     pub cpu_us: Spread,
+    /// This target ÷ nginx, round by round (none for nginx itself).
+    pub vs_nginx: Option<Paired>,
 }
+
+/// The ratios of one target's figures to nginx's in the same rounds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Paired {
+    pub requests_per_sec: Spread,
+    pub p99_ms: Spread,
+    pub cpu_us: Spread,
+}
+
+/// The reference proxy the others are paired with.
+pub const REFERENCE: &str = "nginx";
 
 pub fn run(targets: &[Target], paths: &[&str], settings: &Settings) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
@@ -46,8 +65,8 @@ pub fn run(targets: &[Target], paths: &[&str], settings: &Settings) -> anyhow::R
         }
         for &concurrency in &settings.concurrency {
             let mut runs: BTreeMap<&str, Vec<(wrk::Run, f64)>> = BTreeMap::new();
-            for _ in 0..settings.repeats {
-                for target in targets {
+            for round in 0..settings.proxy_rounds {
+                for target in rotated(targets, round) {
                     let url = format!("{}{path}", target.base);
                     let before = cpu::tree_seconds(target.pid)?;
                     let run = wrk::run(&url, concurrency, settings.run_length(), &[])?;
@@ -57,21 +76,39 @@ pub fn run(targets: &[Target], paths: &[&str], settings: &Settings) -> anyhow::R
                 }
             }
             let mut line = format!("    {path} with {concurrency:>3} connections:");
+            let reference = runs.get(REFERENCE);
             for target in targets {
-                let row = row(path, concurrency, target.name, &runs[target.name]);
+                let own = &runs[target.name];
+                let mut row = row(path, concurrency, target.name, own);
+                if target.name != REFERENCE {
+                    row.vs_nginx = reference.map(|nginx| paired(own, nginx));
+                }
                 line.push_str(&format!(
-                    "  {} {}/s p99 {} ms {} µs CPU;",
+                    "  {} {}/s p99 {} ms {} µs CPU",
                     target.name,
                     row.load.requests_per_sec.show(0),
                     row.load.p99_ms.show(2),
                     row.cpu_us.show(0)
                 ));
+                if let Some(paired) = &row.vs_nginx {
+                    line.push_str(&format!(
+                        " ({:.2}× nginx's req/s)",
+                        paired.requests_per_sec.median
+                    ));
+                }
+                line.push(';');
                 rows.push(row);
             }
             println!("{}", line.trim_end_matches(';'));
         }
     }
     Ok(rows)
+}
+
+/// `targets` in round `round`'s order: rotated by one each round.
+fn rotated<T>(targets: &[T], round: usize) -> impl Iterator<Item = &T> {
+    let start = round % targets.len().max(1);
+    targets[start..].iter().chain(&targets[..start])
 }
 
 fn row(path: &str, concurrency: usize, target: &'static str, runs: &[(wrk::Run, f64)]) -> Row {
@@ -82,5 +119,66 @@ fn row(path: &str, concurrency: usize, target: &'static str, runs: &[(wrk::Run, 
         target,
         load: wrk::Summary::of(&loads),
         cpu_us: Spread::of(runs.iter().map(|(_, cpu)| *cpu)),
+        vs_nginx: None,
+    }
+}
+
+/// `own` ÷ `reference`, round by round (the two lists hold one run per
+/// round, in round order).
+fn paired(own: &[(wrk::Run, f64)], reference: &[(wrk::Run, f64)]) -> Paired {
+    let ratios = |figure: fn(&(wrk::Run, f64)) -> f64| {
+        Spread::of(
+            own.iter()
+                .zip(reference)
+                .map(|(a, b)| ratio(figure(a), figure(b))),
+        )
+    };
+    Paired {
+        requests_per_sec: ratios(|(run, _)| run.requests_per_sec),
+        p99_ms: ratios(|(run, _)| run.p99_ms),
+        cpu_us: ratios(|(_, cpu)| *cpu),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(requests_per_sec: f64, p99_ms: f64) -> wrk::Run {
+        wrk::Run {
+            requests_per_sec,
+            p99_ms,
+            ..wrk::Run::default()
+        }
+    }
+
+    #[test]
+    fn each_round_starts_one_target_later() {
+        let targets = ["direct", "edge", "nginx", "node"];
+        let order = |round| rotated(&targets, round).copied().collect::<Vec<_>>();
+        assert_eq!(order(0), ["direct", "edge", "nginx", "node"]);
+        assert_eq!(order(1), ["edge", "nginx", "node", "direct"]);
+        assert_eq!(order(5), order(1));
+    }
+
+    #[test]
+    fn ratios_pair_runs_of_the_same_round() {
+        // Round 2 is slow for both: paired, it is a tie like the others,
+        // while the medians of each side alone would disagree.
+        let edge = [
+            (run(110.0, 1.0), 9.0),
+            (run(105.0, 2.0), 10.0),
+            (run(50.0, 8.0), 20.0),
+        ];
+        let nginx = [
+            (run(100.0, 1.0), 10.0),
+            (run(100.0, 1.0), 10.0),
+            (run(45.0, 10.0), 20.0),
+        ];
+        let paired = paired(&edge, &nginx);
+        assert!((paired.requests_per_sec.median - 1.1).abs() < 1e-9);
+        assert!((paired.requests_per_sec.min - 1.05).abs() < 1e-9);
+        assert!((paired.p99_ms.median - 1.0).abs() < 1e-9);
+        assert!((paired.cpu_us.median - 1.0).abs() < 1e-9);
     }
 }
