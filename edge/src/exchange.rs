@@ -1,6 +1,6 @@
 //! One request's exchange with the owning zone: the request made ready
 //! for the upstream (hop-by-hop headers out, forwarding headers and the
-//! request id in, HTTP/1.1), an instance picked round-robin, a connection
+//! request id in, written with its head; HTTP/1.1), an instance picked round-robin, a connection
 //! from this thread's pool, the response streamed back. A failed connect
 //! is retried once on another instance: the connection is opened before
 //! the request is handed over, so nothing has been sent or read (not even
@@ -19,7 +19,7 @@ use http_body_util::Limited;
 
 use crate::connections::ConnectionSlot;
 use crate::error_page;
-use crate::forward::{X_REQUEST_ID, set_forwarded, strip_hop_by_hop};
+use crate::forward::{Forwarding, strip_hop_by_hop};
 use crate::routes::Route;
 use crate::state::Edge;
 use crate::target::Target;
@@ -60,13 +60,13 @@ pub async fn forward(
     if upgrade {
         set_websocket_upgrade(&mut parts.headers);
     }
-    set_forwarded(
-        &mut parts.headers,
+    let forwarding = Forwarding::new(
+        &parts.headers,
         peer.ip().to_canonical(),
         edge.options().public_proto,
         trusted,
+        id,
     );
-    parts.headers.insert(X_REQUEST_ID.clone(), id);
     parts.version = Version::HTTP_11;
     parts.extensions = http::Extensions::new();
     let limit = usize::try_from(route.max_body_bytes).unwrap_or(usize::MAX);
@@ -105,7 +105,7 @@ pub async fn forward(
     // would be copied into every future that awaits this one.
     let outcome = tokio::time::timeout(
         edge.options().response_timeout,
-        Box::pin(connection.send(attempt)),
+        Box::pin(connection.send(attempt, Some(forwarding))),
     )
     .await;
     match outcome {

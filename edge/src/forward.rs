@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// Headers that describe one connection, not the message: never forwarded
@@ -58,99 +59,169 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// RFC 7239 `Forwarded`.
 pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 
-/// Sets the forwarding headers from what the edge observed. From an
-/// untrusted peer, client-supplied `X-Forwarded-*` and `Forwarded` are
-/// replaced (a client cannot spoof its address); from a trusted proxy in
-/// front of the edge, `X-Forwarded-For` is extended and its
+/// What the edge tells a zone about a request: `X-Forwarded-For`,
+/// `X-Forwarded-Proto`, `X-Forwarded-Host`, RFC 7239 `Forwarded` and
+/// `X-Request-Id`, kept as header lines that `upstream_http1` writes after
+/// the request's own headers, in place of any copies the client sent (see
+/// [`Forwarding::replaces`]). Written straight into the head rather than
+/// inserted into the request's header map: five inserts by hash were a
+/// measurable share of a proxied request's CPU.
+///
+/// From an untrusted peer, client-supplied `X-Forwarded-*` and `Forwarded`
+/// are replaced (a client cannot spoof its address); from a trusted proxy
+/// in front of the edge, `X-Forwarded-For` is extended and its
 /// `X-Forwarded-Proto/Host` kept.
-pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str, trusted: bool) {
-    let host = headers.get(header::HOST).cloned();
-    if trusted {
-        set_forwarded_after_proxy(headers, client, proto, host);
-        return;
-    }
-    // From an untrusted peer the values depend on the client, the scheme
-    // and the host alone: the last ones made on this thread are kept,
-    // since consecutive requests mostly come on one connection.
-    let (xff, forwarded) = LAST_FORWARDED.with_borrow_mut(|last| {
-        let key = (client, proto, host.clone());
-        match last {
-            Some((seen, xff, forwarded)) if *seen == key => (xff.clone(), forwarded.clone()),
-            _ => {
-                let made = (
-                    text(&client.to_string()),
-                    forwarded_value(client, proto, host.as_ref()),
-                );
-                *last = Some((key, made.0.clone(), made.1.clone()));
-                made
-            }
-        }
-    });
-    put(headers, &X_FORWARDED_FOR, xff);
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    match host {
-        Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host),
-        None => headers.remove(&X_FORWARDED_HOST),
-    };
-    put(headers, &FORWARDED, forwarded);
+#[derive(Clone, Debug)]
+pub struct Forwarding {
+    /// The four forwarding headers, each a `name: value\r\n` line.
+    lines: Bytes,
+    request_id: HeaderValue,
 }
 
-/// What the forwarding headers of an untrusted peer depend on.
+/// The headers a [`Forwarding`] writes, which the client's never replace.
+static REPLACED: [&HeaderName; 5] = [
+    &X_FORWARDED_FOR,
+    &X_FORWARDED_PROTO,
+    &X_FORWARDED_HOST,
+    &FORWARDED,
+    &X_REQUEST_ID,
+];
+
+impl Forwarding {
+    /// The forwarding headers of a request with `headers` from `client`
+    /// (a proxy the edge trusts when `trusted`), reaching the edge over
+    /// `proto`, with the id `request_id`.
+    pub fn new(
+        headers: &HeaderMap,
+        client: IpAddr,
+        proto: &'static str,
+        trusted: bool,
+        request_id: HeaderValue,
+    ) -> Self {
+        let host = headers.get(header::HOST);
+        let lines = if trusted {
+            lines_after_proxy(headers, client, proto, host)
+        } else {
+            // From an untrusted peer the lines depend on the client, the
+            // scheme and the host alone: the last ones made on this thread
+            // are kept, since consecutive requests mostly come on one
+            // connection.
+            LAST_FORWARDED.with_borrow_mut(|last| match last {
+                Some((seen, lines))
+                    if seen.0 == client && seen.1 == proto && seen.2.as_ref() == host =>
+                {
+                    lines.clone()
+                }
+                _ => {
+                    let lines = lines_from_client(client, proto, host);
+                    *last = Some(((client, proto, host.cloned()), lines.clone()));
+                    lines
+                }
+            })
+        };
+        Self { lines, request_id }
+    }
+
+    /// True for a header of the client's that this replaces.
+    pub fn replaces(name: &HeaderName) -> bool {
+        REPLACED.contains(&name)
+    }
+
+    /// Appends the lines to a request head being encoded.
+    pub fn write(&self, out: &mut BytesMut) {
+        out.extend_from_slice(&self.lines);
+        line(out, &X_REQUEST_ID, self.request_id.as_bytes());
+    }
+}
+
+/// What the forwarding lines of an untrusted peer depend on.
 type ForwardedKey = (IpAddr, &'static str, Option<HeaderValue>);
-/// Those headers as made for a key: `X-Forwarded-For`, `Forwarded`.
-type Forwarded = (ForwardedKey, Option<HeaderValue>, Option<HeaderValue>);
 
 thread_local! {
-    /// The forwarding headers last made on this thread, and for what.
-    static LAST_FORWARDED: RefCell<Option<Forwarded>> = const { RefCell::new(None) };
+    /// The forwarding lines last made on this thread, and for what.
+    static LAST_FORWARDED: RefCell<Option<(ForwardedKey, Bytes)>> = const { RefCell::new(None) };
+}
+
+/// From an untrusted peer: every value is the edge's own.
+fn lines_from_client(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> Bytes {
+    let mut out = BytesMut::with_capacity(160);
+    line(&mut out, &X_FORWARDED_FOR, client.to_string().as_bytes());
+    line(&mut out, &X_FORWARDED_PROTO, proto.as_bytes());
+    if let Some(host) = host {
+        line(&mut out, &X_FORWARDED_HOST, host.as_bytes());
+    }
+    line(
+        &mut out,
+        &FORWARDED,
+        forwarded_value(client, proto, host).as_bytes(),
+    );
+    out.freeze()
 }
 
 /// From a trusted proxy: `X-Forwarded-For` extended, its
-/// `X-Forwarded-Proto/Host` kept.
-fn set_forwarded_after_proxy(
-    headers: &mut HeaderMap,
+/// `X-Forwarded-Proto/Host` kept (or the edge's when it sent none).
+fn lines_after_proxy(
+    headers: &HeaderMap,
     client: IpAddr,
-    proto: &'static str,
-    host: Option<HeaderValue>,
-) {
-    let xff = match headers
+    proto: &str,
+    host: Option<&HeaderValue>,
+) -> Bytes {
+    let mut out = BytesMut::with_capacity(256);
+    let prior = headers
         .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
-        .filter(|prior| !prior.trim().is_empty())
-    {
+        .filter(|prior| !prior.trim().is_empty());
+    let xff = match prior {
         Some(prior) => format!("{prior}, {client}"),
         None => client.to_string(),
     };
-    put(headers, &X_FORWARDED_FOR, text(&xff));
-    if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    }
-    if !headers.contains_key(&X_FORWARDED_HOST) {
-        match &host {
-            Some(host) => headers.insert(X_FORWARDED_HOST.clone(), host.clone()),
-            None => headers.remove(&X_FORWARDED_HOST),
-        };
-    }
-    put(
-        headers,
+    line(&mut out, &X_FORWARDED_FOR, xff.as_bytes());
+    let kept_or = |out: &mut BytesMut, name: &HeaderName, own: Option<&[u8]>| {
+        if headers.contains_key(name) {
+            for value in headers.get_all(name) {
+                line(out, name, value.as_bytes());
+            }
+        } else if let Some(own) = own {
+            line(out, name, own);
+        }
+    };
+    kept_or(&mut out, &X_FORWARDED_PROTO, Some(proto.as_bytes()));
+    kept_or(&mut out, &X_FORWARDED_HOST, host.map(HeaderValue::as_bytes));
+    line(
+        &mut out,
         &FORWARDED,
-        forwarded_value(client, proto, host.as_ref()),
+        forwarded_value(client, proto, host).as_bytes(),
     );
+    out.freeze()
 }
 
-/// RFC 7239 `Forwarded` for `client`.
-fn forwarded_value(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> Option<HeaderValue> {
-    let node = match client {
-        IpAddr::V4(ip) => ip.to_string(),
-        IpAddr::V6(ip) => format!("\"[{ip}]\""),
+/// One `name: value` line. Every value comes from a `HeaderValue` (which
+/// holds no CR, LF or NUL), an address or the edge's own text.
+fn line(out: &mut BytesMut, name: &HeaderName, value: &[u8]) {
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// RFC 7239 `Forwarded` for `client`; the host as a quoted string (its
+/// `"` and `\\` escaped), left out when it is not visible ASCII.
+fn forwarded_value(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> String {
+    let mut value = match client {
+        IpAddr::V4(ip) => format!("for={ip};proto={proto}"),
+        IpAddr::V6(ip) => format!("for=\"[{ip}]\";proto={proto}"),
     };
-    let mut value = format!("for={node};proto={proto}");
     if let Some(host) = host.and_then(|h| h.to_str().ok()) {
         value.push_str(";host=\"");
-        value.push_str(host);
+        for c in host.chars() {
+            if c == '"' || c == '\\' {
+                value.push('\\');
+            }
+            value.push(c);
+        }
         value.push('"');
     }
-    text(&value)
+    value
 }
 
 /// The request's id: the client's `X-Request-Id` when it is short and
@@ -222,22 +293,6 @@ pub fn add_security_headers(headers: &mut HeaderMap, https: bool) {
     }
 }
 
-/// Addresses and host headers are visible ASCII; anything else is dropped.
-fn text(value: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(value).ok()
-}
-
-fn put(headers: &mut HeaderMap, name: &HeaderName, value: Option<HeaderValue>) {
-    match value {
-        Some(value) => {
-            headers.insert(name.clone(), value);
-        }
-        None => {
-            headers.remove(name);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,36 +352,114 @@ mod tests {
         ])
     }
 
+    /// The lines `forwarding` writes, as (name, value) pairs.
+    fn written(forwarding: &Forwarding) -> Vec<(String, String)> {
+        let mut out = BytesMut::new();
+        forwarding.write(&mut out);
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(text.ends_with("\r\n"));
+        text.trim_end_matches("\r\n")
+            .split("\r\n")
+            .map(|line| {
+                let (name, value) = line.split_once(": ").unwrap();
+                (name.to_owned(), value.to_owned())
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn id() -> HeaderValue {
+        HeaderValue::from_static("req-1")
+    }
+
     #[test]
     fn forwarded_headers_replace_client_spoofs() {
-        let mut h = spoofed();
-        set_forwarded(&mut h, "127.0.0.7".parse().unwrap(), "http", false);
-        assert_eq!(h["x-forwarded-for"], "127.0.0.7");
-        assert_eq!(h["x-forwarded-proto"], "http");
-        assert_eq!(h["x-forwarded-host"], "localhost:8080");
-        assert_eq!(
-            h["forwarded"],
-            "for=127.0.0.7;proto=http;host=\"localhost:8080\""
-        );
-        assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+        let h = spoofed();
+        for name in h.keys() {
+            assert_eq!(Forwarding::replaces(name), name != "host", "{name}");
+        }
+        assert!(Forwarding::replaces(&X_REQUEST_ID));
+        // Twice: the second comes from the thread's last lines.
+        for _ in 0..2 {
+            let forwarding = Forwarding::new(&h, "127.0.0.7".parse().unwrap(), "http", false, id());
+            assert_eq!(
+                written(&forwarding),
+                pairs(&[
+                    ("x-forwarded-for", "127.0.0.7"),
+                    ("x-forwarded-proto", "http"),
+                    ("x-forwarded-host", "localhost:8080"),
+                    (
+                        "forwarded",
+                        "for=127.0.0.7;proto=http;host=\"localhost:8080\""
+                    ),
+                    ("x-request-id", "req-1"),
+                ])
+            );
+        }
+        // Another client on the same thread gets its own.
+        let other = Forwarding::new(&h, "127.0.0.8".parse().unwrap(), "http", false, id());
+        assert_eq!(written(&other)[0].1, "127.0.0.8");
     }
 
     #[test]
     fn a_trusted_proxy_extends_the_chain() {
-        let mut h = spoofed();
-        set_forwarded(&mut h, "10.0.0.1".parse().unwrap(), "http", true);
-        assert_eq!(h["x-forwarded-for"], "6.6.6.6, 10.0.0.1");
-        assert_eq!(h["x-forwarded-proto"], "https");
-        assert_eq!(h["x-forwarded-host"], "evil.example");
+        let h = spoofed();
+        let forwarding = Forwarding::new(&h, "10.0.0.1".parse().unwrap(), "http", true, id());
+        assert_eq!(
+            written(&forwarding),
+            pairs(&[
+                ("x-forwarded-for", "6.6.6.6, 10.0.0.1"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "evil.example"),
+                (
+                    "forwarded",
+                    "for=10.0.0.1;proto=http;host=\"localhost:8080\""
+                ),
+                ("x-request-id", "req-1"),
+            ])
+        );
+        // A proxy that sent none gets the edge's.
+        let bare = headers(&[("host", "example.test")]);
+        let forwarding = Forwarding::new(&bare, "10.0.0.1".parse().unwrap(), "https", true, id());
+        assert_eq!(
+            written(&forwarding)[..3],
+            pairs(&[
+                ("x-forwarded-for", "10.0.0.1"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "example.test"),
+            ])[..]
+        );
     }
 
     #[test]
     fn forwarded_host_is_dropped_without_a_host() {
-        let mut h = headers(&[("x-forwarded-host", "evil.example")]);
-        set_forwarded(&mut h, "::1".parse().unwrap(), "http", false);
-        assert!(h.get("x-forwarded-host").is_none());
-        assert_eq!(h["x-forwarded-for"], "::1");
-        assert_eq!(h["forwarded"], "for=\"[::1]\";proto=http");
+        let h = headers(&[("x-forwarded-host", "evil.example")]);
+        let forwarding = Forwarding::new(&h, "::1".parse().unwrap(), "http", false, id());
+        assert_eq!(
+            written(&forwarding),
+            pairs(&[
+                ("x-forwarded-for", "::1"),
+                ("x-forwarded-proto", "http"),
+                ("forwarded", "for=\"[::1]\";proto=http"),
+                ("x-request-id", "req-1"),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_quote_in_the_host_cannot_end_forwardeds_quoted_string() {
+        let h = headers(&[("host", r#"a"b\c;for=6.6.6.6"#)]);
+        let forwarding = Forwarding::new(&h, "127.0.0.9".parse().unwrap(), "http", false, id());
+        assert_eq!(
+            written(&forwarding)[3].1,
+            r#"for=127.0.0.9;proto=http;host="a\"b\\c;for=6.6.6.6""#
+        );
     }
 
     #[test]

@@ -69,13 +69,14 @@ impl Edge {
         .await
     }
 
-    /// Sends `request` to `authority` over a pooled connection.
+    /// Sends `request` to `authority` over a pooled connection, as it is
+    /// (the edge's own requests: probes, the dev reload socket).
     pub async fn send(
         &self,
         authority: &Authority,
         request: http::Request<Body>,
     ) -> Result<http::Response<UpstreamBody>, SendError> {
-        self.connect(authority).await?.send(request).await
+        self.connect(authority).await?.send(request, None).await
     }
 
     /// The cache of anonymous pages, unless it is off.

@@ -1,7 +1,7 @@
 //! `--trusted-proxies`: the load balancers or ingress pods in front of the
 //! edge, as single addresses or CIDR ranges (`10.0.0.0/8,::1`), since
 //! ingress pods change addresses. From them `X-Forwarded-For` is believed
-//! (see `client_ip`) and extended (see `forward::set_forwarded`); they may
+//! (see `client_ip`) and extended (see `forward::Forwarding`); they may
 //! read `/_edge/status`; the per-client connection cap does not apply to
 //! them.
 

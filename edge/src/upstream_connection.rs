@@ -11,6 +11,7 @@ use http::uri::Authority;
 use http::{Method, Request, Response};
 use http_body::Body as _;
 
+use crate::forward::Forwarding;
 use crate::upstream_body::UpstreamBody;
 use crate::upstream_http1::{Head, ReadError, SendError, Upstream};
 use crate::upstream_pool::UpstreamPool;
@@ -45,7 +46,8 @@ impl Connection {
         })
     }
 
-    /// Sends `request` and reads the response head; the body is read by
+    /// Sends `request` (with `forwarding`'s headers in place of the
+    /// client's) and reads the response head; the body is read by
     /// whoever polls it and gives the connection back when it ends.
     ///
     /// A kept-alive connection can have been closed by the zone just as
@@ -56,15 +58,17 @@ impl Connection {
     pub async fn send(
         mut self,
         request: Request<Body>,
+        forwarding: Option<Forwarding>,
     ) -> Result<Response<UpstreamBody>, SendError> {
         let (parts, body) = request.into_parts();
         let may_repeat = self.reused && body.is_end_stream() && is_safe(&parts.method);
-        let head = match self.exchange(&parts, body).await {
+        let head = match self.exchange(&parts, forwarding.as_ref(), body).await {
             Err(err) if may_repeat && nothing_came_back(&err) => {
                 tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
                 self.upstream = open(&self.authority, self.connect_timeout).await?;
                 self.reused = false;
-                self.exchange(&parts, Body::empty()).await?
+                self.exchange(&parts, forwarding.as_ref(), Body::empty())
+                    .await?
             }
             outcome => outcome?,
         };
@@ -78,10 +82,11 @@ impl Connection {
     async fn exchange(
         &mut self,
         parts: &http::request::Parts,
+        forwarding: Option<&Forwarding>,
         body: Body,
     ) -> Result<Head, SendError> {
         let has_body = !body.is_end_stream();
-        match self.upstream.write_request(parts, body).await {
+        match self.upstream.write_request(parts, forwarding, body).await {
             Ok(()) => {}
             // The zone may have answered (say, 413) and closed before the
             // whole body was written: its answer is still worth reading.

@@ -25,7 +25,7 @@ use http_body_util::BodyExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::forward::ADDED_HEADERS;
+use crate::forward::{ADDED_HEADERS, Forwarding};
 
 /// The largest response head accepted from a zone.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -170,6 +170,7 @@ impl Upstream {
     pub async fn write_request(
         &mut self,
         parts: &http::request::Parts,
+        forwarding: Option<&Forwarding>,
         mut body: axum::body::Body,
     ) -> Result<(), SendError> {
         let framing = if body.is_end_stream() {
@@ -186,7 +187,14 @@ impl Upstream {
         };
         let out = &mut self.out;
         out.clear();
-        encode_head(&parts.method, &parts.uri, &parts.headers, framing, out);
+        encode_head(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            forwarding,
+            framing,
+            out,
+        );
         if body.is_end_stream() {
             return self.stream.write_all(out).await.map_err(SendError::Write);
         }
@@ -357,12 +365,13 @@ enum BodyFraming {
 
 /// The request head in HTTP/1.1 form: `method target HTTP/1.1`, then the
 /// headers as they are (hyper's server has checked every name and value:
-/// no CR, LF or NUL can be in them), the body's framing headers the edge's
-/// own.
+/// no CR, LF or NUL can be in them), but those `forwarding` replaces, then
+/// `forwarding`'s; the body's framing headers are the edge's own.
 fn encode_head(
     method: &Method,
     uri: &http::Uri,
     headers: &HeaderMap,
+    forwarding: Option<&Forwarding>,
     framing: BodyFraming,
     out: &mut BytesMut,
 ) {
@@ -378,13 +387,19 @@ fn encode_head(
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+        if name == CONTENT_LENGTH
+            || name == TRANSFER_ENCODING
+            || forwarding.is_some() && Forwarding::replaces(name)
+        {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(forwarding) = forwarding {
+        forwarding.write(out);
     }
     match framing {
         BodyFraming::None => {}
@@ -595,7 +610,7 @@ mod tests {
                 claimed,
                 sent: Some(Bytes::from_static(sent.as_bytes())),
             });
-            let outcome = upstream.write_request(&parts, body).await;
+            let outcome = upstream.write_request(&parts, None, body).await;
             assert!(
                 matches!(outcome, Err(SendError::BodyLength)),
                 "{claimed} vs {sent}"
@@ -613,6 +628,7 @@ mod tests {
             &Method::GET,
             &"/shop?page=2".parse().unwrap(),
             &headers,
+            None,
             BodyFraming::None,
             &mut out,
         );
@@ -627,6 +643,7 @@ mod tests {
                 &Method::GET,
                 &target.parse().unwrap(),
                 &HeaderMap::new(),
+                None,
                 BodyFraming::None,
                 &mut out,
             );
@@ -639,6 +656,7 @@ mod tests {
             &Method::POST,
             &"/auth/login".parse().unwrap(),
             &headers,
+            None,
             BodyFraming::Chunked,
             &mut out,
         );
@@ -648,9 +666,44 @@ mod tests {
             &Method::POST,
             &"/auth/login".parse().unwrap(),
             &headers,
+            None,
             BodyFraming::Length(7),
             &mut out,
         );
         assert!(out.ends_with(b"x-request-id: abc\r\ncontent-length: 7\r\n\r\n"));
+    }
+
+    #[test]
+    fn the_edges_forwarding_lines_replace_the_clients() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("example.test"));
+        headers.insert("x-request-id", HeaderValue::from_static("forged"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        headers.insert("forwarded", HeaderValue::from_static("for=6.6.6.6"));
+        headers.insert("accept", HeaderValue::from_static("*/*"));
+        let forwarding = Forwarding::new(
+            &headers,
+            "127.0.0.5".parse().unwrap(),
+            "http",
+            false,
+            HeaderValue::from_static("id-7"),
+        );
+        let mut out = BytesMut::new();
+        encode_head(
+            &Method::GET,
+            &"/".parse().unwrap(),
+            &headers,
+            Some(&forwarding),
+            BodyFraming::None,
+            &mut out,
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "GET / HTTP/1.1\r\nhost: example.test\r\naccept: */*\r\n\
+             x-forwarded-for: 127.0.0.5\r\nx-forwarded-proto: http\r\n\
+             x-forwarded-host: example.test\r\n\
+             forwarded: for=127.0.0.5;proto=http;host=\"example.test\"\r\n\
+             x-request-id: id-7\r\n\r\n"
+        );
     }
 }
