@@ -7,6 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+/// The cargo profile of the edge's release build (whole-program
+/// optimisation; see the workspace's Cargo.toml).
+pub const EDGE_PROFILE: &str = "release-edge";
+
 #[derive(Clone, Debug)]
 pub struct Project {
     /// The workspace root (where the top-level Cargo.toml is).
@@ -45,6 +49,11 @@ impl Project {
     /// A release binary of the workspace.
     pub fn release_binary(&self, name: &str) -> PathBuf {
         self.target_dir.join("release").join(name)
+    }
+
+    /// The edge's release binary, built with [`EDGE_PROFILE`].
+    pub fn edge_release_binary(&self) -> PathBuf {
+        self.target_dir.join(EDGE_PROFILE).join("edge")
     }
 
     /// A debug binary of the workspace.

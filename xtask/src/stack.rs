@@ -324,7 +324,7 @@ pub fn spawn_release(
         let (p, s) = (project.clone(), shared.clone());
         spawn(&name, Box::new(move || zone_command(&p, zone, port, &s)))?;
     }
-    let edge = release_binary(project, "edge")?;
+    let edge = built(project.edge_release_binary())?;
     let (p, s, pr) = (project.clone(), shared.clone(), ports.clone());
     spawn(
         "edge",
@@ -334,7 +334,11 @@ pub fn spawn_release(
 
 /// The release binary `name`, which must have been built.
 fn release_binary(project: &Project, name: &str) -> anyhow::Result<PathBuf> {
-    let binary = project.release_binary(name);
+    built(project.release_binary(name))
+}
+
+/// `binary`, which must have been built.
+fn built(binary: PathBuf) -> anyhow::Result<PathBuf> {
     if !binary.is_file() {
         bail!(
             "{} is missing: run the release build first",
@@ -438,7 +442,7 @@ impl FreshStack {
         port: u16,
         env: &[(&str, &str)],
     ) -> anyhow::Result<()> {
-        let binary = release_binary(project, "edge")?;
+        let binary = built(project.edge_release_binary())?;
         let mut ports = self.ports.clone();
         ports.edge = port;
         let mut command = edge_command(project, &binary, &ports, &self.shared);

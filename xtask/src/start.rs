@@ -85,14 +85,20 @@ pub fn run(project: &Project, args: &StartArgs) -> anyhow::Result<()> {
 pub fn build_release(project: &Project) -> anyhow::Result<()> {
     crate::site_assets::build_release(project, &contracts::Zone::ALL)?;
     run_step(
-        "Building the edge and the mock OpenID provider for release",
+        "Building the mock OpenID provider for release",
+        project
+            .cargo()
+            .args(["build", "--release", "--package", crate::stack::MOCK_IDP]),
+        "See the compiler output above.",
+    )?;
+    run_step(
+        "Building the edge for release (whole-program optimisation)",
         project.cargo().args([
             "build",
-            "--release",
+            "--profile",
+            crate::project::EDGE_PROFILE,
             "--package",
             "edge",
-            "--package",
-            crate::stack::MOCK_IDP,
         ]),
         "See the compiler output above.",
     )
