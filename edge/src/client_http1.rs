@@ -38,6 +38,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::forward::ADDED_HEADERS;
+use crate::spans::Spans;
 
 /// Header lines of a head this path takes, at most (hyper takes more).
 const MAX_HEADERS: usize = 64;
@@ -255,10 +256,10 @@ fn parse(buf: &mut BytesMut, max_head: usize) -> Parsed {
         (start, start + text.len())
     };
     let target = span(target.as_bytes());
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let mut spans = Spans::new();
     let mut hosts = 0;
     let mut close = false;
-    for (slot, header) in spans.iter_mut().zip(parsed.headers.iter()) {
+    for header in parsed.headers.iter() {
         let name = header.name;
         if ["content-length", "transfer-encoding", "expect", "upgrade"]
             .iter()
@@ -280,14 +281,13 @@ fn parse(buf: &mut BytesMut, max_head: usize) -> Parsed {
         }
         let (name_start, name_end) = span(name.as_bytes());
         let (value_start, value_end) = span(header.value);
-        *slot = (name_start, name_end, value_start, value_end);
+        spans.push((name_start, name_end, value_start, value_end));
     }
     if hosts != 1 {
         return Parsed::Other;
     }
-    let count = parsed.headers.len();
     let head = buf.split_to(length).freeze();
-    match request(&head, target, &spans[..count], method) {
+    match request(&head, target, &spans, method) {
         Some(request) => Parsed::Plain(request, close),
         None => {
             // What `http` refuses is hyper's to refuse: put the head back.
@@ -534,6 +534,28 @@ mod tests {
         assert_eq!(request.headers()["host"], "example.test");
         assert_eq!(request.headers()["cookie"], "a=b");
         assert_eq!(&rest[..], b"GET /next");
+    }
+
+    #[test]
+    fn more_headers_than_are_kept_inline_all_arrive() {
+        let mut head = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        let extra = crate::spans::INLINE * 2;
+        for n in 0..extra {
+            head.extend_from_slice(format!("X-H{n}: v{n}\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        let (parsed, rest) = parsed(&head);
+        let Parsed::Plain(request, _) = parsed else {
+            panic!("not taken");
+        };
+        assert!(rest.is_empty());
+        assert_eq!(request.headers().len(), extra + 1);
+        for n in 0..extra {
+            assert_eq!(
+                request.headers()[format!("x-h{n}").as_str()],
+                format!("v{n}")
+            );
+        }
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub mod rate_limit;
 pub mod rewind;
 pub mod routes;
 pub mod serve;
+pub mod spans;
 pub mod state;
 pub mod status;
 pub mod target;

@@ -26,6 +26,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::forward::{ADDED_HEADERS, Forwarding};
+use crate::spans::Spans;
 
 /// The largest response head accepted from a zone.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -309,21 +310,20 @@ impl Upstream {
         // Where each name and value lies in the buffer: the values become
         // slices of the head's bytes rather than copies (as hyper does).
         let base = self.buf.as_ptr() as usize;
-        let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_RESPONSE_HEADERS];
-        let count = response.headers.len();
-        for (span, header) in spans.iter_mut().zip(response.headers.iter()) {
+        let mut spans = Spans::new();
+        for header in response.headers.iter() {
             let name = header.name.as_ptr() as usize - base;
             let value = header.value.as_ptr() as usize - base;
-            *span = (
+            spans.push((
                 name,
                 name + header.name.len(),
                 value,
                 value + header.value.len(),
-            );
+            ));
         }
         let head = self.buf.split_to(length).freeze();
-        let mut headers = HeaderMap::with_capacity(count + ADDED_HEADERS);
-        for &(name_start, name_end, value_start, value_end) in &spans[..count] {
+        let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
+        for &(name_start, name_end, value_start, value_end) in &spans {
             let name = HeaderName::from_bytes(&head[name_start..name_end]).map_err(|_| {
                 ReadError::Malformed(format!(
                     "header name {:?}",
@@ -616,6 +616,35 @@ mod tests {
                 "{claimed} vs {sent}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_response_with_more_headers_than_are_kept_inline_keeps_them_all() {
+        use tokio::io::AsyncWriteExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let extra = crate::spans::INLINE * 2;
+        let zone = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
+            for n in 0..extra {
+                head.push_str(&format!("x-h{n}: v{n}\r\n"));
+            }
+            head.push_str("\r\nok");
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket
+        });
+        let mut upstream = Upstream::open(&addr, Duration::from_secs(1)).await.unwrap();
+        let head = upstream.read_head(&Method::GET).await.unwrap();
+        assert_eq!(head.parts.headers.len(), extra + 1);
+        for n in 0..extra {
+            assert_eq!(
+                head.parts.headers[format!("x-h{n}").as_str()],
+                format!("v{n}")
+            );
+        }
+        assert_eq!(head.framing, Framing::Length(2));
+        drop(zone.await.unwrap());
     }
 
     #[test]
