@@ -21,8 +21,9 @@
 //! Load comes from `wrk` (Debian's) and, for the login flows, from the
 //! load generator in `crate::load`. Every load figure is the median of
 //! `--repeats` runs with their range, the runs of compared targets
-//! interleaved; section 1 runs `--proxy-rounds` rounds and judges the
-//! edge against nginx by the median of its per-round ratios.
+//! interleaved; under load, section 1 runs the edge and nginx
+//! `--proxy-rounds` rounds and judges the edge by the median of its
+//! per-round ratios to nginx.
 
 mod budget;
 mod cache;
@@ -64,9 +65,10 @@ pub struct BenchArgs {
     /// Runs of every load measurement (median and range are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
     repeats: u64,
-    /// Rounds of section 1 (direct / edge / nginx / Node, each once per
-    /// round): the edge-vs-nginx verdicts are medians of per-round ratios.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=20))]
+    /// Rounds of section 1's runs under load: the edge and nginx run in
+    /// every round, direct and Node in the first --repeats; the
+    /// edge-vs-nginx verdicts are medians of per-round ratios.
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u64).range(1..=30))]
     proxy_rounds: u64,
     /// Skip the dev-loop section (debug rebuilds of a zone, and
     /// `cargo xtask dev` in Chromium; needs ports 8080 and 3001–3009 free).
@@ -82,7 +84,7 @@ pub struct BenchArgs {
 pub struct Settings {
     pub seconds: u64,
     pub repeats: usize,
-    /// Rounds of section 1's comparison (see `proxy`).
+    /// Rounds of section 1's runs under load (see `proxy`).
     pub proxy_rounds: usize,
     /// Paths of the public zone compared direct / edge / nginx.
     pub paths: Vec<String>,
@@ -102,7 +104,7 @@ impl Default for Settings {
         Self {
             seconds: 3,
             repeats: 3,
-            proxy_rounds: 5,
+            proxy_rounds: 9,
             paths: vec![Zone::Public.home().to_owned(), Zone::Public.health_path()],
             concurrency: vec![1, 16, 64],
             ssr_concurrency: 16,

@@ -240,10 +240,11 @@ impl Results {
         let _ = writeln!(
             md,
             "Load runs of {} s, each repeated {} times, interleaved; figures are the median \
-             ±half the range of the runs. Section 1 runs {} rounds, each target once per round \
-             in a rotated order; edge ÷ nginx is the median of the per-round ratios (the \
-             budgets' range is theirs). Whole run: {:.0} s.\n",
-            s.seconds, s.repeats, s.proxy_rounds, self.duration_secs
+             ±half the range of the runs. Under load, section 1 runs the edge and nginx {} \
+             rounds (direct and Node the first {}), in an order rotated each round; edge ÷ nginx \
+             is the median of the per-round ratios (the budgets' range is theirs). \
+             Whole run: {:.0} s.\n",
+            s.seconds, s.repeats, s.proxy_rounds, s.repeats, self.duration_secs
         );
         self.proxy_table(&mut md);
         self.ssr_table(&mut md);
