@@ -30,7 +30,7 @@ use crate::buffered_body::{Read, read_up_to};
 use crate::cache::{EdgeCache, Entry, Found, Lead, Outcome, Use};
 use crate::cache_policy::{storable, vary_names};
 use crate::exchange::{self, forward};
-use crate::forward::request_id;
+use crate::forward::{is_plain_host, request_id};
 use crate::routes::Route;
 use crate::state::Edge;
 
@@ -168,8 +168,7 @@ fn key(request: &Request) -> Option<String> {
         Some(host) => host.to_str().ok()?,
         None => request.uri().authority().map_or("", Authority::as_str),
     };
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b);
-    if !host.bytes().all(plain) {
+    if !host.is_empty() && !is_plain_host(host) {
         return None;
     }
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());

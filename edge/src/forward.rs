@@ -42,12 +42,16 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
         return;
     }
+    // `Connection` may name more headers to drop, but never `Host`: a
+    // request to a zone without one would carry no host in its forwarding
+    // headers while the cache had keyed it by the client's.
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .filter(|name| name != header::HOST)
         .collect();
     for name in named.iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);
@@ -98,7 +102,11 @@ impl Forwarding {
         trusted: bool,
         request_id: HeaderValue,
     ) -> Self {
-        let host = headers.get(header::HOST);
+        // Only a plain `name[:port]` is passed on as the host: a zone that
+        // splits `X-Forwarded-Host` on commas must not find another one in it.
+        let host = headers
+            .get(header::HOST)
+            .filter(|host| host.to_str().is_ok_and(is_plain_host));
         let lines = if trusted {
             lines_after_proxy(headers, client, proto, host)
         } else {
@@ -167,14 +175,20 @@ fn lines_after_proxy(
     host: Option<&HeaderValue>,
 ) -> Bytes {
     let mut out = BytesMut::with_capacity(256);
-    let prior = headers
-        .get(&X_FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-        .filter(|prior| !prior.trim().is_empty());
-    let xff = match prior {
-        Some(prior) => format!("{prior}, {client}"),
-        None => client.to_string(),
-    };
+    // Every `X-Forwarded-For` line the proxy passed on, in order (as
+    // `client_ip` reads them), then the proxy's own address.
+    let mut xff = String::new();
+    for prior in headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|prior| !prior.is_empty())
+    {
+        xff.push_str(prior);
+        xff.push_str(", ");
+    }
+    xff.push_str(&client.to_string());
     line(&mut out, &X_FORWARDED_FOR, xff.as_bytes());
     let kept_or = |out: &mut BytesMut, name: &HeaderName, own: Option<&[u8]>| {
         if headers.contains_key(name) {
@@ -204,8 +218,8 @@ fn line(out: &mut BytesMut, name: &HeaderName, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// RFC 7239 `Forwarded` for `client`; the host as a quoted string (its
-/// `"` and `\\` escaped), left out when it is not visible ASCII.
+/// RFC 7239 `Forwarded` for `client`; the host (a plain `name[:port]`,
+/// see [`is_plain_host`]) as a quoted string.
 fn forwarded_value(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> String {
     let mut value = match client {
         IpAddr::V4(ip) => format!("for={ip};proto={proto}"),
@@ -213,15 +227,20 @@ fn forwarded_value(client: IpAddr, proto: &str, host: Option<&HeaderValue>) -> S
     };
     if let Some(host) = host.and_then(|h| h.to_str().ok()) {
         value.push_str(";host=\"");
-        for c in host.chars() {
-            if c == '"' || c == '\\' {
-                value.push('\\');
-            }
-            value.push(c);
-        }
+        value.push_str(host);
         value.push('"');
     }
     value
+}
+
+/// A host as a client may name one: letters, digits, `-._`, and `:[]`
+/// for a port and an IPv6 address. Anything else (a comma, a quote, a
+/// space) is not passed on as a host, nor cached under.
+pub fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
 /// The request's id: the client's `X-Request-Id` when it is short and
@@ -385,7 +404,7 @@ mod tests {
             assert_eq!(Forwarding::replaces(name), name != "host", "{name}");
         }
         assert!(Forwarding::replaces(&X_REQUEST_ID));
-        // Twice: the second comes from the thread's last lines.
+        // Twice: made, then (the same key) from the thread's last lines.
         for _ in 0..2 {
             let forwarding = Forwarding::new(&h, "127.0.0.7".parse().unwrap(), "http", false, id());
             assert_eq!(
@@ -453,13 +472,63 @@ mod tests {
     }
 
     #[test]
-    fn a_quote_in_the_host_cannot_end_forwardeds_quoted_string() {
-        let h = headers(&[("host", r#"a"b\c;for=6.6.6.6"#)]);
-        let forwarding = Forwarding::new(&h, "127.0.0.9".parse().unwrap(), "http", false, id());
+    fn only_a_plain_host_is_passed_on() {
+        for odd in [
+            r#"a"b;for=6.6.6.6"#,
+            "a.example, evil.example",
+            "a b",
+            r"a\b",
+        ] {
+            let h = headers(&[("host", odd)]);
+            let forwarding = Forwarding::new(&h, "127.0.0.9".parse().unwrap(), "http", false, id());
+            let lines = written(&forwarding);
+            assert!(
+                lines.iter().all(|(name, _)| name != "x-forwarded-host"),
+                "{odd}"
+            );
+            assert_eq!(lines[2].1, "for=127.0.0.9;proto=http", "{odd}");
+        }
+        assert!(is_plain_host("[::1]:8080") && is_plain_host("shop.example.com"));
+        assert!(!is_plain_host(""));
+    }
+
+    #[test]
+    fn the_last_lines_are_kept_only_for_the_same_host_and_scheme() {
+        let client = "127.0.0.10".parse().unwrap();
+        let a = headers(&[("host", "a.example")]);
+        let b = headers(&[("host", "b.example")]);
+        let first = written(&Forwarding::new(&a, client, "http", false, id()));
+        let other_host = written(&Forwarding::new(&b, client, "http", false, id()));
+        let other_scheme = written(&Forwarding::new(&b, client, "https", false, id()));
+        assert_eq!(first[2].1, "a.example");
+        assert_eq!(other_host[2].1, "b.example");
+        assert_eq!(other_host[1].1, "http");
+        assert_eq!(other_scheme[1].1, "https");
         assert_eq!(
-            written(&forwarding)[3].1,
-            r#"for=127.0.0.9;proto=http;host="a\"b\\c;for=6.6.6.6""#
+            other_scheme[3].1,
+            r#"for=127.0.0.10;proto=https;host="b.example""#
         );
+    }
+
+    #[test]
+    fn a_trusted_proxys_every_forwarded_for_line_is_kept() {
+        let mut h = headers(&[("host", "a.example")]);
+        h.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.5"));
+        let forwarding = Forwarding::new(&h, "10.0.0.1".parse().unwrap(), "http", true, id());
+        assert_eq!(written(&forwarding)[0].1, "6.6.6.6, 203.0.113.5, 10.0.0.1");
+    }
+
+    #[test]
+    fn connection_cannot_drop_the_host() {
+        let mut h = headers(&[
+            ("host", "a.example"),
+            ("connection", "host, x-hop"),
+            ("x-hop", "1"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h["host"], "a.example");
+        assert!(!h.contains_key("x-hop") && !h.contains_key("connection"));
     }
 
     #[test]

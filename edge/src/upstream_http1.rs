@@ -706,9 +706,17 @@ mod tests {
     fn the_edges_forwarding_lines_replace_the_clients() {
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("example.test"));
-        headers.insert("x-request-id", HeaderValue::from_static("forged"));
-        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
-        headers.insert("forwarded", HeaderValue::from_static("for=6.6.6.6"));
+        // Every one of the five names, twice.
+        for (name, value) in [
+            ("x-request-id", "forged"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.example"),
+            ("forwarded", "for=6.6.6.6"),
+        ] {
+            headers.append(name, HeaderValue::from_static(value));
+            headers.append(name, HeaderValue::from_static(value));
+        }
         headers.insert("accept", HeaderValue::from_static("*/*"));
         let forwarding = Forwarding::new(
             &headers,

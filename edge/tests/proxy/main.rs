@@ -99,6 +99,50 @@ async fn sets_forwarded_headers_and_drops_spoofs_and_hop_by_hop() {
 }
 
 #[tokio::test]
+async fn a_plain_get_has_its_spoofed_forwarding_headers_replaced_too() {
+    // No `Connection` option beyond keep-alive: the edge's own HTTP/1.1
+    // path (`client_http1`) takes this one, not hyper. Every forged
+    // header comes twice.
+    let stack = Stack::start().await;
+    let mut request = stack.request("/shop");
+    for (name, value) in [
+        ("x-forwarded-for", "6.6.6.6"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "evil.example"),
+        ("forwarded", "for=6.6.6.6;host=evil.example"),
+        ("x-request-id", "forged-1"),
+    ] {
+        request = request.header(name, value).header(name, value);
+    }
+    let (status, headers, body) = stack.send(request.body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = body.lines().collect();
+    for expected in [
+        "x-forwarded-for: 127.0.0.1",
+        "x-forwarded-proto: http",
+        "x-forwarded-host: localhost:8080",
+        "forwarded: for=127.0.0.1;proto=http;host=\"localhost:8080\"",
+    ] {
+        assert_eq!(
+            lines.iter().filter(|line| **line == expected).count(),
+            1,
+            "{expected:?} once in {body}"
+        );
+    }
+    assert!(
+        !body.contains("6.6.6.6") && !body.contains("evil.example") && !body.contains("https"),
+        "{body}"
+    );
+    // A plain id from the client is kept (its first), and sent on once.
+    assert_eq!(headers["x-request-id"], "forged-1");
+    let ids: Vec<&&str> = lines
+        .iter()
+        .filter(|line| line.starts_with("x-request-id:"))
+        .collect();
+    assert_eq!(ids, [&"x-request-id: forged-1"], "{body}");
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_html_gets_security_headers() {
     let stack = Stack::with(Setup {
         shop: vec![false],
