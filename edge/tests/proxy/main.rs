@@ -59,6 +59,15 @@ async fn routes_each_prefix_to_its_zone() {
     }
 }
 
+/// The forwarding headers the edge sends a zone for a request from the
+/// test client to `localhost:8080`.
+const EDGE_FORWARDING: [&str; 4] = [
+    "x-forwarded-for: 127.0.0.1",
+    "x-forwarded-proto: http",
+    "x-forwarded-host: localhost:8080",
+    "forwarded: for=127.0.0.1;proto=http;host=\"localhost:8080\"",
+];
+
 #[tokio::test]
 async fn sets_forwarded_headers_and_drops_spoofs_and_hop_by_hop() {
     let stack = Stack::start().await;
@@ -75,15 +84,11 @@ async fn sets_forwarded_headers_and_drops_spoofs_and_hop_by_hop() {
     let (status, headers, body) = stack.send(request).await;
     assert_eq!(status, StatusCode::OK);
     let lines: Vec<&str> = body.lines().collect();
-    for expected in [
-        "x-forwarded-for: 127.0.0.1",
-        "x-forwarded-proto: http",
-        "x-forwarded-host: localhost:8080",
-        "forwarded: for=127.0.0.1;proto=http;host=\"localhost:8080\"",
+    for expected in EDGE_FORWARDING.into_iter().chain([
         "host: localhost:8080",
         "cookie: auth.session-token=abc",
         "x-request-id: trace-42",
-    ] {
+    ]) {
         assert!(lines.contains(&expected), "missing {expected:?} in {body}");
     }
     assert!(
@@ -117,12 +122,7 @@ async fn a_plain_get_has_its_spoofed_forwarding_headers_replaced_too() {
     let (status, headers, body) = stack.send(request.body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let lines: Vec<&str> = body.lines().collect();
-    for expected in [
-        "x-forwarded-for: 127.0.0.1",
-        "x-forwarded-proto: http",
-        "x-forwarded-host: localhost:8080",
-        "forwarded: for=127.0.0.1;proto=http;host=\"localhost:8080\"",
-    ] {
+    for expected in EDGE_FORWARDING {
         assert_eq!(
             lines.iter().filter(|line| **line == expected).count(),
             1,
