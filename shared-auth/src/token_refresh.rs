@@ -4,8 +4,10 @@
 //! the session as any lookup does). Identity refreshes in-process; every
 //! other zone asks identity's internal route directly, never through the
 //! browser or the edge. Concurrent refreshes of one session in one process
-//! collapse into one call, whose answer is reused for
-//! [`REFRESH_REUSE`].
+//! collapse into one call, whose answer is reused for [`REFRESH_REUSE`] by
+//! the requests that came with the same token cookie (a page's parallel
+//! requests). A request with another token, such as the one identity set
+//! after a profile change, never gets an answer read before it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -168,6 +170,9 @@ impl Refresher {
 #[derive(Debug)]
 struct Shared {
     started: Instant,
+    /// The hash of the token cookie its requests came with (empty for
+    /// none): only requests with that same cookie share it.
+    presented: String,
     answer: OnceCell<Refreshed>,
 }
 
@@ -178,8 +183,8 @@ pub struct Refreshes {
     recent: Mutex<Recent>,
 }
 
-/// The refreshes of the last [`REFRESH_REUSE`], keyed by the session
-/// cookie's hash (the secret itself is not kept).
+/// The refreshes of the last [`REFRESH_REUSE`], one per session, keyed by
+/// the session cookie's hash (the secrets themselves are not kept).
 #[derive(Debug)]
 struct Recent {
     by_session: HashMap<String, Arc<Shared>>,
@@ -209,9 +214,17 @@ impl Refreshes {
             .remove(&hash(session_token));
     }
 
-    /// A fresh token for the session of cookie token `session_token`; the
-    /// requests asking for one session at the same time share one call.
-    pub async fn refresh(&self, session_token: &str, jwks: &JwksCache) -> Refreshed {
+    /// A fresh token for the session of cookie token `session_token`, for
+    /// a request that came with the token cookie `presented` (if any); the
+    /// requests asking for one session with the same token cookie at the
+    /// same time share one call.
+    pub async fn refresh(
+        &self,
+        session_token: &str,
+        presented: Option<&str>,
+        jwks: &JwksCache,
+    ) -> Refreshed {
+        let presented = presented.map(hash).unwrap_or_default();
         let shared = {
             let mut recent = self
                 .recent
@@ -225,10 +238,16 @@ impl Refreshes {
             }
             let key = hash(session_token);
             match recent.by_session.get(&key) {
-                Some(shared) if shared.started.elapsed() < REFRESH_REUSE => Some(shared.clone()),
-                _ if recent.by_session.len() < MAX_REMEMBERED => {
+                Some(shared)
+                    if shared.started.elapsed() < REFRESH_REUSE
+                        && shared.presented == presented =>
+                {
+                    Some(shared.clone())
+                }
+                known if known.is_some() || recent.by_session.len() < MAX_REMEMBERED => {
                     let shared = Arc::new(Shared {
                         started: Instant::now(),
+                        presented,
                         answer: OnceCell::new(),
                     });
                     recent.by_session.insert(key, shared.clone());

@@ -113,7 +113,8 @@ impl TokenTrust {
     /// fresh one from identity when it carries a session cookie, else
     /// nobody.
     pub async fn resolve(&self, headers: &HeaderMap) -> Resolved {
-        if let Some(jwt) = self.cookies.session_jwt_value(headers)
+        let presented = self.cookies.session_jwt_value(headers);
+        if let Some(jwt) = presented
             && let Some(claims) = self.check(jwt).await
         {
             return Resolved::signed_in(&claims, Vec::new());
@@ -121,7 +122,11 @@ impl TokenTrust {
         let Some(session_token) = self.cookies.session_token(headers) else {
             return Resolved::anonymous(Vec::new());
         };
-        match self.refreshes.refresh(session_token, &self.jwks).await {
+        match self
+            .refreshes
+            .refresh(session_token, presented, &self.jwks)
+            .await
+        {
             Refreshed::Token(fresh) if !self.feed.is_revoked(&fresh.claims.sid) => {
                 let FreshToken {
                     jwt,

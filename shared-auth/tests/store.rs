@@ -432,6 +432,69 @@ async fn signing_keys_rotate_and_stay_published_until_retired(db: TestDb) {
     );
 }
 
+async fn the_first_signing_key_is_added_exactly_once(db: TestDb) {
+    let store = db.migrated().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = Store::connect(&url).await.unwrap();
+            store
+                .add_first_signing_key(&format!("k{i}"), "secret")
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap());
+    }
+    assert_eq!(winners, 1, "one request creates the first key");
+    let published = store.signing_keys(0).await.unwrap();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(
+        store.signing_key().await.unwrap().as_ref(),
+        published.first()
+    );
+}
+
+async fn a_store_with_two_signing_keys_keeps_the_one_that_signs(db: TestDb) {
+    let store = db.connect().await;
+    let mut before = shared_auth::store::schema();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|migration| migration.version < ONE_SIGNING_KEY_MIGRATION)
+        .cloned()
+        .collect();
+    store.migrate_with(&before).await.unwrap();
+    for kid in ["kb", "ka"] {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, private_key, created_at, retired_at)
+             VALUES ($1, 'secret', 1000, NULL)",
+        )
+        .bind(kid)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    assert_eq!(store.signing_key().await.unwrap().unwrap().kid, "ka");
+    store.migrate().await.unwrap();
+    let signing = store.signing_key().await.unwrap().unwrap();
+    assert_eq!((signing.kid.as_str(), signing.retired_at), ("ka", None));
+    let others = store.signing_keys(0).await.unwrap();
+    assert_eq!(
+        others
+            .iter()
+            .map(|key| (key.kid.as_str(), key.retired_at))
+            .collect::<Vec<_>>(),
+        [("ka", None), ("kb", Some(1000))]
+    );
+}
+
+/// The migration that allows one signing key at a time.
+const ONE_SIGNING_KEY_MIGRATION: i64 = 20261201000001;
+
 async fn grants_are_single_use_and_expire(db: TestDb) {
     let store = db.migrated().await;
     store
@@ -679,6 +742,8 @@ on_every_backend!(
     concurrent_migrations_apply_each_version_once,
     deleting_a_user_deletes_their_sessions,
     signing_keys_rotate_and_stay_published_until_retired,
+    the_first_signing_key_is_added_exactly_once,
+    a_store_with_two_signing_keys_keeps_the_one_that_signs,
     every_ended_session_is_logged_in_order,
     concurrent_revocations_get_distinct_numbers,
     a_followed_revocation_reaches_the_feed_within_a_second,

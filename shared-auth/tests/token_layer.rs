@@ -324,6 +324,35 @@ async fn concurrent_refreshes_of_one_session_make_one_call() {
 }
 
 #[tokio::test]
+async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
+    // The revocation log is not read, so no token is trusted and every
+    // request with a session cookie needs a refresh, as after a profile
+    // change while a zone's log is late or its JWKS lacks the key.
+    let zone = token_mode(false, Via::Remote).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let cookie = format!("auth.session-token={cookie_token}");
+    let (_, headers, body) = zone.with_cookies("/maybe", &cookie).await;
+    assert_eq!(body, "alice");
+    let handed = handed_jwt(&headers).expect("a fresh token");
+    // The provider renames the user; a page's next request with the same
+    // cookies shares the refresh just made.
+    zone.app
+        .auth
+        .store()
+        .find_or_create_user("t#alice", "alice2")
+        .await
+        .unwrap();
+    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice");
+    assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
+    // A request with a token the earlier answer did not see (as the one
+    // identity sets after a change) gets an answer read after it.
+    let with_token = format!("auth.session-jwt={handed}; {cookie}");
+    assert_eq!(zone.with_cookies("/maybe", &with_token).await.2, "alice2");
+    assert_eq!(zone.with_cookies("/maybe", &with_token).await.2, "alice2");
+    assert_eq!(zone.refreshes.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn an_ended_session_clears_both_cookies() {
     let zone = token_mode(true, Via::Remote).await;
     let (_, cookie_token) = zone.app.signed_in("alice").await;

@@ -56,15 +56,20 @@ impl Store {
         .await?)
     }
 
-    /// Adds `kid` as a signing key unless one exists already: the first
-    /// start of identity. Two instances starting at once may both add
-    /// one; both are published and the newest signs.
+    /// Adds `kid` as the signing key unless one exists already: the first
+    /// use of identity. Whether it was added. Atomic: of several requests
+    /// or instances adding one at once, exactly one wins (the
+    /// `signing_keys_one_signing` index allows one key not retired), so
+    /// every JWKS fetched from then on names the key that signs.
     pub async fn add_first_signing_key(&self, kid: &str, private_key: &str) -> Result<bool> {
-        if self.signing_key().await?.is_some() {
-            return Ok(false);
-        }
-        self.insert_key(kid, private_key).await?;
-        Ok(true)
+        let insert = format!("{INSERT_KEY} ON CONFLICT DO NOTHING");
+        let added = sqlx::query(&insert)
+            .bind(kid)
+            .bind(private_key)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(added.rows_affected() == 1)
     }
 
     /// Makes `kid` the signing key and retires every other one (they stay
@@ -93,15 +98,5 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
-    }
-
-    async fn insert_key(&self, kid: &str, private_key: &str) -> Result<()> {
-        sqlx::query(INSERT_KEY)
-            .bind(kid)
-            .bind(private_key)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
