@@ -16,6 +16,7 @@
 //! so pages that are never cached pay no more than a lookup.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,7 +53,7 @@ pub async fn serve(
 ) -> (Response, Option<Authority>) {
     let Some(key) = key(&request) else {
         // An odd host or a very long address: past the cache.
-        return forward(edge, route, peer, id, request, None).await;
+        return pin!(forward(edge, route, peer, id, request, None)).await;
     };
     let head = request.method() == Method::HEAD;
     let mut stale = None;
@@ -91,7 +92,7 @@ pub async fn serve(
     // The values of the headers a response may `Vary` on, for storing it.
     let request_headers = leader.as_ref().map(|_| request.headers().clone());
     let path = request.uri().path().to_owned();
-    let (mut response, upstream) = forward(edge, route, peer, id, request, None).await;
+    let (mut response, upstream) = pin!(forward(edge, route, peer, id, request, None)).await;
     if response.status().is_server_error()
         && let Some(entry) = stale
     {

@@ -164,9 +164,10 @@ where
         let head_request = request.method() == Method::HEAD;
         // A client that goes away cancels its request, as with hyper: the
         // exchange with the zone is dropped, its connection closed.
+        let answering = pin!(answer(request));
         let response = tokio::select! {
             biased;
-            response = answer(request) => response,
+            response = answering => response,
             () = client_gone(&stream, &mut buf, limits.max_head) => return Ended::Closed,
         };
         let close = close || *stop.borrow();

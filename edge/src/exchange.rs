@@ -8,6 +8,7 @@
 //! allow them are spliced through.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -78,7 +79,8 @@ pub async fn forward(
             return (unavailable(edge, target), None);
         };
         let authority = &group.get(index).authority;
-        match edge.connect(authority).await {
+        let connecting = pin!(edge.connect(authority));
+        match connecting.await {
             Ok(connection) => break (index, connection),
             Err(err) => {
                 tracing::warn!(zone = target.name(), upstream = %authority, "{err}");
@@ -103,11 +105,8 @@ pub async fn forward(
     let attempt = http::Request::from_parts(parts, body);
     // Boxed: the exchange's state is most of a request's, and unboxed it
     // would be copied into every future that awaits this one.
-    let outcome = tokio::time::timeout(
-        edge.options().response_timeout,
-        Box::pin(connection.send(attempt, Some(forwarding))),
-    )
-    .await;
+    let sending = Box::pin(connection.send(attempt, Some(forwarding)));
+    let outcome = tokio::time::timeout(edge.options().response_timeout, sending).await;
     match outcome {
         Ok(Ok(mut response)) => {
             group.mark_ok(index);

@@ -5,6 +5,7 @@
 //! security headers and an access-log line when it ends.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -86,7 +87,7 @@ impl EdgeApp {
                 Body::new(body)
             }
         });
-        self.answer(peer, slot, request).await
+        pin!(self.answer(peer, slot, request)).await
     }
 
     /// [`EdgeApp::call`] for a request whose body is already a [`Body`]
@@ -103,14 +104,20 @@ impl EdgeApp {
             request.extensions_mut().insert(slot);
             // Boxed, so that the proxied requests' futures do not carry
             // the router's.
-            return match Box::pin(self.own.oneshot(request)).await {
+            let routed = Box::pin(self.own.oneshot(request));
+            return match routed.await {
                 Ok(response) => response.map(Either::Right),
                 Err(never) => match never {},
             };
         }
-        proxy_request(&self.edge, peer, Some(slot), request)
-            .await
-            .map(Either::Left)
+        // Pinned where it is made, here and down the chain: with
+        // `proxy_request(…).await` rustc keeps room for the future twice in
+        // this one's state (the value made, and the copy awaited), and so
+        // on at every level; a request's future was 11 KB, copied whole
+        // into place for every request. Boxed futures are likewise made in
+        // a statement of their own, never inside the awaited expression.
+        let proxied = pin!(proxy_request(&self.edge, peer, Some(slot), request));
+        proxied.await.map(Either::Left)
     }
 }
 
@@ -161,17 +168,21 @@ pub async fn proxy_request(
                             // Boxed: its state is larger than the exchange's,
                             // and every request's future would carry it.
                             Some(cache) => {
-                                Box::pin(cached::serve(
+                                let serving = Box::pin(cached::serve(
                                     edge,
                                     cache,
                                     route,
                                     peer,
                                     id.clone(),
                                     request,
-                                ))
-                                .await
+                                ));
+                                serving.await
                             }
-                            None => forward(edge, route, peer, id.clone(), request, slot).await,
+                            None => {
+                                let forwarding =
+                                    pin!(forward(edge, route, peer, id.clone(), request, slot));
+                                forwarding.await
+                            }
                         };
                         (response, Some(route.target), upstream)
                     }

@@ -121,9 +121,11 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Opens a connection to `authority`.
+/// Opens a connection to `authority`. Boxed: a connect's state (the
+/// socket's and its timer's) is the largest part of the futures that may
+/// open one, and most requests find a pooled connection instead; unboxed,
+/// it would be copied with every request's future all the same.
 async fn open(authority: &Authority, connect_timeout: Duration) -> Result<Upstream, SendError> {
-    Upstream::open(authority.as_str(), connect_timeout)
-        .await
-        .map_err(SendError::Connect)
+    let connecting = Box::pin(Upstream::open(authority.as_str(), connect_timeout));
+    connecting.await.map_err(SendError::Connect)
 }
