@@ -141,7 +141,10 @@ impl Drop for LoggedBody {
         // `request request_id=… method=… path=… zone="…" upstream=…
         // status=… bytes=… ms=… outcome="…"`.
         let e = &self.entry;
-        let ms = self.started.elapsed().as_millis();
+        // One reading of the clock for both the duration and the line's
+        // timestamp.
+        let now = Instant::now();
+        let ms = now.saturating_duration_since(self.started).as_millis();
         LINE.with_borrow_mut(|line| {
             line.clear();
             line.push_str("request request_id=");
@@ -164,7 +167,7 @@ impl Drop for LoggedBody {
             line.push_str(" outcome=\"");
             line.push_str(self.outcome);
             line.push('"');
-            server_process::info_line(line);
+            server_process::info_line_at(line, now);
         });
     }
 }

@@ -153,7 +153,7 @@ pub async fn proxy_request(
         Err(problem) => (error_page::bad_request(problem), None, None),
         Ok(()) => {
             let route = edge.routes().resolve(path);
-            match edge.rate_limited(&request, peer.ip()) {
+            match edge.rate_limited(&request, peer.ip(), started) {
                 Some(refusal) => (refusal, Some(route.target), None),
                 None => match failed_build(edge, route.target, &request) {
                     Some(page) => (page, Some(route.target), None),

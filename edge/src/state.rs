@@ -104,17 +104,18 @@ impl Edge {
         self.options.trusted_proxies.contains(peer)
     }
 
-    /// A 429 page when the request is over one of the limits.
-    pub(crate) fn rate_limited(&self, request: &Request, peer: IpAddr) -> Option<Response> {
+    /// A 429 page when the request, arriving at `now`, is over one of the
+    /// limits.
+    pub(crate) fn rate_limited(
+        &self,
+        request: &Request,
+        peer: IpAddr,
+        now: Instant,
+    ) -> Option<Response> {
         let limiter = self.limiter.as_ref()?;
         let client = self.client_addr(peer, request.headers()).ip;
         let wait = limiter
-            .check(
-                request.method(),
-                request.uri().path(),
-                client,
-                Instant::now(),
-            )
+            .check(request.method(), request.uri().path(), client, now)
             .err()?;
         Some(error_page::too_many_requests(retry_after_secs(wait)))
     }

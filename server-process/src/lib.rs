@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::EnvFilter;
 
@@ -55,6 +55,43 @@ thread_local! {
     /// (`2026-11-30T10:07:17.`) for the second it names: both reused.
     static INFO_LINE: RefCell<(String, u64, String)> =
         RefCell::new((String::with_capacity(256), u64::MAX, String::new()));
+    /// A reading of both clocks, for turning an `Instant` into wall time
+    /// (see [`wall_time`]).
+    static CLOCKS: RefCell<Option<(Instant, Duration)>> = const { RefCell::new(None) };
+}
+
+/// How long one reading of the wall clock serves [`wall_time`].
+const WALL_CLOCK_REUSE: Duration = Duration::from_secs(1);
+
+/// The wall time (since the Unix epoch) at `at`, from this thread's last
+/// reading of both clocks, taken again when it is [`WALL_CLOCK_REUSE`]
+/// old: one wall-clock read a second instead of one a line. Between
+/// readings the two clocks run at the same rate; a step of the wall clock
+/// shows in the log up to a second late.
+fn wall_time(at: Instant) -> Duration {
+    CLOCKS.with_borrow_mut(|clocks| {
+        let (instant, wall) = match *clocks {
+            Some((instant, wall))
+                if at.saturating_duration_since(instant) < WALL_CLOCK_REUSE
+                    && instant.saturating_duration_since(at) < WALL_CLOCK_REUSE =>
+            {
+                (instant, wall)
+            }
+            _ => {
+                let wall = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let instant = Instant::now();
+                *clocks = Some((instant, wall));
+                (instant, wall)
+            }
+        };
+        if at >= instant {
+            wall + (at - instant)
+        } else {
+            wall.saturating_sub(instant - at)
+        }
+    })
 }
 
 /// Writes `message` as an `INFO` line that reads like `tracing`'s (the same
@@ -65,13 +102,18 @@ thread_local! {
 /// line of escaped text. Before [`init_tracing`] (in tests) the message
 /// goes through `tracing`.
 pub fn info_line(message: &str) {
+    info_line_at(message, Instant::now());
+}
+
+/// [`info_line`] for a line timed `at`, a reading of the clock the caller
+/// made anyway (the edge times each request with it): the wall time is
+/// derived from it rather than read again.
+pub fn info_line_at(message: &str, at: Instant) {
     let Some(writer) = WRITER.get() else {
         tracing::info!("{message}");
         return;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = wall_time(at);
     INFO_LINE.with_borrow_mut(|(line, second, prefix)| {
         if *second != now.as_secs() {
             *second = now.as_secs();
@@ -148,5 +190,36 @@ mod tests {
         assert_eq!(second_prefix(0), "1970-01-01T00:00:00.");
         // 2026-11-30T10:07:17Z
         assert_eq!(second_prefix(1_796_033_237), "2026-11-30T10:07:17.");
+    }
+
+    fn wall_now() -> Duration {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
+    /// `a` and `b` within 50 ms of each other (a loaded machine may pause
+    /// the test between two readings).
+    fn close(a: Duration, b: Duration) -> bool {
+        a.abs_diff(b) < Duration::from_millis(50)
+    }
+
+    #[test]
+    fn wall_time_follows_the_instant_it_is_given() {
+        let before = wall_now();
+        let now = Instant::now();
+        let wall = wall_time(now);
+        assert!(close(wall, before), "{wall:?} vs {before:?}");
+        // From the same reading of both clocks: earlier and later instants
+        // map to earlier and later wall times, by as much.
+        let earlier = now.checked_sub(Duration::from_millis(300)).unwrap_or(now);
+        assert_eq!(wall - wall_time(earlier), now - earlier);
+        let later = now + Duration::from_millis(200);
+        assert_eq!(wall_time(later) - wall, Duration::from_millis(200));
+        // Past the reuse, both clocks are read again: still the wall time.
+        std::thread::sleep(WALL_CLOCK_REUSE + Duration::from_millis(20));
+        let at = Instant::now();
+        let wall = wall_time(at);
+        assert!(close(wall, wall_now()), "{wall:?}");
     }
 }
