@@ -148,7 +148,7 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
     if let Some(trust) = &auth.tokens {
         let resolved = trust.resolve(request.headers()).await;
         let signed_in = resolved.current.user().is_some();
-        // The cookies' values, for after the handler (should it end the
+        // The cookies' values, for after the handler (should it change the
         // session); two short copies, only when there are cookies.
         let ending = (
             cookies.session_token(request.headers()).map(str::to_owned),
@@ -158,9 +158,13 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
         );
         request.extensions_mut().insert(resolved.current);
         let mut response = next.run(request).await;
-        // The handler ended the session (it clears the cookie): this process
-        // forgets it at once, not at its next read of the revocation log.
-        if (ending.0.is_some() || ending.1.is_some()) && clears_session(&response, cookies) {
+        // The handler changed the session (a sign-out, a sign-in, a rotation,
+        // a token re-issued after a profile change): this process forgets
+        // what it kept for the cookies the request came with, at once, not
+        // at its next read of the revocation log. So a request of the same
+        // page still carrying the old token never gets a refresh read
+        // before the change (whose cookie could overwrite the new token).
+        if (ending.0.is_some() || ending.1.is_some()) && changes_session(&response, cookies) {
             trust.forget(ending.0.as_deref(), ending.1.as_deref());
         }
         finish(&mut response, cookies, signed_in, resolved.set_cookies);
@@ -206,15 +210,14 @@ pub async fn session_layer(State(auth): State<Auth>, mut request: Request, next:
     response
 }
 
-/// Whether `response` clears the session cookie (a sign-out, or the end
-/// of a session another way).
-fn clears_session(response: &Response, cookies: Cookies) -> bool {
-    let cleared = cookies.clear_session();
+/// Whether `response` sets either session cookie (a sign-in, a sign-out,
+/// a rotation, a re-issued token): the handler changed the session.
+fn changes_session(response: &Response, cookies: Cookies) -> bool {
     response
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
-        .any(|value| *value == cleared)
+        .any(|value| cookies.is_session(value))
 }
 
 /// Marks a signed-in response private (and drops any `CDN-Cache-Control`)

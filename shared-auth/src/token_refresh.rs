@@ -181,6 +181,8 @@ struct Shared {
 pub struct Refreshes {
     refresher: Refresher,
     recent: Mutex<Recent>,
+    /// How long an answer is reused ([`REFRESH_REUSE`]).
+    reuse: Duration,
 }
 
 /// The refreshes of the last [`REFRESH_REUSE`], one per session, keyed by
@@ -201,7 +203,16 @@ impl Refreshes {
                 by_session: HashMap::new(),
                 pruned_at: Instant::now(),
             }),
+            reuse: REFRESH_REUSE,
         }
+    }
+
+    /// Reuses answers for `reuse` instead of [`REFRESH_REUSE`] (tests that
+    /// must not depend on how fast a loaded machine runs them).
+    #[must_use]
+    pub fn reusing_for(mut self, reuse: Duration) -> Self {
+        self.reuse = reuse;
+        self
     }
 
     /// Drops the answer kept for `session_token`'s session (it ended): the
@@ -230,17 +241,16 @@ impl Refreshes {
                 .recent
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if recent.pruned_at.elapsed() >= REFRESH_REUSE / 4 {
+            if recent.pruned_at.elapsed() >= self.reuse / 4 {
                 recent
                     .by_session
-                    .retain(|_, shared| shared.started.elapsed() < REFRESH_REUSE);
+                    .retain(|_, shared| shared.started.elapsed() < self.reuse);
                 recent.pruned_at = Instant::now();
             }
             let key = hash(session_token);
             match recent.by_session.get(&key) {
                 Some(shared)
-                    if shared.started.elapsed() < REFRESH_REUSE
-                        && shared.presented == presented =>
+                    if shared.started.elapsed() < self.reuse && shared.presented == presented =>
                 {
                     Some(shared.clone())
                 }

@@ -151,9 +151,10 @@ impl TokenTrust {
         }
     }
 
-    /// Forgets a session that just ended in this process: the refresh
-    /// answer kept for its cookie and its verified token. (Other processes
-    /// learn it from the revocation log.)
+    /// Forgets what this process kept for a session a handler here just
+    /// changed or ended: the refresh answer kept for its cookie and its
+    /// verified token (verified again should it come back). Other
+    /// processes learn of an end from the revocation log.
     pub fn forget(&self, session_token: Option<&str>, jwt: Option<&str>) {
         if let Some(session_token) = session_token {
             self.refreshes.forget(session_token);

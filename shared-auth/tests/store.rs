@@ -458,6 +458,30 @@ async fn the_first_signing_key_is_added_exactly_once(db: TestDb) {
     );
 }
 
+async fn rotations_at_once_all_succeed_and_leave_one_signing_key(db: TestDb) {
+    let store = db.migrated().await;
+    assert!(store.add_first_signing_key("k0", "secret").await.unwrap());
+    let mut tasks = Vec::new();
+    for i in 1..=3 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.rotate_signing_key(&format!("k{i}"), "secret").await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let keys = store.signing_keys(0).await.unwrap();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    let signing: Vec<_> = keys.iter().filter(|key| key.retired_at.is_none()).collect();
+    assert_eq!(signing.len(), 1, "{keys:?}");
+    assert_eq!(
+        store.signing_key().await.unwrap().as_ref(),
+        signing.first().copied()
+    );
+}
+
 async fn a_store_with_two_signing_keys_keeps_the_one_that_signs(db: TestDb) {
     let store = db.connect().await;
     let mut before = shared_auth::store::schema();
@@ -743,6 +767,7 @@ on_every_backend!(
     deleting_a_user_deletes_their_sessions,
     signing_keys_rotate_and_stay_published_until_retired,
     the_first_signing_key_is_added_exactly_once,
+    rotations_at_once_all_succeed_and_leave_one_signing_key,
     a_store_with_two_signing_keys_keeps_the_one_that_signs,
     every_ended_session_is_logged_in_order,
     concurrent_revocations_get_distinct_numbers,

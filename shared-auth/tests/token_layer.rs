@@ -24,7 +24,7 @@ use shared_auth::session_token::{Claims, JwksCache, SigningKey};
 use shared_auth::store::testing::time_to_revoke_elsewhere;
 use shared_auth::store::{RevocationFeed, now};
 use shared_auth::token_issuer::{TokenIssuer, jwks_route, refresh_route};
-use shared_auth::token_refresh::{Refresher, Refreshes};
+use shared_auth::token_refresh::{REFRESH_REUSE, Refresher, Refreshes};
 use shared_auth::token_trust::TokenTrust;
 use support::App;
 
@@ -52,6 +52,11 @@ struct TokenApp {
 /// A zone in token mode beside a stand-in identity over the same store;
 /// `follow`: whether the zone reads the revocation log.
 async fn token_mode(follow: bool, via: Via) -> TokenApp {
+    token_mode_reusing(follow, via, REFRESH_REUSE).await
+}
+
+/// [`token_mode`] with refresh answers reused for `reuse`.
+async fn token_mode_reusing(follow: bool, via: Via, reuse: Duration) -> TokenApp {
     let mut app = App::new(3600).await;
     let issuer = TokenIssuer::new(&app.auth, Duration::from_secs(300));
     let key = issuer.signing_key().await.unwrap();
@@ -114,7 +119,7 @@ async fn token_mode(follow: bool, via: Via) -> TokenApp {
     let trust = Arc::new(TokenTrust::new(
         jwks,
         feed,
-        Refreshes::new(refresher),
+        Refreshes::new(refresher).reusing_for(reuse),
         config.cookies(),
     ));
     app.auth = app.auth.clone().with_token_trust(trust.clone());
@@ -307,7 +312,7 @@ async fn bad_tokens_are_refreshed_through_identity() {
 
 #[tokio::test]
 async fn concurrent_refreshes_of_one_session_make_one_call() {
-    let zone = Arc::new(token_mode(true, Via::Remote).await);
+    let zone = Arc::new(token_mode_reusing(true, Via::Remote, Duration::from_secs(60)).await);
     let (_, cookie_token) = zone.app.signed_in("alice").await;
     let cookie = format!("auth.session-token={cookie_token}");
     let pages: Vec<_> = (0..12)
@@ -327,8 +332,10 @@ async fn concurrent_refreshes_of_one_session_make_one_call() {
 async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
     // The revocation log is not read, so no token is trusted and every
     // request with a session cookie needs a refresh, as after a profile
-    // change while a zone's log is late or its JWKS lacks the key.
-    let zone = token_mode(false, Via::Remote).await;
+    // change while a zone's log is late or its JWKS lacks the key. Answers
+    // are reused for a minute here, so that sharing does not depend on
+    // how fast the machine runs the test.
+    let zone = token_mode_reusing(false, Via::Remote, Duration::from_secs(60)).await;
     let (_, cookie_token) = zone.app.signed_in("alice").await;
     let cookie = format!("auth.session-token={cookie_token}");
     let (_, headers, body) = zone.with_cookies("/maybe", &cookie).await;
@@ -350,6 +357,30 @@ async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
     assert_eq!(zone.with_cookies("/maybe", &with_token).await.2, "alice2");
     assert_eq!(zone.with_cookies("/maybe", &with_token).await.2, "alice2");
     assert_eq!(zone.refreshes.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_session_changed_here_is_refreshed_afresh_at_once() {
+    // Identity's own process: no token trusted (the log is not read), so
+    // every request with the session cookie is refreshed; answers would be
+    // reused for a minute.
+    let zone = token_mode_reusing(false, Via::Local, Duration::from_secs(60)).await;
+    let (_, cookie_token) = zone.app.signed_in("alice").await;
+    let cookie = format!("auth.session-token={cookie_token}");
+    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice");
+    zone.app
+        .auth
+        .store()
+        .find_or_create_user("t#alice", "alice2")
+        .await
+        .unwrap();
+    // A handler re-issues the token after the change; a request of the
+    // same page still without the new token must not get the answer read
+    // before it (its cookie would overwrite the new token).
+    let (status, headers, _) = zone.with_cookies("/reissue", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(handed_jwt(&headers).is_some_and(|jwt| jwt == "reissued"));
+    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice2");
 }
 
 #[tokio::test]
@@ -400,8 +431,9 @@ async fn signing_out_ends_the_cookies_session_even_when_identity_cannot_answer()
 #[tokio::test]
 async fn a_refresh_made_just_before_sign_out_does_not_outlive_it() {
     // The revocation log is not followed: what is checked is this
-    // process's own memory of the session.
-    let zone = token_mode(false, Via::Local).await;
+    // process's own memory of the session, whose answers would be reused
+    // for a minute.
+    let zone = token_mode_reusing(false, Via::Local, Duration::from_secs(60)).await;
     let (_, cookie_token) = zone.app.signed_in("alice").await;
     let cookie = format!("auth.session-token={cookie_token}");
     // A refresh, kept for the page's other requests.

@@ -7,6 +7,10 @@ use sqlx::FromRow;
 
 use super::{Result, Store, now};
 
+/// How many times a rotation is tried when concurrent rotations collide
+/// (see [`Store::rotate_signing_key`]).
+const ROTATION_ATTEMPTS: u32 = 5;
+
 const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, private_key, created_at, retired_at)
      VALUES ($1, $2, $3, NULL)";
 
@@ -74,7 +78,28 @@ impl Store {
 
     /// Makes `kid` the signing key and retires every other one (they stay
     /// published until their tokens have expired), in one transaction.
+    ///
+    /// Rotations at once (PostgreSQL): a later one's retiring does not see
+    /// the key an earlier one just added, so its insert breaks the
+    /// one-signing-key index. It is then run again, retiring that key too,
+    /// as a rotation right after it would; each such failure means another
+    /// rotation got through, so a few attempts serve any realistic number
+    /// of concurrent rotations.
     pub async fn rotate_signing_key(&self, kid: &str, private_key: &str) -> Result<()> {
+        let mut attempts = 1;
+        loop {
+            match self.try_rotate_signing_key(kid, private_key).await {
+                Err(sqlx::Error::Database(err))
+                    if err.is_unique_violation() && attempts < ROTATION_ATTEMPTS =>
+                {
+                    attempts += 1;
+                }
+                outcome => return Ok(outcome?),
+            }
+        }
+    }
+
+    async fn try_rotate_signing_key(&self, kid: &str, private_key: &str) -> sqlx::Result<()> {
         let now = now();
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
@@ -87,8 +112,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Deletes keys retired before `before` (no live token names them).

@@ -68,6 +68,7 @@ impl App {
             .route("/sign-in/{name}", get(sign_in_as))
             .route("/sign-out", get(sign_out))
             .route("/rotate", get(rotate))
+            .route("/reissue", get(reissue))
             .route(
                 "/api/referer-redirect",
                 get(|| async {
@@ -175,6 +176,13 @@ async fn rotate(
         Some((_, change)) => change.respond("rotated"),
         None => (StatusCode::UNAUTHORIZED, "anonymous").into_response(),
     }
+}
+
+/// What identity does after a profile change: a new session token for the
+/// same session, set on the response (its value does not matter here).
+async fn reissue(State(auth): State<Auth>) -> Response {
+    let cookie = auth.config().cookies().session_jwt("reissued", 300);
+    ([(header::SET_COOKIE, cookie)], "reissued").into_response()
 }
 
 /// The session token a response hands to the browser, if it sets one.
