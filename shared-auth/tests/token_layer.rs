@@ -328,27 +328,33 @@ async fn concurrent_refreshes_of_one_session_make_one_call() {
     assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
-async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
-    // The revocation log is not read, so no token is trusted and every
-    // request with a session cookie needs a refresh, as after a profile
-    // change while a zone's log is late or its JWKS lacks the key. Answers
-    // are reused for a minute here, so that sharing does not depend on
-    // how fast the machine runs the test.
-    let zone = token_mode_reusing(false, Via::Remote, Duration::from_secs(60)).await;
+/// A zone that trusts no token (the revocation log is not read), so that
+/// every request with a session cookie is refreshed, as after a profile
+/// change while a zone's log is late or its JWKS lacks the key; answers
+/// reused for a minute, so that sharing does not depend on how fast the
+/// machine runs the test. Alice's first request is refreshed as "alice",
+/// then the provider renames her "alice2". The zone, her session cookie
+/// and the first response's headers.
+async fn refreshed_then_renamed(via: Via) -> (TokenApp, String, HeaderMap) {
+    let zone = token_mode_reusing(false, via, Duration::from_secs(60)).await;
     let (_, cookie_token) = zone.app.signed_in("alice").await;
     let cookie = format!("auth.session-token={cookie_token}");
     let (_, headers, body) = zone.with_cookies("/maybe", &cookie).await;
     assert_eq!(body, "alice");
-    let handed = handed_jwt(&headers).expect("a fresh token");
-    // The provider renames the user; a page's next request with the same
-    // cookies shares the refresh just made.
     zone.app
         .auth
         .store()
         .find_or_create_user("t#alice", "alice2")
         .await
         .unwrap();
+    (zone, cookie, headers)
+}
+
+#[tokio::test]
+async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
+    let (zone, cookie, headers) = refreshed_then_renamed(Via::Remote).await;
+    let handed = handed_jwt(&headers).expect("a fresh token");
+    // A page's next request with the same cookies shares the refresh made.
     assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice");
     assert_eq!(zone.refreshes.load(Ordering::SeqCst), 1);
     // A request with a token the earlier answer did not see (as the one
@@ -361,19 +367,8 @@ async fn a_refresh_is_shared_only_by_requests_with_the_same_token() {
 
 #[tokio::test]
 async fn a_session_changed_here_is_refreshed_afresh_at_once() {
-    // Identity's own process: no token trusted (the log is not read), so
-    // every request with the session cookie is refreshed; answers would be
-    // reused for a minute.
-    let zone = token_mode_reusing(false, Via::Local, Duration::from_secs(60)).await;
-    let (_, cookie_token) = zone.app.signed_in("alice").await;
-    let cookie = format!("auth.session-token={cookie_token}");
-    assert_eq!(zone.with_cookies("/maybe", &cookie).await.2, "alice");
-    zone.app
-        .auth
-        .store()
-        .find_or_create_user("t#alice", "alice2")
-        .await
-        .unwrap();
+    // Identity's own process.
+    let (zone, cookie, _) = refreshed_then_renamed(Via::Local).await;
     // A handler re-issues the token after the change; a request of the
     // same page still without the new token must not get the answer read
     // before it (its cookie would overwrite the new token).
