@@ -8,7 +8,8 @@
 //! (`/auth/internal/session-token`, for the other zones' servers only). No
 //! other zone builds one.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -42,11 +43,21 @@ pub struct Issued {
     pub max_age: i64,
 }
 
+/// How long identity signs with the key it last read from the store
+/// before reading it again. A rotation (`cargo xtask rotate-keys`, another
+/// process) takes effect within it; the key it replaces stays published
+/// for a token's whole lifetime, so tokens signed meanwhile verify.
+const KEY_REUSE: Duration = Duration::from_secs(1);
+
 /// Identity's signer.
 #[derive(Clone, Debug)]
 pub struct TokenIssuer {
     auth: Auth,
     ttl: Duration,
+    /// The signing key as last read, and when: read (two queries, and the
+    /// key's public half derived) once per [`KEY_REUSE`], not per token.
+    key: Arc<Mutex<Option<(Instant, SigningKey)>>>,
+    key_reuse: Duration,
 }
 
 impl TokenIssuer {
@@ -55,7 +66,17 @@ impl TokenIssuer {
         Self {
             auth: auth.clone(),
             ttl,
+            key: Arc::new(Mutex::new(None)),
+            key_reuse: KEY_REUSE,
         }
+    }
+
+    /// Reads the signing key again after `reuse` instead of [`KEY_REUSE`]
+    /// (tests that must not depend on how fast a loaded machine runs them).
+    #[must_use]
+    pub fn reusing_key_for(mut self, reuse: Duration) -> Self {
+        self.key_reuse = reuse;
+        self
     }
 
     /// The store and settings it signs for.
@@ -67,8 +88,27 @@ impl TokenIssuer {
         i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX)
     }
 
-    /// The key to sign with; the first use ever creates one.
+    /// The key to sign with (as read at most [`KEY_REUSE`] ago); the first
+    /// use ever creates one.
     pub async fn signing_key(&self) -> Result<SigningKey, IssueError> {
+        if let Some((read_at, key)) = self.lock_key().as_ref()
+            && read_at.elapsed() < self.key_reuse
+        {
+            return Ok(key.clone());
+        }
+        let key = self.read_signing_key().await?;
+        *self.lock_key() = Some((Instant::now(), key.clone()));
+        Ok(key)
+    }
+
+    fn lock_key(&self) -> std::sync::MutexGuard<'_, Option<(Instant, SigningKey)>> {
+        self.key
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The signing key in the store; the first use ever creates one.
+    async fn read_signing_key(&self) -> Result<SigningKey, IssueError> {
         let store = self.auth.store();
         if store.signing_key().await?.is_none() {
             let key = SigningKey::generate()?;

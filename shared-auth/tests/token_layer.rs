@@ -232,6 +232,49 @@ async fn a_key_identity_removed_is_not_trusted_after_the_next_refresh() {
 }
 
 #[tokio::test]
+async fn identity_signs_with_a_rotated_key_once_it_reads_the_key_again() {
+    let zone = token_mode(true, Via::Local).await;
+    let store = zone.app.auth.store();
+    let kid_of = |jwt: &str| {
+        jsonwebtoken::decode_header(jwt)
+            .unwrap()
+            .kid
+            .unwrap_or_default()
+    };
+    let (user, cookie_token) = zone.app.signed_in("alice").await;
+    let session = store
+        .validate_session(&cookie_token, zone.app.auth.policy())
+        .await
+        .unwrap()
+        .unwrap()
+        .session;
+    // Two identity processes: one that read the key a moment ago and may
+    // keep it, one that reads it for every token.
+    let keeping = TokenIssuer::new(&zone.app.auth, Duration::from_secs(300))
+        .reusing_key_for(Duration::from_secs(3600));
+    let reading =
+        TokenIssuer::new(&zone.app.auth, Duration::from_secs(300)).reusing_key_for(Duration::ZERO);
+    for issuer in [&keeping, &reading] {
+        let issued = issuer.issue(&user, &session).await.unwrap();
+        assert_eq!(kid_of(&issued.jwt), zone.key.kid());
+    }
+    let next = SigningKey::generate().unwrap();
+    store
+        .rotate_signing_key(next.kid(), &next.to_stored())
+        .await
+        .unwrap();
+    let kept = keeping.issue(&user, &session).await.unwrap();
+    assert_eq!(kid_of(&kept.jwt), zone.key.kid(), "within its reuse");
+    let read = reading.issue(&user, &session).await.unwrap();
+    assert_eq!(kid_of(&read.jwt), next.kid(), "read again");
+    // Both verify: the key rotated out stays published.
+    assert!(zone.trust.refresh_keys().await.is_ok());
+    for jwt in [&kept.jwt, &read.jwt] {
+        assert!(zone.trust.jwks().verify(jwt, now()).await.is_ok());
+    }
+}
+
+#[tokio::test]
 async fn a_revoked_sessions_token_is_refused_within_a_second() {
     let zone = token_mode(true, Via::Remote).await;
     let (user, _) = zone.app.signed_in("alice").await;
