@@ -22,7 +22,7 @@ use http::{HeaderMap, Request, StatusCode, header};
 use shared_auth::identity_feed::{IdentityFeed, revocations_route};
 use shared_auth::session_token::{Claims, JwksCache, SigningKey};
 use shared_auth::store::testing::time_to_revoke_elsewhere;
-use shared_auth::store::{RevocationFeed, now};
+use shared_auth::store::{RevocationFeed, Session, now};
 use shared_auth::token_issuer::{TokenIssuer, jwks_route, refresh_route};
 use shared_auth::token_refresh::{REFRESH_REUSE, Refresher, Refreshes};
 use shared_auth::token_trust::TokenTrust;
@@ -139,6 +139,22 @@ fn portpicker_free() -> u16 {
 }
 
 impl TokenApp {
+    /// `name` signed in: the user, the session cookie's token and the
+    /// session's row.
+    async fn signed_in_session(&self, name: &str) -> (contracts::User, String, Session) {
+        let (user, cookie_token) = self.app.signed_in(name).await;
+        let session = self
+            .app
+            .auth
+            .store()
+            .validate_session(&cookie_token, self.app.auth.policy())
+            .await
+            .unwrap()
+            .unwrap()
+            .session;
+        (user, cookie_token, session)
+    }
+
     fn jwt(&self, user_id: &str, username: &str, sid: &str) -> String {
         self.jwt_signed_by(&self.key, user_id, username, sid)
     }
@@ -241,13 +257,7 @@ async fn identity_signs_with_a_rotated_key_once_it_reads_the_key_again() {
             .kid
             .unwrap_or_default()
     };
-    let (user, cookie_token) = zone.app.signed_in("alice").await;
-    let session = store
-        .validate_session(&cookie_token, zone.app.auth.policy())
-        .await
-        .unwrap()
-        .unwrap()
-        .session;
+    let (user, _, session) = zone.signed_in_session("alice").await;
     // Two identity processes: one that read the key a moment ago and may
     // keep it, one that reads it for every token.
     let keeping = TokenIssuer::new(&zone.app.auth, Duration::from_secs(300))
@@ -424,15 +434,13 @@ async fn a_session_changed_here_is_refreshed_afresh_at_once() {
 #[tokio::test]
 async fn an_ended_session_clears_both_cookies() {
     let zone = token_mode(true, Via::Remote).await;
-    let (_, cookie_token) = zone.app.signed_in("alice").await;
-    let store = zone.app.auth.store();
-    let session = store
-        .validate_session(&cookie_token, zone.app.auth.policy())
+    let (_, cookie_token, session) = zone.signed_in_session("alice").await;
+    zone.app
+        .auth
+        .store()
+        .delete_session(&session.id)
         .await
-        .unwrap()
-        .unwrap()
-        .session;
-    store.delete_session(&session.id).await.unwrap();
+        .unwrap();
     let (status, headers, body) = zone
         .with_cookies("/maybe", &format!("auth.session-token={cookie_token}"))
         .await;
