@@ -39,6 +39,7 @@ use tokio::sync::watch;
 
 use crate::forward::ADDED_HEADERS;
 use crate::spans::Spans;
+use crate::write_stall::write_all;
 
 /// Header lines of a head this path takes, at most (hyper takes more).
 const MAX_HEADERS: usize = 64;
@@ -57,6 +58,9 @@ pub struct Limits {
     /// How long a client has to send a whole head, counted from when the
     /// edge starts waiting for it (so also between kept-alive requests).
     pub head_timeout: Duration,
+    /// A response write that the client takes nothing of for this long
+    /// ends the connection (`write_stall`).
+    pub write_stall: Duration,
 }
 
 /// How a connection left this path.
@@ -176,6 +180,7 @@ where
             out: &mut out,
             pending: &mut buf,
             max_head: limits.max_head,
+            write_stall: limits.write_stall,
         };
         let reusable = client.respond(response, head_request, close).await;
         served = true;
@@ -330,6 +335,7 @@ struct Client<'a> {
     /// What the client sent meanwhile (see [`client_gone`]).
     pending: &'a mut BytesMut,
     max_head: usize,
+    write_stall: Duration,
 }
 
 impl Client<'_> {
@@ -343,6 +349,7 @@ impl Client<'_> {
         let out = &mut *self.out;
         let pending = &mut *self.pending;
         let max_head = self.max_head;
+        let stall = self.write_stall;
         let (parts, body) = response.into_parts();
         let mut body = pin!(body);
         let status = parts.status;
@@ -408,7 +415,7 @@ impl Client<'_> {
                     .as_mut()
                     .poll_frame(&mut Context::from_waker(Waker::noop()));
             }
-            return stream.write_all(out).await.is_ok();
+            return write_all(stream, out, stall).await.is_ok();
         }
         let mut sent: u64 = 0;
         loop {
@@ -417,7 +424,7 @@ impl Client<'_> {
                 Poll::Ready(frame) => frame,
                 Poll::Pending => {
                     if !out.is_empty() {
-                        if stream.write_all(out).await.is_err() {
+                        if write_all(stream, out, stall).await.is_err() {
                             return false;
                         }
                         out.clear();
@@ -434,7 +441,7 @@ impl Client<'_> {
                 Some(Err(_)) => {
                     // Cut short: what was sent goes out, then the connection
                     // closes, so the client sees the response incomplete.
-                    let _ = stream.write_all(out).await;
+                    let _ = write_all(stream, out, stall).await;
                     return false;
                 }
                 Some(Ok(frame)) => match frame.into_data() {
@@ -452,7 +459,9 @@ impl Client<'_> {
             if data.len() <= COPY_LIMIT {
                 out.extend_from_slice(&data);
             } else {
-                if stream.write_all(out).await.is_err() || stream.write_all(&data).await.is_err() {
+                if write_all(stream, out, stall).await.is_err()
+                    || write_all(stream, &data, stall).await.is_err()
+                {
                     return false;
                 }
                 out.clear();
@@ -461,7 +470,7 @@ impl Client<'_> {
                 out.extend_from_slice(b"\r\n");
             }
             if out.len() >= COPY_LIMIT {
-                if stream.write_all(out).await.is_err() {
+                if write_all(stream, out, stall).await.is_err() {
                     return false;
                 }
                 out.clear();
@@ -474,10 +483,10 @@ impl Client<'_> {
         if chunked {
             out.extend_from_slice(b"0\r\n\r\n");
         } else if length.is_some_and(|length| sent != length) {
-            let _ = stream.write_all(out).await;
+            let _ = write_all(stream, out, stall).await;
             return false;
         }
-        stream.write_all(out).await.is_ok()
+        write_all(stream, out, stall).await.is_ok()
     }
 }
 
@@ -658,6 +667,7 @@ mod tests {
         Limits {
             max_head: 8192,
             head_timeout,
+            write_stall: Duration::from_secs(60),
         }
     }
 

@@ -76,7 +76,8 @@ pub struct Config {
     #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30)]
     pub response_timeout_secs: u64,
     /// A response body, or an upgraded (WebSocket) connection, that sends
-    /// nothing for this long is cut off.
+    /// nothing for this long is cut off; so is a client that takes none of
+    /// a response for this long.
     #[arg(long, env = "EDGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
     /// How long an instance that refused a connection stays out of rotation.

@@ -78,6 +78,7 @@ pub mod upstream_body;
 pub mod upstream_connection;
 pub mod upstream_http1;
 pub mod upstream_pool;
+pub mod write_stall;
 pub mod zone_upstreams;
 
 pub use config::Config;

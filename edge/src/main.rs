@@ -72,6 +72,7 @@ fn run(config: Config) -> anyhow::Result<()> {
         max_connections_per_client: usize::try_from(config.max_connections_per_client)
             .unwrap_or(usize::MAX),
         trusted_proxies: config.trusted(),
+        write_stall: config.idle_timeout(),
     };
     cores::run(
         listeners,

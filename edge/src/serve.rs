@@ -29,6 +29,7 @@ use crate::connections::ConnectionLimits;
 use crate::proxy::EdgeApp;
 use crate::rewind::Rewound;
 use crate::trusted::TrustedProxies;
+use crate::write_stall::StallLimited;
 
 /// Streams one HTTP/2 connection may have open at once.
 pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
@@ -59,6 +60,9 @@ pub struct ServeOptions {
     pub max_connections_per_client: usize,
     /// Peers exempt from the per-client cap (`--trusted-proxies`).
     pub trusted_proxies: TrustedProxies,
+    /// A client that takes none of a response for this long is dropped
+    /// (`write_stall`; `--idle-timeout-secs`).
+    pub write_stall: Duration,
 }
 
 impl Default for ServeOptions {
@@ -69,6 +73,7 @@ impl Default for ServeOptions {
             max_connections: 10_000,
             max_connections_per_client: 256,
             trusted_proxies: TrustedProxies::default(),
+            write_stall: Duration::from_secs(60),
         }
     }
 }
@@ -127,6 +132,7 @@ pub async fn serve_with_limits(
     let client_limits = client_http1::Limits {
         max_head,
         head_timeout: HEADER_READ_TIMEOUT,
+        write_stall: options.write_stall,
     };
     // HTTP/2 connections drain through `graceful`; the others each hold a
     // receiver of `stop` until they end.
@@ -174,7 +180,8 @@ pub async fn serve_with_limits(
                             let answer = app.clone().call(peer, request_slot.clone(), request);
                             async move { Ok::<_, Infallible>(answer.await) }
                         });
-                        let io = TokioIo::new(Rewound::new(handoff.read, handoff.stream));
+                        let stream = StallLimited::new(handoff.stream, client_limits.write_stall);
+                        let io = TokioIo::new(Rewound::new(handoff.read, stream));
                         if handoff.may_be_http2 {
                             let connection = builder.serve_connection_with_upgrades(io, service);
                             if let Err(err) = watcher.watch(connection.into_owned()).await {

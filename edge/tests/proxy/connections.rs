@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{Stack, read_head, spawn_edge_with, test_serve_options};
+use super::support::{LARGE_BYTES, Stack, read_head, spawn_edge_with, test_serve_options};
 
 const REQUEST: &[u8] = b"GET /shop HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -33,6 +33,26 @@ async fn served(addr: std::net::SocketAddr) -> TcpStream {
     let head = read_head(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     stream
+}
+
+/// True when a new connection is served 200 within `limit` (tried every
+/// 50 ms: while the client is at its cap, each is closed at once).
+async fn served_within(addr: std::net::SocketAddr, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut again = TcpStream::connect(addr).await.unwrap();
+        let _ = again.write_all(REQUEST).await;
+        let head = timeout(Duration::from_secs(2), read_head(&mut again))
+            .await
+            .unwrap_or_default();
+        if head.starts_with("HTTP/1.1 200") {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// True when the connection got no answer for half a second.
@@ -132,22 +152,10 @@ async fn one_client_cannot_hold_every_connection() {
     );
     // When one closes, the client gets its slot back.
     drop(open.pop());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut again = TcpStream::connect(addr).await.unwrap();
-        let _ = again.write_all(REQUEST).await;
-        let head = timeout(Duration::from_secs(2), read_head(&mut again))
-            .await
-            .unwrap_or_default();
-        if head.starts_with("HTTP/1.1 200") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the closed connection's slot never came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        served_within(addr, Duration::from_secs(10)).await,
+        "the closed connection's slot never came back"
+    );
 
     // A trusted proxy speaks for many clients: it is not capped per client.
     let addr = edge_with(
@@ -200,4 +208,41 @@ async fn http2_clients_get_explicit_limits() {
         answered.is_none_or(|s| s == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
         "{answered:?}"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_its_slot_given_back() {
+    let stack = Stack::start().await;
+    let addr = edge_with(
+        &stack,
+        ServeOptions {
+            max_connections_per_client: 1,
+            write_stall: Duration::from_secs(1),
+            ..test_serve_options()
+        },
+    )
+    .await;
+    // Through the edge's own HTTP/1.1 side, and through hyper's (which
+    // takes HTTP/1.0).
+    for request in [
+        &b"GET /shop/large HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
+        &b"GET /shop/large HTTP/1.0\r\nHost: localhost\r\n\r\n"[..],
+    ] {
+        let mut hoarder = TcpStream::connect(addr).await.unwrap();
+        hoarder.write_all(request).await.unwrap();
+        // It reads nothing: the edge's writes fill both sockets' buffers.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !served_within(addr, Duration::ZERO).await,
+            "the client's one slot is not held"
+        );
+        assert!(
+            served_within(addr, Duration::from_secs(10)).await,
+            "a client that never reads kept its connection"
+        );
+        // What the edge sent before it gave up is far less than the page.
+        let mut got = Vec::new();
+        let _ = timeout(Duration::from_secs(10), hoarder.read_to_end(&mut got)).await;
+        assert!(got.len() < LARGE_BYTES, "{} bytes", got.len());
+    }
 }

@@ -31,7 +31,12 @@ pub const WS_PREFIX: &str = "/shop/ws";
 /// An upstream that says which zone and instance it is and echoes the
 /// path and headers; plus a streaming, a slow, an upload and WebSocket
 /// routes (`/shop/ws` is declared websocket in the test manifest,
-/// `/shop/chat` is not), and an HTML page at `/shop/page`.
+/// `/shop/chat` is not), an HTML page at `/shop/page` and 32 MiB at
+/// `/shop/large`.
+/// The size of `/shop/large`: more than a client's and the edge's socket
+/// buffers hold.
+pub const LARGE_BYTES: usize = 32 << 20;
+
 pub fn upstream(name: String) -> Router {
     let echo_name = name.clone();
     let echo_socket = get(|ws: WebSocketUpgrade| async move {
@@ -75,6 +80,7 @@ pub fn upstream(name: String) -> Router {
             "/shop/upload",
             post(|body: Bytes| async move { format!("{} bytes", body.len()) }),
         )
+        .route("/shop/large", get(|| async { vec![b'x'; LARGE_BYTES] }))
         .route(
             "/shop/page",
             get(|| async { axum::response::Html("<h1>A shop page</h1>") }),
