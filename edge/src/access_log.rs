@@ -148,7 +148,12 @@ impl Drop for LoggedBody {
         LINE.with_borrow_mut(|line| {
             line.clear();
             line.push_str("request request_id=");
-            push_escaped(line, &String::from_utf8_lossy(e.request_id.as_bytes()));
+            // Ids are plain ASCII (the client's only when plain, see
+            // `forward::request_id`): no lossy copy for them.
+            match e.request_id.to_str() {
+                Ok(id) => push_escaped(line, id),
+                Err(_) => push_escaped(line, &String::from_utf8_lossy(e.request_id.as_bytes())),
+            }
             line.push_str(" method=");
             push_escaped(line, e.method.as_str());
             line.push_str(" path=");

@@ -25,6 +25,7 @@ use crate::routes::Route;
 use crate::state::Edge;
 use crate::target::Target;
 use crate::upgrade::{is_websocket_upgrade, set_websocket_upgrade, splice};
+use crate::upstream_http1::SendError;
 
 /// Sends `request` to an instance of `route`'s zone; returns the response
 /// and the instance that answered. A WebSocket tunnel keeps `slot` (the
@@ -105,10 +106,10 @@ pub async fn forward(
     let attempt = http::Request::from_parts(parts, body);
     // Boxed: the exchange's state is most of a request's, and unboxed it
     // would be copied into every future that awaits this one.
-    let sending = Box::pin(connection.send(attempt, Some(forwarding)));
-    let outcome = tokio::time::timeout(edge.options().response_timeout, sending).await;
-    match outcome {
-        Ok(Ok(mut response)) => {
+    let timeout = edge.options().response_timeout;
+    let sending = Box::pin(connection.send(attempt, Some(forwarding), timeout));
+    match sending.await {
+        Ok(mut response) => {
             group.mark_ok(index);
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some(client_upgrade) = client_upgrade else {
@@ -128,7 +129,11 @@ pub async fn forward(
             strip_hop_by_hop(response.headers_mut());
             (response.map(Body::new), Some(authority))
         }
-        Ok(Err(err)) => {
+        Err(SendError::TimedOut(_)) => {
+            tracing::warn!(zone = target.name(), upstream = %authority, "no response within {timeout:?}");
+            (error_page::gateway_timeout(target), Some(authority))
+        }
+        Err(err) => {
             if err.body_too_large() {
                 return (
                     error_page::payload_too_large(route.max_body_bytes),
@@ -140,10 +145,6 @@ pub async fn forward(
             }
             tracing::warn!(zone = target.name(), upstream = %authority, "upstream failed: {err}");
             (unavailable(edge, target), Some(authority))
-        }
-        Err(_) => {
-            tracing::warn!(zone = target.name(), upstream = %authority, "no response within {:?}", edge.options().response_timeout);
-            (error_page::gateway_timeout(target), Some(authority))
         }
     }
 }

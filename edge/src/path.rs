@@ -36,12 +36,11 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
         return Err(PathProblem::NotAbsolute);
     }
     // Nearly every path: nothing encoded, no backslash, no doubled slash.
-    // The same checks without allocating (this runs on every request).
-    if !path.bytes().any(|b| b == b'%' || b == b'\\') && !path.contains("//") {
-        if path
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
-        {
+    // The same checks in one pass, without allocating (this runs on every
+    // request; `contains("//")` and `split('/')` were a few per cent of
+    // the edge's own instructions on a proxied request).
+    if let Some(dot_segment) = plain_dot_segment(path.as_bytes()) {
+        if dot_segment {
             return Err(PathProblem::DotSegment);
         }
         let prefix = contracts::zone::IDENTITY_INTERNAL_PREFIX;
@@ -71,6 +70,27 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
         return Err(PathProblem::Internal);
     }
     Ok(())
+}
+
+/// For a path with no `%`, no backslash and no doubled slash: whether
+/// one of its segments is `.` or `..`. `None` for any other path.
+fn plain_dot_segment(path: &[u8]) -> Option<bool> {
+    let mut dot_segment = false;
+    let mut start = 0;
+    let mut previous = 0;
+    for (i, &byte) in path.iter().enumerate() {
+        match byte {
+            b'%' | b'\\' => return None,
+            b'/' if previous == b'/' => return None,
+            b'/' => {
+                dot_segment |= matches!(&path[start..i], b"." | b"..");
+                start = i + 1;
+            }
+            _ => {}
+        }
+        previous = byte;
+    }
+    Some(dot_segment || matches!(&path[start..], b"." | b".."))
 }
 
 /// Whether `lower` (a lower-cased path) names identity's internal routes,
@@ -144,6 +164,26 @@ mod tests {
             ("/auth%2Finternal/x", PathProblem::EncodedSeparator),
         ] {
             assert_eq!(check_path(bad), Err(problem), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_one_pass_check_agrees_with_splitting_on_every_short_path() {
+        let alphabet = ['/', '.', 'a', '%', '\\'];
+        // Every path of up to six of these characters.
+        let mut paths = Vec::new();
+        let mut length_n = vec![String::new()];
+        for _ in 0..6 {
+            length_n = length_n
+                .iter()
+                .flat_map(|path| alphabet.iter().map(move |c| format!("{path}{c}")))
+                .collect();
+            paths.extend(length_n.iter().cloned());
+        }
+        for path in &paths {
+            let expected = (!path.contains(['%', '\\']) && !path.contains("//"))
+                .then(|| path.split('/').any(|s| s == "." || s == ".."));
+            assert_eq!(plain_dot_segment(path.as_bytes()), expected, "{path:?}");
         }
     }
 }

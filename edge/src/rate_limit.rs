@@ -10,6 +10,7 @@
 //! still limited as a whole.
 
 use std::borrow::Cow;
+use std::cell::LazyCell;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher as _;
@@ -181,17 +182,18 @@ impl RateLimiter {
         &self,
         method: &Method,
         path: &str,
-        client: IpAddr,
+        client: impl FnOnce() -> IpAddr,
         now: Instant,
     ) -> Result<(), Duration> {
         if self.rules.is_empty() {
             return Ok(());
         }
         let path = decode(path);
-        let client = client_key(client);
+        // Worked out once, and only when a rule covers the request.
+        let client = LazyCell::new(|| client_key(client()));
         for (index, rule) in self.rules.iter().enumerate() {
             if rule.matches(method, &path) {
-                self.take((index, client), now)?;
+                self.take((index, *client), now)?;
             }
         }
         Ok(())
@@ -315,27 +317,49 @@ mod tests {
     const GET: Method = Method::GET;
 
     #[test]
+    fn the_client_is_worked_out_only_for_a_request_a_rule_covers() {
+        let limiter = RateLimiter::new(vec![rule("/auth/login", &["GET"], 3, 2.0)]);
+        let t0 = Instant::now();
+        let asked = std::cell::Cell::new(0);
+        let client = || {
+            asked.set(asked.get() + 1);
+            ip("203.0.113.9")
+        };
+        assert!(limiter.check(&GET, "/api/health", client, t0).is_ok());
+        assert!(
+            limiter
+                .check(&Method::POST, "/auth/login", client, t0)
+                .is_ok()
+        );
+        assert_eq!(asked.get(), 0);
+        assert!(limiter.check(&GET, "/auth/login", client, t0).is_ok());
+        assert_eq!(asked.get(), 1);
+    }
+
+    #[test]
     fn a_burst_then_refusal_then_refill() {
         let limiter = RateLimiter::new(vec![rule("/auth/login", &["GET"], 3, 2.0)]);
         let t0 = Instant::now();
         let client = ip("203.0.113.9");
         for _ in 0..3 {
-            assert_eq!(limiter.check(&GET, "/auth/login", client, t0), Ok(()));
+            assert_eq!(limiter.check(&GET, "/auth/login", || client, t0), Ok(()));
         }
-        let wait = limiter.check(&GET, "/auth/login", client, t0).unwrap_err();
+        let wait = limiter
+            .check(&GET, "/auth/login", || client, t0)
+            .unwrap_err();
         assert_eq!(wait, Duration::from_millis(500));
         assert_eq!(retry_after_secs(wait), 1);
         // Another client and another path are not affected.
         assert!(
             limiter
-                .check(&GET, "/auth/login", ip("203.0.113.10"), t0)
+                .check(&GET, "/auth/login", || ip("203.0.113.10"), t0)
                 .is_ok()
         );
-        assert!(limiter.check(&GET, "/auth", client, t0).is_ok());
+        assert!(limiter.check(&GET, "/auth", || client, t0).is_ok());
         // Half a second later one token is back, and only one.
         let t1 = t0 + Duration::from_millis(500);
-        assert!(limiter.check(&GET, "/auth/login", client, t1).is_ok());
-        assert!(limiter.check(&GET, "/auth/login", client, t1).is_err());
+        assert!(limiter.check(&GET, "/auth/login", || client, t1).is_ok());
+        assert!(limiter.check(&GET, "/auth/login", || client, t1).is_err());
     }
 
     #[test]
@@ -346,8 +370,8 @@ mod tests {
         ]);
         let t = Instant::now();
         let limited = |method: Method, path: &str, client: &str| {
-            limiter.check(&method, path, ip(client), t).is_ok()
-                && limiter.check(&method, path, ip(client), t).is_err()
+            limiter.check(&method, path, || ip(client), t).is_ok()
+                && limiter.check(&method, path, || ip(client), t).is_err()
         };
         assert!(
             limited(Method::HEAD, "/auth/login", "192.0.2.1"),
@@ -368,19 +392,35 @@ mod tests {
     fn ipv6_counts_per_64_and_mapped_ipv4_per_address() {
         let limiter = RateLimiter::new(vec![rule("/", &[], 1, 1.0)]);
         let t = Instant::now();
-        assert!(limiter.check(&GET, "/", ip("2001:db8:1:2::1"), t).is_ok());
         assert!(
             limiter
-                .check(&GET, "/", ip("2001:db8:1:2::ffff"), t)
+                .check(&GET, "/", || ip("2001:db8:1:2::1"), t)
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(&GET, "/", || ip("2001:db8:1:2::ffff"), t)
                 .is_err()
         );
-        assert!(limiter.check(&GET, "/", ip("2001:db8:1:3::1"), t).is_ok());
-        assert!(limiter.check(&GET, "/", ip("::ffff:192.0.2.1"), t).is_ok());
         assert!(
-            limiter.check(&GET, "/", ip("192.0.2.1"), t).is_err(),
+            limiter
+                .check(&GET, "/", || ip("2001:db8:1:3::1"), t)
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(&GET, "/", || ip("::ffff:192.0.2.1"), t)
+                .is_ok()
+        );
+        assert!(
+            limiter.check(&GET, "/", || ip("192.0.2.1"), t).is_err(),
             "same client"
         );
-        assert!(limiter.check(&GET, "/", ip("::ffff:192.0.2.2"), t).is_ok());
+        assert!(
+            limiter
+                .check(&GET, "/", || ip("::ffff:192.0.2.2"), t)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -390,7 +430,7 @@ mod tests {
         let mut refused = 0;
         for n in 0..5_000u32 {
             let client = IpAddr::from(n.to_be_bytes());
-            if limiter.check(&GET, "/auth/login", client, t0).is_err() {
+            if limiter.check(&GET, "/auth/login", || client, t0).is_err() {
                 refused += 1;
             }
         }
@@ -406,9 +446,9 @@ mod tests {
         limiter.sweep_all(later);
         assert_eq!(limiter.tracked(), 0);
         let fresh = ip("198.51.100.1");
-        assert!(limiter.check(&GET, "/auth/login", fresh, later).is_ok());
-        assert!(limiter.check(&GET, "/auth/login", fresh, later).is_ok());
-        assert!(limiter.check(&GET, "/auth/login", fresh, later).is_err());
+        assert!(limiter.check(&GET, "/auth/login", || fresh, later).is_ok());
+        assert!(limiter.check(&GET, "/auth/login", || fresh, later).is_ok());
+        assert!(limiter.check(&GET, "/auth/login", || fresh, later).is_err());
         assert_eq!(limiter.tracked(), 1);
     }
 

@@ -76,7 +76,10 @@ impl Edge {
         authority: &Authority,
         request: http::Request<Body>,
     ) -> Result<http::Response<UpstreamBody>, SendError> {
-        self.connect(authority).await?.send(request, None).await
+        self.connect(authority)
+            .await?
+            .send(request, None, self.options.response_timeout)
+            .await
     }
 
     /// The cache of anonymous pages, unless it is off.
@@ -113,7 +116,8 @@ impl Edge {
         now: Instant,
     ) -> Option<Response> {
         let limiter = self.limiter.as_ref()?;
-        let client = self.client_addr(peer, request.headers()).ip;
+        // The client is worked out only for a request a limit covers.
+        let client = || self.client_addr(peer, request.headers()).ip;
         let wait = limiter
             .check(request.method(), request.uri().path(), client, now)
             .err()?;

@@ -3,6 +3,7 @@
 //! read (`upstream_http1`), the body handed back to whoever polls it
 //! (`upstream_body`), which gives the connection back to the pool.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use axum::body::Body;
 use http::uri::Authority;
 use http::{Method, Request, Response};
 use http_body::Body as _;
+use tokio::time::Instant;
 
 use crate::forward::Forwarding;
 use crate::upstream_body::UpstreamBody;
@@ -47,8 +49,9 @@ impl Connection {
     }
 
     /// Sends `request` (with `forwarding`'s headers in place of the
-    /// client's) and reads the response head; the body is read by
-    /// whoever polls it and gives the connection back when it ends.
+    /// client's) and reads the response head, within `timeout`; the body
+    /// is read by whoever polls it and gives the connection back when it
+    /// ends.
     ///
     /// A kept-alive connection can have been closed by the zone just as
     /// the request went out; then, when the zone sent nothing back and the
@@ -59,24 +62,49 @@ impl Connection {
         mut self,
         request: Request<Body>,
         forwarding: Option<Forwarding>,
+        timeout: Duration,
     ) -> Result<Response<UpstreamBody>, SendError> {
         let (parts, body) = request.into_parts();
-        let may_repeat = self.reused && body.is_end_stream() && is_safe(&parts.method);
-        let head = match self.exchange(&parts, forwarding.as_ref(), body).await {
-            Err(err) if may_repeat && nothing_came_back(&err) => {
-                tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
-                self.upstream = open(&self.authority, self.connect_timeout).await?;
-                self.reused = false;
-                self.exchange(&parts, forwarding.as_ref(), Body::empty())
-                    .await?
+        let mut timer = self
+            .upstream
+            .response_timer
+            .take()
+            .unwrap_or_else(|| Box::pin(tokio::time::sleep(timeout)));
+        timer.as_mut().reset(Instant::now() + timeout);
+        let head = {
+            let reading = pin!(self.head(&parts, forwarding.as_ref(), body));
+            tokio::select! {
+                biased;
+                head = reading => head?,
+                () = timer.as_mut() => return Err(SendError::TimedOut(timeout)),
             }
-            outcome => outcome?,
         };
+        self.upstream.response_timer = Some(timer);
         let give_back = head
             .keep_alive
             .then(|| (self.pool.clone(), self.authority.clone()));
         let body = UpstreamBody::new(self.upstream, head.framing, give_back);
         Ok(Response::from_parts(head.parts, body))
+    }
+
+    /// The response head, the request sent again on a new connection
+    /// when a kept-alive one was closed under it (see [`Connection::send`]).
+    async fn head(
+        &mut self,
+        parts: &http::request::Parts,
+        forwarding: Option<&Forwarding>,
+        body: Body,
+    ) -> Result<Head, SendError> {
+        let may_repeat = self.reused && body.is_end_stream() && is_safe(&parts.method);
+        match self.exchange(parts, forwarding, body).await {
+            Err(err) if may_repeat && nothing_came_back(&err) => {
+                tracing::debug!(upstream = %self.authority, "kept-alive connection closed under the request ({err}); sending it again");
+                self.upstream = open(&self.authority, self.connect_timeout).await?;
+                self.reused = false;
+                self.exchange(parts, forwarding, Body::empty()).await
+            }
+            outcome => outcome,
+        }
     }
 
     async fn exchange(

@@ -397,6 +397,17 @@ async fn a_slow_upstream_gets_the_504_page() {
     let (status, _, body) = stack.get("/shop/slow").await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(body.contains("took too long"), "{body}");
+    // The deadline is kept with each pooled connection and moved for
+    // every request: a connection that answered in time before still
+    // times out, and one that answers in time afterwards is not cut off.
+    for _ in 0..3 {
+        assert_eq!(stack.get("/shop/fast").await.0, StatusCode::OK);
+        // Had the first request's deadline stayed, it would pass while
+        // this one (200 ms) is under way.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(stack.get("/shop/slowish").await.0, StatusCode::OK);
+        assert_eq!(stack.get("/shop/slow").await.0, StatusCode::GATEWAY_TIMEOUT);
+    }
 }
 
 #[tokio::test]

@@ -28,15 +28,15 @@ use tokio::sync::oneshot;
 /// The one path prefix the test manifest declares for WebSockets.
 pub const WS_PREFIX: &str = "/shop/ws";
 
-/// An upstream that says which zone and instance it is and echoes the
-/// path and headers; plus a streaming, a slow, an upload and WebSocket
-/// routes (`/shop/ws` is declared websocket in the test manifest,
-/// `/shop/chat` is not), an HTML page at `/shop/page` and 32 MiB at
-/// `/shop/large`.
 /// The size of `/shop/large`: more than a client's and the edge's socket
 /// buffers hold.
 pub const LARGE_BYTES: usize = 32 << 20;
 
+/// An upstream that says which zone and instance it is and echoes the
+/// path and headers; plus a streaming, a slow (1.5 s) and a slowish
+/// (200 ms), an upload and WebSocket routes (`/shop/ws` is declared
+/// websocket in the test manifest, `/shop/chat` is not), an HTML page at
+/// `/shop/page` and 32 MiB at `/shop/large`.
 pub fn upstream(name: String) -> Router {
     let echo_name = name.clone();
     let echo_socket = get(|ws: WebSocketUpgrade| async move {
@@ -67,6 +67,13 @@ pub fn upstream(name: String) -> Router {
                     }
                 });
                 Body::from_stream(chunks)
+            }),
+        )
+        .route(
+            "/shop/slowish",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "in time"
             }),
         )
         .route(
