@@ -4,7 +4,6 @@
 //! request is written escaped (`\r`, `\n`, `\u{1b}`), so a request can never
 //! start a line of its own in the log.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::future::Future as _;
 use std::pin::Pin;
@@ -134,10 +133,10 @@ impl Drop for LoggedBody {
         if !tracing::enabled!(tracing::Level::INFO) {
             return;
         }
-        // One line written into a reused buffer and handed to the log
-        // writer directly: formatting nine `tracing` fields (and the event
-        // around them) was about a tenth of a proxied request's CPU. The
-        // line reads as before:
+        // One line written straight into the log writer's line buffer:
+        // formatting nine `tracing` fields (and the event around them) was
+        // about a tenth of a proxied request's CPU. The line reads as
+        // before:
         // `request request_id=… method=… path=… zone="…" upstream=…
         // status=… bytes=… ms=… outcome="…"`.
         let e = &self.entry;
@@ -145,8 +144,7 @@ impl Drop for LoggedBody {
         // timestamp.
         let now = Instant::now();
         let ms = now.saturating_duration_since(self.started).as_millis();
-        LINE.with_borrow_mut(|line| {
-            line.clear();
+        server_process::info_line_with(now, |line| {
             line.push_str("request request_id=");
             // Ids are plain ASCII (the client's only when plain, see
             // `forward::request_id`): no lossy copy for them.
@@ -172,14 +170,8 @@ impl Drop for LoggedBody {
             line.push_str(" outcome=\"");
             line.push_str(self.outcome);
             line.push('"');
-            server_process::info_line_at(line, now);
         });
     }
-}
-
-thread_local! {
-    /// The access-log line being written, reused (one per thread).
-    static LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
 }
 
 /// Appends `text`, escaped (`\r`, `\n`, `\u{1b}`…) when it holds anything

@@ -31,13 +31,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::forward::ADDED_HEADERS;
+use crate::header_maps;
 use crate::spans::Spans;
 use crate::write_stall::write_all;
 
@@ -314,7 +315,7 @@ fn request(
     method: Method,
 ) -> Option<Request<axum::body::Body>> {
     let uri = Uri::from_maybe_shared(head.slice(target_start..target_end)).ok()?;
-    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
+    let mut headers = header_maps::take(spans.len() + ADDED_HEADERS);
     for &(name_start, name_end, value_start, value_end) in spans {
         let name = HeaderName::from_bytes(&head[name_start..name_end]).ok()?;
         let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end)).ok()?;
@@ -407,6 +408,7 @@ impl Client<'_> {
             push_header(out, "connection", b"close");
         }
         out.extend_from_slice(b"\r\n");
+        header_maps::give_back(parts.headers);
         if bodiless {
             // An empty body is read to its end (the access log calls it
             // complete); any other is not sent.

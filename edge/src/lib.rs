@@ -56,6 +56,7 @@ pub mod dev_reload;
 pub mod error_page;
 pub mod exchange;
 pub mod forward;
+pub mod header_maps;
 pub mod health;
 pub mod manifest;
 pub mod options;

@@ -14,6 +14,7 @@ use http_body::Body as _;
 use tokio::time::Instant;
 
 use crate::forward::Forwarding;
+use crate::header_maps;
 use crate::upstream_body::UpstreamBody;
 use crate::upstream_http1::{Head, ReadError, SendError, Upstream};
 use crate::upstream_pool::UpstreamPool;
@@ -80,6 +81,7 @@ impl Connection {
             }
         };
         self.upstream.response_timer = Some(timer);
+        header_maps::give_back(parts.headers);
         let give_back = head
             .keep_alive
             .then(|| (self.pool.clone(), self.authority.clone()));

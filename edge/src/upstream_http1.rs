@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use crate::forward::{ADDED_HEADERS, Forwarding};
+use crate::header_maps;
 use crate::spans::Spans;
 
 /// The largest response head accepted from a zone.
@@ -335,7 +336,7 @@ impl Upstream {
             ));
         }
         let head = self.buf.split_to(length).freeze();
-        let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
+        let mut headers = header_maps::take(spans.len() + ADDED_HEADERS);
         for &(name_start, name_end, value_start, value_end) in &spans {
             let name = HeaderName::from_bytes(&head[name_start..name_end]).map_err(|_| {
                 ReadError::Malformed(format!(

@@ -109,8 +109,17 @@ pub fn info_line(message: &str) {
 /// made anyway (the edge times each request with it): the wall time is
 /// derived from it rather than read again.
 pub fn info_line_at(message: &str, at: Instant) {
+    info_line_with(at, |line| line.push_str(message));
+}
+
+/// [`info_line_at`] with the message written by `message` straight into
+/// the line being made (no buffer of the caller's copied into it). It must
+/// not log itself.
+pub fn info_line_with(at: Instant, message: impl FnOnce(&mut String)) {
     let Some(writer) = WRITER.get() else {
-        tracing::info!("{message}");
+        let mut text = String::new();
+        message(&mut text);
+        tracing::info!("{text}");
         return;
     };
     let now = wall_time(at);
@@ -130,7 +139,7 @@ pub fn info_line_at(message: &str, at: Instant) {
         }
         line.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
         line.push_str("Z  INFO ");
-        line.push_str(message);
+        message(line);
         line.push('\n');
         let _ = writer.line().write_all(line.as_bytes());
     });
