@@ -10,6 +10,10 @@ use crate::manifest::{DEFAULT_MAX_BODY_BYTES, Manifest, ManifestError};
 use crate::trusted::{ProxyNet, TrustedProxies};
 use crate::zone_upstreams::ZoneUpstreams;
 
+/// The longest response or idle timeout accepted (a day): a larger one
+/// is refused at start rather than overflowing a deadline later.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 /// The edge reverse proxy: one origin in front of the identity, shop and
 /// public zones, routing by path prefix.
 ///
@@ -70,15 +74,15 @@ pub struct Config {
     pub max_connections_per_client: u32,
     /// How long to wait for a zone to accept a connection before trying
     /// another instance or answering 502.
-    #[arg(long, env = "EDGE_CONNECT_TIMEOUT_MS", default_value_t = 2_000)]
+    #[arg(long, env = "EDGE_CONNECT_TIMEOUT_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub connect_timeout_ms: u64,
     /// How long to wait for a zone's response headers before answering 504.
-    #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "EDGE_RESPONSE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub response_timeout_secs: u64,
     /// A response body, or an upgraded (WebSocket) connection, that sends
     /// nothing for this long is cut off; so is a client that takes none of
     /// a response for this long.
-    #[arg(long, env = "EDGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "EDGE_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub idle_timeout_secs: u64,
     /// How long an instance that refused a connection stays out of rotation.
     #[arg(long, env = "EDGE_COOL_DOWN_MS", default_value_t = 5_000)]
@@ -190,6 +194,20 @@ mod tests {
 
     fn table(config: &Config) -> RouteTable {
         RouteTable::from_manifest(&config.manifest().unwrap(), config.cool_down()).unwrap()
+    }
+
+    #[test]
+    fn timeouts_out_of_range_are_refused_at_start() {
+        for args in [
+            ["edge", "--response-timeout-secs", "18446744073709551615"],
+            ["edge", "--idle-timeout-secs", "0"],
+            ["edge", "--idle-timeout-secs", "86401"],
+            ["edge", "--connect-timeout-ms", "0"],
+        ] {
+            let err = Config::try_parse_from(args).unwrap_err();
+            assert!(err.to_string().contains("not in"), "{args:?}: {err}");
+        }
+        assert!(Config::try_parse_from(["edge", "--response-timeout-secs", "86400"]).is_ok());
     }
 
     #[test]

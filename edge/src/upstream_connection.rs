@@ -19,6 +19,9 @@ use crate::upstream_body::UpstreamBody;
 use crate::upstream_http1::{Head, ReadError, SendError, Upstream};
 use crate::upstream_pool::UpstreamPool;
 
+/// A deadline that never comes, for a timeout past what the clock holds.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// A connection to one instance, taken from this thread's pool or new.
 pub struct Connection {
     pool: Arc<UpstreamPool>,
@@ -71,7 +74,11 @@ impl Connection {
             .response_timer
             .take()
             .unwrap_or_else(|| Box::pin(tokio::time::sleep(timeout)));
-        timer.as_mut().reset(Instant::now() + timeout);
+        // Checked: a deadline past what the clock can hold waits for ever.
+        let deadline = Instant::now().checked_add(timeout);
+        timer
+            .as_mut()
+            .reset(deadline.unwrap_or_else(|| Instant::now() + FAR_FUTURE));
         let head = {
             let reading = pin!(self.head(&parts, forwarding.as_ref(), body));
             tokio::select! {
