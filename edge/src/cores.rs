@@ -6,6 +6,9 @@
 //! route table (instances, health, round-robin), the rate limiter, the
 //! cache and the connection caps.
 //!
+//! The kernel's spread is by a hash, not by load; a thread that accepts
+//! more than its share passes the surplus on (`balance`).
+//!
 //! A multi-threaded runtime would move tasks between threads and wake
 //! them across cores; with connections pinned to a thread that never
 //! happens, and the two sides of a proxied request meet in one event loop.
@@ -19,6 +22,7 @@ use anyhow::Context as _;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
+use crate::balance;
 use crate::connections::ConnectionLimits;
 use crate::serve::{ServeOptions, serve_with_limits};
 use crate::state::Edge;
@@ -65,7 +69,9 @@ pub fn run(
     ));
     let (stop, stopped) = watch::channel(false);
     let mut threads = Vec::new();
-    for (index, listener) in listeners.into_iter().enumerate() {
+    let (spread, lanes) = balance::lanes(listeners.len());
+    edge.serve_on(spread);
+    for (index, (listener, lane)) in listeners.into_iter().zip(lanes).enumerate() {
         let edge = edge.clone();
         let options = options.clone();
         let limits = limits.clone();
@@ -92,7 +98,7 @@ pub fn run(
                     let stop = async move {
                         let _ = stopped.wait_for(|stop| *stop).await;
                     };
-                    serve_with_limits(listener, app, &options, limits, stop).await;
+                    serve_with_limits(listener, app, &options, limits, lane, stop).await;
                     Ok(())
                 })
             })

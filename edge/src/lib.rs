@@ -32,7 +32,8 @@
 //!   graceful drain); [`client_http1`]: the edge's own HTTP/1.1 for
 //!   plain requests (`GET`/`HEAD` without a body), everything else handed
 //!   to hyper with [`rewind`]; [`cores`]: one single-threaded runtime per core,
-//!   each with its own `SO_REUSEPORT` listener.
+//!   each with its own `SO_REUSEPORT` listener; [`balance`]: new
+//!   connections spread evenly over those threads.
 //! * [`prefix`]: path prefixes as routes and limits name them.
 //! * [`connections`]: the connection caps, in all and per client, that
 //!   WebSocket tunnels count against too.
@@ -41,6 +42,7 @@
 //!   the zone manifest.
 
 pub mod access_log;
+pub mod balance;
 pub mod buffered_body;
 pub mod cache;
 pub mod cache_policy;

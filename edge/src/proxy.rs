@@ -72,6 +72,11 @@ pub fn app(edge: Arc<Edge>) -> EdgeApp {
 }
 
 impl EdgeApp {
+    /// The edge it answers for.
+    pub fn edge(&self) -> &Arc<Edge> {
+        &self.edge
+    }
+
     /// Answers one request from `peer` on the connection that holds `slot`.
     /// A proxied response's body is the logged one itself, not boxed again.
     pub async fn call(

@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +21,13 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::balance::{self, Lane, Placed};
 use crate::client_http1::{self, Ended};
-use crate::connections::ConnectionLimits;
+use crate::connections::{ConnectionLimits, ConnectionSlot};
 use crate::proxy::EdgeApp;
 use crate::rewind::Rewound;
 use crate::trusted::TrustedProxies;
@@ -91,16 +93,22 @@ pub async fn serve(
         options.max_connections_per_client,
         options.trusted_proxies.clone(),
     ));
-    serve_with_limits(listener, app, &options, limits, shutdown).await;
+    let (spread, lanes) = balance::lanes(1);
+    app.edge().serve_on(spread);
+    // `lanes(1)` makes exactly one.
+    if let Some(lane) = lanes.into_iter().next() {
+        serve_with_limits(listener, app, &options, limits, lane, shutdown).await;
+    }
 }
 
-/// [`serve`] under connection caps shared with other listeners (one per
-/// thread, see `cores`).
+/// [`serve`] as one of several threads (see `cores`): under connection
+/// caps shared with the others, in `lane`'s place in their balance.
 pub async fn serve_with_limits(
     listener: TcpListener,
     app: EdgeApp,
     options: &ServeOptions,
     limits: Arc<ConnectionLimits>,
+    mut lane: Lane,
     shutdown: impl Future<Output = ()>,
 ) {
     let max_head = options.max_header_bytes.max(8192);
@@ -111,7 +119,6 @@ pub async fn serve_with_limits(
         .max_buf_size(max_head)
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    let http1 = Arc::new(http1);
     // Connections that open with HTTP/2's preface (h2c with prior
     // knowledge).
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -128,91 +135,44 @@ pub async fn serve_with_limits(
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESET_STREAMS)
         .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
-    let builder = Arc::new(builder);
-    let client_limits = client_http1::Limits {
-        max_head,
-        head_timeout: HEADER_READ_TIMEOUT,
-        write_stall: options.write_stall,
-    };
     // HTTP/2 connections drain through `graceful`; the others each hold a
     // receiver of `stop` until they end.
     let graceful = GracefulShutdown::new();
     let (stop, stopping) = watch::channel(false);
+    let protocols = Protocols {
+        app,
+        http1: Arc::new(http1),
+        auto: Arc::new(builder),
+        client_limits: client_http1::Limits {
+            max_head,
+            head_timeout: HEADER_READ_TIMEOUT,
+            write_stall: options.write_stall,
+        },
+        stopping,
+    };
     tokio::pin!(shutdown);
     loop {
-        // At the cap, wait for a connection to close before accepting more.
-        let permit = tokio::select! {
-            permit = limits.reserve() => match permit {
-                Some(permit) => permit,
-                None => break, // never closed; nothing left to serve with
-            },
+        let placed = tokio::select! {
+            biased;
             () = &mut shutdown => break,
-        };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!("accept failed: {err}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Some(slot) = limits.admit(permit, peer.ip()) else {
-                    tracing::debug!(%peer, "too many connections from this client; closed");
-                    drop(stream);
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let (builder, http1) = (builder.clone(), http1.clone());
-                let watcher = graceful.watcher();
-                let stopping = stopping.clone();
-                tokio::spawn(async move {
-                    let plain = client_http1::serve(stream, stopping.clone(), client_limits, |request| {
-                        app.clone().answer(peer, slot.clone(), request)
-                    });
-                    if let Ended::HandedOff(handoff) = plain.await {
-                        let request_slot = slot.clone();
-                        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-                            // A WebSocket tunnel keeps its clone of the slot (see `connections`).
-                            let answer = app.clone().call(peer, request_slot.clone(), request);
-                            async move { Ok::<_, Infallible>(answer.await) }
-                        });
-                        let stream = StallLimited::new(handoff.stream, client_limits.write_stall);
-                        let io = TokioIo::new(Rewound::new(handoff.read, stream));
-                        if handoff.may_be_http2 {
-                            let connection = builder.serve_connection_with_upgrades(io, service);
-                            if let Err(err) = watcher.watch(connection.into_owned()).await {
-                                tracing::debug!(%peer, "connection ended: {err}");
-                            }
-                        } else {
-                            // Once the edge stops, the request under way (the
-                            // one handed over, say) is answered, then the
-                            // connection closes.
-                            let mut stopping = stopping;
-                            let connection = http1.serve_connection(io, service).with_upgrades();
-                            let mut connection = std::pin::pin!(connection);
-                            let ended = tokio::select! {
-                                ended = connection.as_mut() => ended,
-                                () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
-                                    connection.as_mut().graceful_shutdown();
-                                    connection.await
-                                }
-                            };
-                            if let Err(err) = ended {
-                                tracing::debug!(%peer, "connection ended: {err}");
-                            }
-                        }
-                    }
-                    drop(slot);
-                });
+            Some(placed) = lane.moved() => placed,
+            admitted = admitted(&listener, &limits) => {
+                let Some((stream, peer, slot)) = admitted else { continue };
+                match lane.place(stream, peer, slot) {
+                    Some(placed) => placed,
+                    None => continue, // another thread serves it
+                }
             }
-            () = &mut shutdown => break,
-        }
+        };
+        tokio::spawn(serve_connection(
+            placed,
+            protocols.clone(),
+            graceful.watcher(),
+        ));
     }
+    let Protocols { stopping, .. } = protocols;
     drop(listener);
+    drop(lane); // connections on their way here close with the listener's backlog
     tracing::info!("draining connections (up to {:?})", options.shutdown_grace);
     let _ = stop.send(true);
     drop(stopping);
@@ -225,4 +185,101 @@ pub async fn serve_with_limits(
             tracing::warn!("grace period over; dropping the remaining connections");
         }
     }
+}
+
+/// What serving one client connection takes, cloned for each.
+#[derive(Clone)]
+struct Protocols {
+    app: EdgeApp,
+    /// For connections `client_http1` hands over.
+    http1: Arc<http1::Builder>,
+    /// For those that may be HTTP/2 (h2c with prior knowledge).
+    auto: Arc<auto::Builder<TokioExecutor>>,
+    client_limits: client_http1::Limits,
+    /// Turns true when the edge stops.
+    stopping: watch::Receiver<bool>,
+}
+
+/// The next connection admitted under the caps; `None` for one that was
+/// not (its client has its share open, or the accept failed).
+async fn admitted(
+    listener: &TcpListener,
+    limits: &ConnectionLimits,
+) -> Option<(TcpStream, SocketAddr, ConnectionSlot)> {
+    // At the cap, wait for a connection to close before accepting more.
+    let Some(permit) = limits.reserve().await else {
+        // The cap's semaphore is never closed; were it, nothing could be
+        // admitted again, and the loop waits for the stop.
+        return std::future::pending().await;
+    };
+    let (stream, peer) = match listener.accept().await {
+        Ok(accepted) => accepted,
+        Err(err) => {
+            // Out of file descriptors and the like: back off, keep serving.
+            tracing::warn!("accept failed: {err}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return None;
+        }
+    };
+    let Some(slot) = limits.admit(permit, peer.ip()) else {
+        tracing::debug!(%peer, "too many connections from this client; closed");
+        return None;
+    };
+    let _ = stream.set_nodelay(true);
+    Some((stream, peer, slot))
+}
+
+/// Serves one client connection until it closes: plain requests on
+/// `client_http1`, the rest of its life on hyper's server once it carries
+/// anything else.
+async fn serve_connection(placed: Placed, protocols: Protocols, watcher: Watcher) {
+    let Placed {
+        stream,
+        peer,
+        slot,
+        open: _open,
+    } = placed;
+    let Protocols {
+        app,
+        http1,
+        auto,
+        client_limits,
+        stopping,
+    } = protocols;
+    let plain = client_http1::serve(stream, stopping.clone(), client_limits, |request| {
+        app.clone().answer(peer, slot.clone(), request)
+    });
+    if let Ended::HandedOff(handoff) = plain.await {
+        let request_slot = slot.clone();
+        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+            // A WebSocket tunnel keeps its clone of the slot (see `connections`).
+            let answer = app.clone().call(peer, request_slot.clone(), request);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
+        let stream = StallLimited::new(handoff.stream, client_limits.write_stall);
+        let io = TokioIo::new(Rewound::new(handoff.read, stream));
+        if handoff.may_be_http2 {
+            let connection = auto.serve_connection_with_upgrades(io, service);
+            if let Err(err) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        } else {
+            // Once the edge stops, the request under way (the one handed
+            // over, say) is answered, then the connection closes.
+            let mut stopping = stopping;
+            let connection = http1.serve_connection(io, service).with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        }
+    }
+    drop(slot);
 }

@@ -1,9 +1,10 @@
 //! The edge's shared state: the route table, the rate limiter, the cache
-//! of anonymous pages and the options. Upstream connections are pooled
+//! of anonymous pages, the options and how its connections are spread
+//! over the serving threads. Upstream connections are pooled
 //! per thread (`upstream_pool`), not here.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -11,6 +12,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use http::uri::Authority;
 
+use crate::balance::Spread;
 use crate::cache::EdgeCache;
 use crate::client_ip::{self, ClientAddr};
 use crate::dev_builds::DevBuilds;
@@ -33,6 +35,8 @@ pub struct Edge {
     /// Development only (`dev_waiting_page`): the zones' builds.
     dev_builds: Option<Arc<DevBuilds>>,
     options: EdgeOptions,
+    /// The serving threads' connections, once they serve.
+    spread: OnceLock<Spread>,
 }
 
 impl Edge {
@@ -50,6 +54,7 @@ impl Edge {
             cache,
             dev_builds,
             options,
+            spread: OnceLock::new(),
         }
     }
 
@@ -80,6 +85,17 @@ impl Edge {
             .await?
             .send(request, None, self.options.response_timeout)
             .await
+    }
+
+    /// Records the threads that serve this edge (the first call counts).
+    pub fn serve_on(&self, spread: Spread) {
+        let _ = self.spread.set(spread);
+    }
+
+    /// Open client connections per serving thread (`None` before they
+    /// serve).
+    pub fn connections_per_thread(&self) -> Option<Vec<usize>> {
+        self.spread.get().map(Spread::open)
     }
 
     /// The cache of anonymous pages, unless it is off.

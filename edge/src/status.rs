@@ -1,6 +1,7 @@
 //! `GET /_edge/status`: every zone, its prefixes and instances, up or
 //! down, and the last error seen for each; the cache's entries, bytes and
-//! hit ratio (under development also the
+//! hit ratio; the open client connections per serving thread (under
+//! development also the
 //! zone that served the last page). Only for a loopback peer, or a
 //! client in `--trusted-proxies` (the errors name internal addresses; a
 //! loopback address named by `X-Forwarded-For` does not count); everyone
@@ -34,6 +35,8 @@ pub struct Status {
     zones: Vec<ZoneStatus>,
     /// The cache of anonymous pages (`null` when it is off).
     cache: Option<CacheStatus>,
+    /// Open client connections per serving thread (see `balance`).
+    connections_per_thread: Vec<usize>,
     /// Development only: the zone that served the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_page: Option<&'static str>,
@@ -75,6 +78,7 @@ pub async fn status(
     Json(Status {
         zones,
         cache,
+        connections_per_thread: edge.connections_per_thread().unwrap_or_default(),
         last_page,
     })
     .into_response()

@@ -246,3 +246,93 @@ async fn a_client_that_stops_reading_is_dropped_and_its_slot_given_back() {
         assert!(got.len() < LARGE_BYTES, "{} bytes", got.len());
     }
 }
+
+/// Sends [`REQUEST`] on `stream` and reads the whole 200 response.
+async fn ask(stream: &mut TcpStream) {
+    stream.write_all(REQUEST).await.unwrap();
+    let head = read_head(stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .expect("a length")
+        .parse()
+        .unwrap();
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.unwrap();
+}
+
+/// `/_edge/status`'s open connections per serving thread, fetched over a
+/// connection of its own (which it counts).
+async fn connections_per_thread(addr: std::net::SocketAddr) -> Vec<usize> {
+    let status: serde_json::Value = reqwest::get(format!("http://{addr}/_edge/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_value(status["connections_per_thread"].clone()).unwrap()
+}
+
+#[tokio::test]
+async fn connections_are_spread_evenly_over_the_serving_threads() {
+    // The edge as the binary runs it: two threads, each with its own
+    // `SO_REUSEPORT` listener, where the kernel's hash alone would split
+    // 100 connections unevenly more than four times in five.
+    let stack = Stack::start().await;
+    let listeners = edge::cores::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    let addr = listeners[0].local_addr().unwrap();
+    let edge = std::sync::Arc::new(edge::Edge::new(
+        stack.edge_state.routes().clone(),
+        EdgeOptions::default(),
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = std::thread::spawn(move || {
+        edge::cores::run(listeners, edge, test_serve_options(), None, async {
+            let _ = stopped.await;
+        })
+    });
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        ask(&mut stream).await;
+        kept.push(stream);
+    }
+    let spread = connections_per_thread(addr).await;
+    assert_eq!(spread.len(), 2, "{spread:?}");
+    assert_eq!(spread.iter().sum::<usize>(), 101, "{spread:?}");
+    assert!(spread[0].abs_diff(spread[1]) <= 1, "uneven: {spread:?}");
+    // Every connection, moved to the other thread or not, goes on serving.
+    for stream in &mut kept {
+        ask(stream).await;
+    }
+    // Closed connections count out of their thread.
+    kept.truncate(10);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let spread = connections_per_thread(addr).await;
+        if spread.iter().sum::<usize>() == 11 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still counted: {spread:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The stop drains both threads; kept-alive idle connections close.
+    stop.send(()).unwrap();
+    let drained = tokio::task::spawn_blocking(move || serving.join())
+        .await
+        .unwrap()
+        .expect("no thread panicked");
+    drained.unwrap();
+    for stream in &mut kept {
+        let mut byte = [0; 1];
+        let read = timeout(Duration::from_secs(2), stream.read(&mut byte))
+            .await
+            .expect("closed at the stop");
+        assert_eq!(read.unwrap_or(0), 0);
+    }
+}
