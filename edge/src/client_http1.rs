@@ -372,7 +372,9 @@ impl Client<'_> {
         out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
         out.extend_from_slice(b"\r\n");
         let mut zone_length = false;
+        let mut dated = false;
         for (name, value) in &parts.headers {
+            dated |= name == DATE;
             // The framing is the edge's own.
             if name == TRANSFER_ENCODING || name == CONNECTION {
                 continue;
@@ -401,7 +403,7 @@ impl Client<'_> {
         if chunked {
             push_header(out, "transfer-encoding", b"chunked");
         }
-        if !parts.headers.contains_key(DATE) {
+        if !dated {
             push_date(out);
         }
         if close {
@@ -917,6 +919,33 @@ mod tests {
                 assert!(answer.contains(expected), "{method} {status}: {answer}");
             }
             assert!(answer.ends_with("\r\n\r\n"), "{method} {status}: {answer}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_is_dated_once() {
+        const ZONES: &str = "Mon, 01 Jan 2024 00:00:00 GMT";
+        for zone_dated in [false, true] {
+            let (mut client, _stop, _) =
+                start(limits(Duration::from_secs(5)), move |_| async move {
+                    let mut response = Response::new(http_body_util::Empty::<Bytes>::new());
+                    if zone_dated {
+                        response
+                            .headers_mut()
+                            .insert(DATE, HeaderValue::from_static(ZONES));
+                    }
+                    response
+                })
+                .await;
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = Vec::new();
+            client.read_to_end(&mut answer).await.unwrap();
+            let answer = String::from_utf8_lossy(&answer);
+            assert_eq!(answer.matches("date: ").count(), 1, "{answer}");
+            assert_eq!(answer.contains(ZONES), zone_dated, "{answer}");
         }
     }
 }

@@ -344,8 +344,7 @@ fn make_ids() -> Bytes {
 pub fn add_security_headers(headers: &mut HeaderMap, https: bool) {
     let html = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
     if !html {
         return;
     }

@@ -325,7 +325,9 @@ impl Upstream {
         // slices of the head's bytes rather than copies (as hyper does).
         let base = self.buf.as_ptr() as usize;
         let mut spans = Spans::new();
+        let mut framed_by = FramedBy::default();
         for header in response.headers.iter() {
+            framed_by.note(header.name);
             let name = header.name.as_ptr() as usize - base;
             let value = header.value.as_ptr() as usize - base;
             spans.push((
@@ -348,7 +350,7 @@ impl Upstream {
                 .map_err(|_| ReadError::Malformed(format!("value of {name}")))?;
             headers.append(name, value);
         }
-        let (framing, keep_alive) = framing(method, status, version, &mut headers)?;
+        let (framing, keep_alive) = framing(method, status, version, &mut headers, framed_by)?;
         let mut parts = http::Response::new(()).into_parts().0;
         parts.status = status;
         parts.headers = headers;
@@ -427,22 +429,46 @@ fn encode_head(
     out.extend_from_slice(b"\r\n");
 }
 
+/// Which of the headers that frame a response a head has, noted while its
+/// lines are read: most heads have a `Content-Length` alone, and looking
+/// the other two up in the map by hash cost more than comparing names.
+#[derive(Clone, Copy, Default)]
+struct FramedBy {
+    connection: bool,
+    transfer_encoding: bool,
+    content_length: bool,
+}
+
+impl FramedBy {
+    fn note(&mut self, name: &str) {
+        // The length first tells most names apart at no cost.
+        match name.len() {
+            10 => self.connection |= name.eq_ignore_ascii_case("connection"),
+            14 => self.content_length |= name.eq_ignore_ascii_case("content-length"),
+            17 => self.transfer_encoding |= name.eq_ignore_ascii_case("transfer-encoding"),
+            _ => {}
+        }
+    }
+}
+
 /// The body's framing and whether the connection stays open, from the
 /// request's method and the response's status, version and headers
-/// (RFC 9112 §6.3, §9.3). A `Content-Length` beside `Transfer-Encoding` is
-/// dropped (the edge sends its own framing on); conflicting lengths are
-/// refused.
+/// (RFC 9112 §6.3, §9.3); `framed_by` says which framing headers are
+/// there. A `Content-Length` beside `Transfer-Encoding` is dropped (the
+/// edge sends its own framing on); conflicting lengths are refused.
 fn framing(
     method: &Method,
     status: StatusCode,
     version: Version,
     headers: &mut HeaderMap,
+    framed_by: FramedBy,
 ) -> Result<(Framing, bool), ReadError> {
     let mut keep_alive = version == Version::HTTP_11
-        && !headers
-            .get_all(CONNECTION)
-            .iter()
-            .any(|value| has_token(value, "close"));
+        && !(framed_by.connection
+            && headers
+                .get_all(CONNECTION)
+                .iter()
+                .any(|value| has_token(value, "close")));
     if status == StatusCode::SWITCHING_PROTOCOLS {
         return Ok((Framing::Upgraded, false));
     }
@@ -452,7 +478,7 @@ fn framing(
     {
         return Ok((Framing::Empty, keep_alive));
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if framed_by.transfer_encoding {
         headers.remove(CONTENT_LENGTH);
         let last = headers
             .get_all(TRANSFER_ENCODING)
@@ -467,7 +493,12 @@ fn framing(
         return Ok((Framing::UntilClose, false));
     }
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
+    let lengths = framed_by
+        .content_length
+        .then(|| headers.get_all(CONTENT_LENGTH))
+        .into_iter()
+        .flatten();
+    for value in lengths {
         let parsed = value
             .to_str()
             .ok()
@@ -512,18 +543,42 @@ mod tests {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
+        let framed_by = FramedBy {
+            connection: headers.contains_key(CONNECTION),
+            transfer_encoding: headers.contains_key(TRANSFER_ENCODING),
+            content_length: headers.contains_key(CONTENT_LENGTH),
+        };
+        // Noted name by name as `parse_head` does, the same.
+        let mut noted = FramedBy::default();
+        for (name, _) in raw {
+            noted.note(name);
+        }
+        assert_eq!(
+            (
+                noted.connection,
+                noted.transfer_encoding,
+                noted.content_length
+            ),
+            (
+                framed_by.connection,
+                framed_by.transfer_encoding,
+                framed_by.content_length
+            ),
+            "{raw:?}"
+        );
         framing(
             &method,
             StatusCode::from_u16(status).unwrap(),
             Version::HTTP_11,
             &mut headers,
+            framed_by,
         )
     }
 
     #[test]
     fn framing_follows_rfc_9112() {
         type Case<'a> = (Method, u16, &'a [(&'a str, &'a str)], (Framing, bool));
-        let cases: [Case; 10] = [
+        let cases: [Case; 14] = [
             (
                 Method::GET,
                 200,
@@ -563,6 +618,35 @@ mod tests {
                 (Framing::Length(3), false),
             ),
             (Method::GET, 101, &[], (Framing::Upgraded, false)),
+            // Names in any case; others of the same lengths are not them.
+            (
+                Method::GET,
+                200,
+                &[("Content-Length", "3"), ("CONNECTION", "Close")],
+                (Framing::Length(3), false),
+            ),
+            (
+                Method::GET,
+                200,
+                &[("Transfer-Encoding", "Chunked"), ("Content-Length", "9")],
+                (Framing::Chunked, true),
+            ),
+            (
+                Method::GET,
+                200,
+                &[
+                    ("keep-alive", "timeout=5"),
+                    ("content-length", "1"),
+                    ("x-transfer-encode", "close"),
+                ],
+                (Framing::Length(1), true),
+            ),
+            (
+                Method::GET,
+                200,
+                &[("content-lengths", "1"), ("x-content-lengt", "2")],
+                (Framing::UntilClose, false),
+            ),
             (
                 Method::GET,
                 200,
