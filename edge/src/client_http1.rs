@@ -675,6 +675,14 @@ mod tests {
         }
     }
 
+    /// Sends `head` and reads the answer to the end (the head asks to close).
+    async fn answer_to(client: &mut TcpStream, head: &[u8]) -> String {
+        client.write_all(head).await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     #[tokio::test]
     async fn a_head_sent_too_slowly_is_cut_off() {
         let answered = Arc::new(AtomicUsize::new(0));
@@ -749,13 +757,11 @@ mod tests {
             Response::new(http_body_util::StreamBody::new(chunks))
         })
         .await;
-        client
-            .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = Vec::new();
-        client.read_to_end(&mut answer).await.unwrap();
-        let answer = String::from_utf8_lossy(&answer);
+        let answer = answer_to(
+            &mut client,
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert!(
             answer.contains("transfer-encoding: chunked\r\n"),
             "{answer}"
@@ -900,16 +906,8 @@ mod tests {
                     response
                 })
                 .await;
-            client
-                .write_all(
-                    format!("{method} / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                        .as_bytes(),
-                )
-                .await
-                .unwrap();
-            let mut answer = Vec::new();
-            client.read_to_end(&mut answer).await.unwrap();
-            let answer = String::from_utf8_lossy(&answer);
+            let head = format!("{method} / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            let answer = answer_to(&mut client, head.as_bytes()).await;
             assert_eq!(
                 answer.matches("content-length").count(),
                 usize::from(expected.is_some()),
@@ -937,13 +935,11 @@ mod tests {
                     response
                 })
                 .await;
-            client
-                .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            let mut answer = Vec::new();
-            client.read_to_end(&mut answer).await.unwrap();
-            let answer = String::from_utf8_lossy(&answer);
+            let answer = answer_to(
+                &mut client,
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            )
+            .await;
             assert_eq!(answer.matches("date: ").count(), 1, "{answer}");
             assert_eq!(answer.contains(ZONES), zone_dated, "{answer}");
         }
