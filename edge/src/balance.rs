@@ -11,9 +11,11 @@
 //! "least connections" rule of load balancers, within one process).
 //!
 //! Counts are of open client connections, including those on their way
-//! to a thread: the sender counts a moved connection for its receiver, so
-//! two threads accepting at once cannot both pick the same emptier one
-//! on stale counts without seeing each other's.
+//! to a thread (the sender counts a moved connection for its receiver at
+//! once, so a thread deciding a moment later sees it) and WebSocket
+//! tunnels (the connection's slot holds its count). Two threads accepting
+//! at the same instant may each keep theirs on counts read a moment
+//! before: the spread can be off by one per such race, never more.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,19 +26,21 @@ use tokio::sync::mpsc;
 
 use crate::connections::ConnectionSlot;
 
-/// A connection accepted on one thread, on its way to another.
+/// A connection accepted on one thread, on its way to another, already
+/// counted there: dropped on the way, it counts out again.
 pub struct Moved {
     stream: std::net::TcpStream,
     peer: SocketAddr,
     slot: ConnectionSlot,
+    open: Open,
 }
 
-/// A connection a thread serves, with the share it counts for.
+/// A connection a thread serves; its slot holds its count on that thread
+/// (and a WebSocket tunnel from it keeps both).
 pub struct Placed {
     pub stream: TcpStream,
     pub peer: SocketAddr,
     pub slot: ConnectionSlot,
-    pub open: Open,
 }
 
 /// The open connections of every thread, and the way to each.
@@ -117,13 +121,21 @@ impl Lane {
             // failed accept would be.
             Err(_) => return None,
         };
-        open[other].fetch_add(1, Ordering::Relaxed);
-        match self.threads.inboxes[other].send(Moved { stream, peer, slot }) {
+        let open = self.count(other);
+        let moving = Moved {
+            stream,
+            peer,
+            slot,
+            open,
+        };
+        match self.threads.inboxes[other].send(moving) {
             Ok(()) => None,
             Err(unsent) => {
-                // That thread has stopped: serve it here after all.
-                open[other].fetch_sub(1, Ordering::Relaxed);
-                let Moved { stream, peer, slot } = unsent.0;
+                // That thread is stopping: serve it here after all (its
+                // count there goes with `unsent`).
+                let Moved {
+                    stream, peer, slot, ..
+                } = unsent.0;
                 let stream = TcpStream::from_std(stream).ok()?;
                 Some(self.here(stream, peer, slot))
             }
@@ -131,42 +143,48 @@ impl Lane {
     }
 
     /// The next connection another thread passed to this one (`None` once
-    /// every other thread has stopped).
+    /// the lane is closed and nothing is left on its way).
     pub async fn moved(&mut self) -> Option<Placed> {
         loop {
-            let Moved { stream, peer, slot } = self.inbox.recv().await?;
-            let open = Open {
-                threads: self.threads.clone(),
-                index: self.index,
-            };
+            let Moved {
+                stream,
+                peer,
+                slot,
+                open,
+            } = self.inbox.recv().await?;
             // Registered with this thread's runtime; a failure closes it
             // (and `open` counts it out again).
             if let Ok(stream) = TcpStream::from_std(stream) {
-                return Some(Placed {
-                    stream,
-                    peer,
-                    slot,
-                    open,
-                });
+                slot.count_on_thread(open);
+                return Some(Placed { stream, peer, slot });
             }
         }
     }
 
+    /// Takes no more connections from other threads (they serve their own
+    /// from then on); those already on their way still come out of
+    /// [`Lane::moved`], which then ends.
+    pub fn close(&mut self) {
+        self.inbox.close();
+    }
+
     fn here(&self, stream: TcpStream, peer: SocketAddr, slot: ConnectionSlot) -> Placed {
-        self.threads.open[self.index].fetch_add(1, Ordering::Relaxed);
-        Placed {
-            stream,
-            peer,
-            slot,
-            open: Open {
-                threads: self.threads.clone(),
-                index: self.index,
-            },
+        slot.count_on_thread(self.count(self.index));
+        Placed { stream, peer, slot }
+    }
+
+    /// One more connection counted on thread `index`.
+    fn count(&self, index: usize) -> Open {
+        self.threads.open[index].fetch_add(1, Ordering::Relaxed);
+        Open {
+            threads: self.threads.clone(),
+            index,
         }
     }
 }
 
-/// One open connection counted for its thread until it is dropped.
+/// One open connection counted for its thread until it is dropped (with
+/// the last clone of the connection's slot).
 pub struct Open {
     threads: Arc<Threads>,
     index: usize,
@@ -264,6 +282,42 @@ mod tests {
             let placed = lanes[0].place(stream, peer, slot(&limits).await);
             kept.push((placed.expect("served here"), client));
         }
+        assert_eq!(spread.open(), [3, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_closing_thread_gets_what_was_on_its_way_and_nothing_more() {
+        let limits = ConnectionLimits::new(100, 100, TrustedProxies::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (spread, mut lanes) = lanes(2);
+        let mut clients = Vec::new();
+        let mut here = Vec::new();
+        for _ in 0..2 {
+            let (stream, peer, client) = accepted(&listener).await;
+            clients.push(client);
+            here.extend(lanes[0].place(stream, peer, slot(&limits).await));
+        }
+        assert_eq!((here.len(), spread.open()), (1, vec![1, 1]));
+        // The second thread stops: the one on its way is still its own.
+        lanes[1].close();
+        let arrived = lanes[1].moved().await.expect("the one on its way");
+        assert!(lanes[1].moved().await.is_none());
+        // From then on the first thread keeps what it accepts.
+        for _ in 0..2 {
+            let (stream, peer, client) = accepted(&listener).await;
+            clients.push(client);
+            here.push(
+                lanes[0]
+                    .place(stream, peer, slot(&limits).await)
+                    .expect("served here"),
+            );
+        }
+        assert_eq!(spread.open(), [3, 1]);
+        // A tunnel keeps a clone of the slot: it counts until it ends.
+        let tunnel = arrived.slot.clone();
+        drop(arrived);
+        assert_eq!(spread.open(), [3, 1]);
+        drop(tunnel);
         assert_eq!(spread.open(), [3, 0]);
     }
 }

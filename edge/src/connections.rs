@@ -5,7 +5,8 @@
 //! every slot. Trusted proxies are exempt from the per-client cap: every
 //! client behind them shares their address.
 //!
-//! A connection holds a [`ConnectionSlot`] for as long as it is open. Every
+//! A connection holds a [`ConnectionSlot`] for as long as it is open (and
+//! the slot holds its count on its serving thread, see `balance`). Every
 //! request on it carries a clone (a request extension), and a WebSocket
 //! tunnel spliced from it keeps that clone until the tunnel ends: hyper
 //! hands an upgraded connection off and forgets it, so without this a
@@ -13,10 +14,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::balance::Open;
 use crate::rate_limit::client_key;
 use crate::trusted::TrustedProxies;
 
@@ -72,6 +74,7 @@ impl ConnectionLimits {
             _held: Arc::new(Held {
                 _permit: permit,
                 _client: client,
+                thread: OnceLock::new(),
             }),
         })
     }
@@ -100,6 +103,17 @@ impl std::fmt::Debug for ConnectionSlot {
 struct Held {
     _permit: OwnedSemaphorePermit,
     _client: Option<ClientShare>,
+    /// The connection's count on the thread that serves it (`balance`),
+    /// set once it is placed: a tunnel from it counts there too.
+    thread: OnceLock<Open>,
+}
+
+impl ConnectionSlot {
+    /// Counts the connection on its serving thread for as long as the slot
+    /// is held (a second count would be dropped at once).
+    pub fn count_on_thread(&self, open: Open) {
+        let _ = self._held.thread.set(open);
+    }
 }
 
 /// One connection counted against its client.

@@ -170,9 +170,18 @@ pub async fn serve_with_limits(
             graceful.watcher(),
         ));
     }
-    let Protocols { stopping, .. } = protocols;
     drop(listener);
-    drop(lane); // connections on their way here close with the listener's backlog
+    // Connections another thread passed here before it saw the stop are
+    // served like those accepted here: a request already sent is answered.
+    lane.close();
+    while let Some(placed) = lane.moved().await {
+        tokio::spawn(serve_connection(
+            placed,
+            protocols.clone(),
+            graceful.watcher(),
+        ));
+    }
+    let Protocols { stopping, .. } = protocols;
     tracing::info!("draining connections (up to {:?})", options.shutdown_grace);
     let _ = stop.send(true);
     drop(stopping);
@@ -233,12 +242,7 @@ async fn admitted(
 /// `client_http1`, the rest of its life on hyper's server once it carries
 /// anything else.
 async fn serve_connection(placed: Placed, protocols: Protocols, watcher: Watcher) {
-    let Placed {
-        stream,
-        peer,
-        slot,
-        open: _open,
-    } = placed;
+    let Placed { stream, peer, slot } = placed;
     let Protocols {
         app,
         http1,
